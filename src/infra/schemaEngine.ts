@@ -11,6 +11,11 @@ import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
  * It lets us diff and apply migrations where Prisma's native engine binary cannot be downloaded,
  * while writing `_prisma_migrations` exactly as `prisma migrate deploy` does.
  */
+// Node has WebAssembly at run time; its types live in lib.dom, which a server has no business including.
+declare const WebAssembly: {
+  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }>;
+};
+
 let wasmReady: Promise<void> | undefined;
 
 function loadWasm(): Promise<void> {
@@ -20,7 +25,7 @@ function loadWasm(): Promise<void> {
     const main = require.resolve('@prisma/schema-engine-wasm');
     const bytes = await readFile(path.join(path.dirname(main), 'schema_engine_bg.wasm'));
     const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': bg as never });
-    const exports = instance.exports as WebAssembly.Exports & { __wbindgen_start: () => void };
+    const exports = instance.exports as { __wbindgen_start: () => void };
     (bg as unknown as { __wbg_set_wasm: (e: unknown) => void }).__wbg_set_wasm(exports);
     exports.__wbindgen_start();
   })();

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import sensible from '@fastify/sensible';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { EditRepository } from './edits/repository.js';
+import { EditService } from './edits/service.js';
+import type { Db } from './infra/prisma.js';
+import { enqueueSubmit, type EditQueues } from './jobs/queues.js';
+import { requireBearerToken } from './plugins/bearerAuth.js';
+import { installErrorHandler } from './plugins/errorHandler.js';
+import { editRoutes } from './routes/edits.js';
+import { healthRoutes } from './routes/health.js';
+import { pixelbyteWebhookRoutes } from './routes/pixelbyteWebhook.js';
+import type { PixelByteClient } from './upstream/client.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'BODY_LIMIT_BYTES'>;
+  db: Db;
+  /** The API's fail-fast connection (see infra/redis.ts). */
+  redis: Redis;
+  queues: EditQueues;
+  pixelbyte: PixelByteClient;
+  logger: Logger;
+}
+
+/** The HTTP API as a Fastify instance: no env, no listening, no signals. Whoever builds it owns the deps. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+  });
+  await app.register(sensible);
+  installErrorHandler(app);
+
+  const edits = new EditRepository(deps.db);
+  const service = new EditService({ edits, enqueueSubmit: (id) => enqueueSubmit(deps.queues.submit, id), logger: deps.logger });
+
+  healthRoutes(app, [
+    { name: 'postgres', check: () => deps.db.$queryRaw`SELECT 1` },
+    { name: 'redis', check: () => deps.redis.ping() },
+  ]);
+
+  await app.register(async (v1) => {
+    requireBearerToken(v1, deps.config.API_KEYS);
+    editRoutes(v1, service);
+  });
+
+  await app.register(pixelbyteWebhookRoutes, {
+    secret: deps.config.PIXELBYTE_WEBHOOK_SECRET,
+    intake: { edits, pixelbyte: deps.pixelbyte, logger: deps.logger },
+  });
+
+  return app;
+}

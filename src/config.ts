@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: integer(0, 65535).default(3000),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgresql://postgres@127.0.0.1:5432/pixelrelay'),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z.string().regex(/^[\w-]+$/).default('pixelrelay'),
+    PIXELBYTE_API_URL: z.url({ protocol: /^https?$/ }).default(PIXELBYTE_PRODUCTION_URL),
+    PIXELBYTE_API_KEY: z.string().min(1),
+    PIXELBYTE_WEBHOOK_SECRET: z.string().min(1),
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }),
+    API_KEYS: z
+      .string()
+      .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'at least one key is required')),
+    BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
+    UPSTREAM_TIMEOUT_MS: integer(100, 120_000).default(30_000),
+    SUBMIT_MAX_ATTEMPTS: integer(1, 50).default(5),
+    SUBMIT_BACKOFF_BASE_MS: integer(1, 600_000).default(1_000),
+    SUBMIT_BACKOFF_MAX_MS: integer(1, 3_600_000).default(60_000),
+    SUBMIT_FENCE_GRACE_MS: integer(1, 86_400_000).default(10 * 60_000),
+    WORKER_CONCURRENCY: integer(1, 1000).default(10),
+    SWEEP_INTERVAL_MS: integer(50, 3_600_000).default(15_000),
+    SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(25_000),
+    PRETTY_LOGS: bool.default(false),
+  })
+  .superRefine((env, ctx) => {
+    // PixelByte only calls https webhooks; catching this at start beats every submit failing with INVALID_WEBHOOK_URL.
+    if (env.PIXELBYTE_API_URL.replace(/\/+$/, '') === PIXELBYTE_PRODUCTION_URL && !env.PUBLIC_BASE_URL.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'must be https when PIXELBYTE_API_URL is PixelByte production' });
+    }
+  });
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once at start. Throws a ConfigError whose message is one line naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty string is how shells and compose files say "unset".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (parsed.success) return { ...parsed.data, PIXELBYTE_API_URL: parsed.data.PIXELBYTE_API_URL.replace(/\/+$/, ''), PUBLIC_BASE_URL: parsed.data.PUBLIC_BASE_URL.replace(/\/+$/, '') };
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'environment');
+    const given = present[name];
+    const missing = given === undefined;
+    const secret = /KEY|SECRET|PASSWORD/.test(name);
+    if (missing) return `${name} is required`;
+    return `${name} ${issue.message}${secret ? '' : ` (got ${JSON.stringify(given)})`}`;
+  });
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}

@@ -1,0 +1,159 @@
+import { Prisma } from '../generated/prisma/client.js';
+import type { Edit, EditTransition, SubmitAttempt } from '../generated/prisma/client.js';
+import type { SubmitOutcome } from '../generated/prisma/enums.js';
+import type { Db } from '../infra/prisma.js';
+import { canMove, type EditStatus } from './status.js';
+
+export type { Edit, EditTransition, SubmitAttempt };
+
+export interface NewEdit {
+  id: string;
+  model: string;
+  input: Prisma.InputJsonValue;
+  callbackUrl?: string;
+  metadata?: Prisma.InputJsonValue;
+  clientId: string;
+  estimatedCostMicroCents: number;
+}
+
+export interface TransitionChange {
+  cause: string;
+  upstreamCode?: string | null;
+  data?: Omit<Prisma.EditUpdateManyMutationInput, 'status'>;
+}
+
+export type TransitionResult = { moved: true; from: EditStatus; edit: Edit } | { moved: false; edit: Edit | null };
+
+export interface ListPage {
+  status?: EditStatus;
+  limit: number;
+  after?: { createdAt: Date; id: string };
+}
+
+const UNIQUE_VIOLATION = 'P2002';
+export const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION;
+
+/** Prisma queries for edits. Every status change goes through `transition`, which is guarded and leaves a history row. */
+export class EditRepository {
+  constructor(private readonly db: Db) {}
+
+  async create(edit: NewEdit): Promise<Edit> {
+    return this.db.$transaction(async (tx) => {
+      const created = await tx.edit.create({ data: { ...edit, status: 'queued' } });
+      await tx.editTransition.create({ data: { editId: edit.id, fromStatus: null, toStatus: 'queued', cause: 'accepted' } });
+      return created;
+    });
+  }
+
+  findById(id: string): Promise<Edit | null> {
+    return this.db.edit.findUnique({ where: { id } });
+  }
+
+  history(id: string): Promise<EditTransition[]> {
+    return this.db.editTransition.findMany({ where: { editId: id }, orderBy: { id: 'asc' } });
+  }
+
+  /** Newest first; `after` is the last row of the previous page. Fetches one extra row to know whether more exist. */
+  async list(page: ListPage): Promise<{ edits: Edit[]; hasMore: boolean }> {
+    const where: Prisma.EditWhereInput = {
+      ...(page.status ? { status: page.status } : {}),
+      ...(page.after
+        ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] }
+        : {}),
+    };
+    const rows = await this.db.edit.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1 });
+    return { edits: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+  }
+
+  /**
+   * Moves an edit to `to` if the state machine allows it from where the edit is now. The update is a
+   * compare-and-set on the status just read, so of two racing writers exactly one wins and writes history;
+   * the loser re-reads and finds the move no longer allowed (or allowed from the new status).
+   */
+  async transition(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
+    for (;;) {
+      const current = await this.db.edit.findUnique({ where: { id } });
+      if (!current || !canMove(current.status, to)) return { moved: false, edit: current };
+      const moved = await this.db.$transaction(async (tx) => {
+        const { count } = await tx.edit.updateMany({ where: { id, status: current.status }, data: { ...change.data, status: to } });
+        if (count === 0) return null;
+        await tx.editTransition.create({
+          data: { editId: id, fromStatus: current.status, toStatus: to, cause: change.cause, upstreamCode: change.upstreamCode ?? null },
+        });
+        return tx.edit.findUniqueOrThrow({ where: { id } });
+      });
+      if (moved) return { moved: true, from: current.status, edit: moved };
+    }
+  }
+
+  /** Writes facts that do not change the status, only while the edit is in one of `statuses`. */
+  async updateFieldsIf(id: string, where: Prisma.EditWhereInput, data: Omit<Prisma.EditUpdateManyMutationInput, 'status'>): Promise<boolean> {
+    const { count } = await this.db.edit.updateMany({ where: { ...where, id }, data });
+    return count === 1;
+  }
+
+  /** Edits left in `statuses` since before `olderThan`: the sweeper's work list. */
+  findStale(statuses: EditStatus[], olderThan: Date, take: number): Promise<Pick<Edit, 'id' | 'status'>[]> {
+    return this.db.edit.findMany({
+      where: { status: { in: statuses }, updatedAt: { lt: olderThan } },
+      select: { id: true, status: true },
+      orderBy: { updatedAt: 'asc' },
+      take,
+    });
+  }
+
+  // --- submit attempts: the fence against paying twice ---
+
+  lastSubmitAttempt(editId: string): Promise<SubmitAttempt | null> {
+    return this.db.submitAttempt.findFirst({ where: { editId }, orderBy: { attempt: 'desc' } });
+  }
+
+  submitAttempts(editId: string): Promise<SubmitAttempt[]> {
+    return this.db.submitAttempt.findMany({ where: { editId }, orderBy: { attempt: 'asc' } });
+  }
+
+  /**
+   * Records that attempt `attempt` is about to leave, moving a queued edit to `submitting` in the same
+   * transaction. Returns null when the edit is no longer waiting to be submitted (cancelled, adopted a job
+   * from a webhook) or another worker already claimed this attempt number.
+   */
+  async beginSubmitAttempt(editId: string, attempt: number, cause: string): Promise<SubmitAttempt | null> {
+    try {
+      return await this.db.$transaction(async (tx) => {
+        const edit = await tx.edit.findUnique({ where: { id: editId }, select: { status: true, upstreamJobId: true } });
+        if (!edit || edit.upstreamJobId || (edit.status !== 'queued' && edit.status !== 'submitting')) return null;
+        if (edit.status === 'queued') {
+          const { count } = await tx.edit.updateMany({ where: { id: editId, status: 'queued' }, data: { status: 'submitting' } });
+          if (count === 0) return null;
+          await tx.editTransition.create({ data: { editId, fromStatus: 'queued', toStatus: 'submitting', cause } });
+        } else {
+          await tx.editTransition.create({ data: { editId, fromStatus: 'submitting', toStatus: 'submitting', cause } });
+        }
+        return tx.submitAttempt.create({ data: { editId, attempt } });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) return null;
+      throw err;
+    }
+  }
+
+  async finishSubmitAttempt(
+    id: bigint,
+    result: { outcome: Exclude<SubmitOutcome, 'in_flight'>; httpStatus?: number; upstreamCode?: string; message?: string; upstreamJobId?: string },
+  ): Promise<void> {
+    await this.db.submitAttempt.update({ where: { id }, data: { ...result, finishedAt: new Date() } });
+  }
+
+  // --- webhooks ---
+
+  /** Stores a verified webhook. Returns false when this job+status was stored before (a repeat delivery). */
+  async recordWebhook(event: { editId: string; upstreamJobId: string; status: string; rawBody: string; signedAt: Date }): Promise<boolean> {
+    try {
+      await this.db.webhookEvent.create({ data: event });
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+}

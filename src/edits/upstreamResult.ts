@@ -1,0 +1,45 @@
+import type { Prisma } from '../generated/prisma/client.js';
+import type { EditRepository, TransitionResult } from './repository.js';
+import type { EditOutput } from './resource.js';
+
+/** What PixelByte says became of a job, whether we heard it from a webhook or asked for it. */
+export type UpstreamResult =
+  | { jobId: string; status: 'processing' }
+  | { jobId: string; status: 'completed'; outputs: EditOutput[]; completedAt?: Date }
+  | { jobId: string; status: 'failed'; code: string; message: string; completedAt?: Date }
+  | { jobId: string; status: 'cancelled'; completedAt?: Date };
+
+export type ApplyResult = TransitionResult | { moved: false; edit: null; foreignJob: true };
+
+/**
+ * Brings an edit up to date with its upstream job through the state machine, so a webhook, a poll and a
+ * late submit response can arrive in any order and any number of times: only forward moves happen.
+ */
+export async function applyUpstreamResult(edits: EditRepository, editId: string, result: UpstreamResult, cause: string): Promise<ApplyResult> {
+  const edit = await edits.findById(editId);
+  if (edit?.upstreamJobId && edit.upstreamJobId !== result.jobId) {
+    // A job that is not the one this edit adopted: never let it overwrite the edit.
+    return { moved: false, edit: null, foreignJob: true };
+  }
+  const data: Prisma.EditUpdateManyMutationInput = { upstreamStatus: result.status };
+  // A webhook can beat the submit response (or the response was lost): adopt the job it names.
+  if (edit && !edit.upstreamJobId) data.upstreamJobId = result.jobId;
+
+  switch (result.status) {
+    case 'processing':
+      return edits.transition(editId, 'processing', { cause, data });
+    case 'completed':
+      return edits.transition(editId, 'completed', {
+        cause,
+        data: { ...data, outputs: result.outputs as unknown as Prisma.InputJsonValue, completedAt: result.completedAt ?? new Date() },
+      });
+    case 'failed':
+      return edits.transition(editId, 'failed', {
+        cause,
+        upstreamCode: result.code,
+        data: { ...data, errorCode: result.code, errorMessage: result.message, completedAt: result.completedAt ?? new Date() },
+      });
+    case 'cancelled':
+      return edits.transition(editId, 'cancelled', { cause, data: { ...data, completedAt: result.completedAt ?? new Date() } });
+  }
+}

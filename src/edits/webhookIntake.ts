@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import { AppError, editNotFound } from '../errors.js';
+import type { PixelByteClient } from '../upstream/client.js';
+import { UpstreamError } from '../upstream/errors.js';
+import type { WebhookPayload } from '../upstream/schemas.js';
+import { isUuid } from './cursor.js';
+import type { EditRepository } from './repository.js';
+import type { EditOutput } from './resource.js';
+import { isTerminal } from './status.js';
+import { applyUpstreamResult, type UpstreamResult } from './upstreamResult.js';
+
+export interface WebhookIntakeDeps {
+  edits: EditRepository;
+  pixelbyte: Pick<PixelByteClient, 'getJob'>;
+  logger: Logger;
+}
+
+export interface VerifiedWebhook {
+  editId: string;
+  payload: WebhookPayload;
+  rawBody: string;
+  signedAt: Date;
+}
+
+export interface WebhookReceipt {
+  received: true;
+  duplicate: boolean;
+  applied: boolean;
+}
+
+/** Records a verified PixelByte webhook and applies it to its edit. Repeats are stored once and change nothing. */
+export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): Promise<WebhookReceipt> {
+  const { editId, payload } = webhook;
+  const edit = isUuid(editId) ? await deps.edits.findById(editId) : null;
+  if (!edit) throw editNotFound(editId);
+
+  // Fetch what the webhook leaves out before storing anything: if PixelByte can't tell us now, our
+  // non-2xx makes it deliver again later, and nothing half-applied is left behind.
+  const result = isTerminal(edit.status) ? null : await toUpstreamResult(deps, webhook);
+
+  const fresh = await deps.edits.recordWebhook({
+    editId,
+    upstreamJobId: payload.jobId,
+    status: payload.status,
+    rawBody: webhook.rawBody,
+    signedAt: webhook.signedAt,
+  });
+  if (!result) return { received: true, duplicate: !fresh, applied: false };
+
+  const applied = await applyUpstreamResult(deps.edits, editId, result, `webhook ${payload.status}`);
+  if ('foreignJob' in applied) {
+    deps.logger.warn({ editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId }, 'webhook for an upstream job this edit did not adopt; ignored');
+  }
+  return { received: true, duplicate: !fresh, applied: applied.moved };
+}
+
+async function toUpstreamResult(deps: WebhookIntakeDeps, { payload }: VerifiedWebhook): Promise<UpstreamResult> {
+  const completedAt = payload.completedAt ? validDate(payload.completedAt) : undefined;
+  switch (payload.status) {
+    case 'failed':
+      return { jobId: payload.jobId, status: 'failed', code: payload.error?.code ?? 'GENERATION_FAILED', message: payload.error?.message ?? '', completedAt };
+    case 'cancelled':
+      return { jobId: payload.jobId, status: 'cancelled', completedAt };
+    case 'completed':
+      return { jobId: payload.jobId, status: 'completed', outputs: await fetchAllOutputs(deps, payload), completedAt };
+  }
+}
+
+/** The webhook names one image; an edit may have made four. The job's `outputs` lists them all. */
+async function fetchAllOutputs(deps: WebhookIntakeDeps, payload: Extract<WebhookPayload, { status: 'completed' }>): Promise<EditOutput[]> {
+  let job;
+  try {
+    job = await deps.pixelbyte.getJob(payload.jobId);
+  } catch (err) {
+    const detail = err instanceof UpstreamError ? err.code : 'UPSTREAM_ERROR';
+    deps.logger.warn({ err, jobId: payload.jobId }, 'could not fetch the outputs of a completed job');
+    throw new AppError(503, 'UPSTREAM_UNAVAILABLE', `Could not fetch the outputs of ${payload.jobId} from PixelByte (${detail}); deliver again later`);
+  }
+  const listed = job.outputs?.length ? job.outputs : job.output ? [{ url: job.output, type: 'image' }] : [];
+  if (job.status !== 'completed' || listed.length === 0) {
+    throw new AppError(503, 'UPSTREAM_NOT_READY', `PixelByte does not list the outputs of ${payload.jobId} yet; deliver again later`);
+  }
+  const meta = payload.output?.metadata ?? {};
+  // Every image of one job is generated at the job's one size, so the webhook's metadata holds for all.
+  return listed.map((o) => ({
+    url: o.url,
+    type: o.type,
+    ...(meta.width !== undefined ? { width: meta.width } : {}),
+    ...(meta.height !== undefined ? { height: meta.height } : {}),
+    ...(meta.format !== undefined ? { format: meta.format } : {}),
+  }));
+}
+
+function validDate(value: string): Date | undefined {
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

@@ -1,0 +1,36 @@
+import { STATUS_CODES } from 'node:http';
+
+/** An error we mean to show the caller: a stable machine-readable code, an HTTP status, a human message. */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  details?: unknown;
+}
+
+export function errorBody(err: AppError): ErrorBody {
+  const body: ErrorBody = { statusCode: err.statusCode, code: err.code, error: STATUS_CODES[err.statusCode] ?? 'Error', message: err.message };
+  if (err.details !== undefined) body.details = err.details;
+  return body;
+}
+
+export const invalidInput = (message: string, details?: unknown) => new AppError(400, 'INVALID_INPUT', message, details);
+export const unauthorized = (message = 'A valid bearer token is required') =>
+  new AppError(401, 'UNAUTHORIZED', message, undefined, { 'www-authenticate': 'Bearer' });
+export const editNotFound = (id: string) => new AppError(404, 'EDIT_NOT_FOUND', `No edit with id ${id}`);
+export const serviceUnavailable = (what: string) =>
+  new AppError(503, 'SERVICE_UNAVAILABLE', `${what} is unavailable; retry shortly`, undefined, { 'retry-after': '5' });

@@ -1,0 +1,134 @@
+import type { Logger } from 'pino';
+import type { EditRepository, SubmitAttempt } from '../edits/repository.js';
+import type { PixelByteClient } from '../upstream/client.js';
+import { UpstreamError } from '../upstream/errors.js';
+import { backoffDelayMs } from './backoff.js';
+
+export interface SubmitEditDeps {
+  edits: EditRepository;
+  pixelbyte: Pick<PixelByteClient, 'submitJob'>;
+  logger: Logger;
+  publicBaseUrl: string;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** How long an unanswered submit is given to show up (webhook, adoption) before we dare send it again. */
+  fenceGraceMs: number;
+  now?: () => Date;
+}
+
+/** What the queue should do with the job next; the BullMQ wiring turns this into delays and rate limits. */
+export type SubmitDecision =
+  | { kind: 'done'; reason: string }
+  | { kind: 'retry'; delayMs: number; reason: string }
+  | { kind: 'pause-queue'; delayMs: number; reason: string };
+
+export function webhookUrlFor(publicBaseUrl: string, editId: string): string {
+  return `${publicBaseUrl}/webhooks/pixelbyte/${editId}`;
+}
+
+/**
+ * Sends one edit to PixelByte, at most once per charge: every call is recorded before it leaves, and a
+ * call whose outcome is unknown is never repeated until the grace period has passed with no trace of it.
+ */
+export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<SubmitDecision> {
+  const now = deps.now ?? (() => new Date());
+  const edit = await deps.edits.findById(editId);
+  if (!edit) return { kind: 'done', reason: 'edit does not exist' };
+  if (edit.upstreamJobId || (edit.status !== 'queued' && edit.status !== 'submitting')) {
+    return { kind: 'done', reason: `edit is ${edit.status}` };
+  }
+
+  const last = await deps.edits.lastSubmitAttempt(editId);
+  let cause = `submit attempt ${(last?.attempt ?? 0) + 1}`;
+  if (last && isUncertain(last)) {
+    const waited = now().getTime() - last.startedAt.getTime();
+    if (waited < deps.fenceGraceMs) {
+      return { kind: 'retry', delayMs: deps.fenceGraceMs - waited, reason: `attempt ${last.attempt} outcome unknown; waiting for its webhook` };
+    }
+    cause += ` after attempt ${last.attempt} left no trace for ${Math.round(waited / 1000)} s: a duplicate charge is possible`;
+    deps.logger.warn({ editId, attempt: last.attempt }, 'resubmitting after an unknown outcome; a duplicate charge is possible');
+  }
+
+  const number = (last?.attempt ?? 0) + 1;
+  if (number > deps.maxAttempts) {
+    await failEdit(deps, editId, 'UPSTREAM_UNAVAILABLE', `PixelByte could not take the edit after ${deps.maxAttempts} attempts`, last?.upstreamCode ?? undefined);
+    return { kind: 'done', reason: 'attempts exhausted' };
+  }
+
+  const attempt = await deps.edits.beginSubmitAttempt(editId, number, cause);
+  if (!attempt) return { kind: 'done', reason: 'edit no longer waiting to be submitted' };
+
+  try {
+    const response = await deps.pixelbyte.submitJob({ model: edit.model, input: edit.input, webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId) });
+    await deps.edits.finishSubmitAttempt(attempt.id, { outcome: 'accepted', upstreamJobId: response.jobId, httpStatus: 200 });
+    await recordAccepted(deps, editId, response, now());
+    return { kind: 'done', reason: `submitted as ${response.jobId}` };
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    await deps.edits.finishSubmitAttempt(attempt.id, {
+      outcome: err.kind,
+      httpStatus: err.httpStatus,
+      upstreamCode: err.code,
+      message: err.message.slice(0, 1000),
+    });
+    return decideAfterFailure(deps, editId, number, err);
+  }
+}
+
+function isUncertain(attempt: SubmitAttempt): boolean {
+  // in_flight with no finish means a worker died mid-call: the request may well have reached PixelByte.
+  return attempt.outcome === 'unknown' || attempt.outcome === 'in_flight';
+}
+
+async function decideAfterFailure(deps: SubmitEditDeps, editId: string, attempt: number, err: UpstreamError): Promise<SubmitDecision> {
+  if (!err.retryable) {
+    await failEdit(deps, editId, err.code, err.message, err.code);
+    return { kind: 'done', reason: `rejected: ${err.code}` };
+  }
+  if (err.kind === 'unknown') {
+    return { kind: 'retry', delayMs: deps.fenceGraceMs, reason: `outcome unknown (${err.code}); waiting for a webhook before any resubmit` };
+  }
+  if (attempt >= deps.maxAttempts) {
+    await failEdit(deps, editId, 'UPSTREAM_UNAVAILABLE', `PixelByte could not take the edit after ${attempt} attempts (last: ${err.code})`, err.code);
+    return { kind: 'done', reason: 'attempts exhausted' };
+  }
+  if (err.httpStatus === 429) {
+    // Our account is at its concurrency limit: every edit would meet the same answer, so the whole queue waits.
+    return { kind: 'pause-queue', delayMs: (err.retryAfterSeconds ?? 30) * 1000, reason: err.code };
+  }
+  return { kind: 'retry', delayMs: backoffDelayMs(attempt, deps.backoffBaseMs, deps.backoffMaxMs), reason: err.code };
+}
+
+async function failEdit(deps: SubmitEditDeps, editId: string, code: string, message: string, upstreamCode?: string): Promise<void> {
+  await deps.edits.transition(editId, 'failed', {
+    cause: `submit failed: ${code}`,
+    upstreamCode,
+    data: { errorCode: code, errorMessage: message, completedAt: new Date() },
+  });
+}
+
+/**
+ * A webhook may have got here first and moved the edit on: then only the facts are written, never the
+ * status, so the late response cannot move the edit backwards.
+ */
+async function recordAccepted(
+  deps: SubmitEditDeps,
+  editId: string,
+  response: { jobId: string; requestId?: string; status: string; estimatedCompletionTime?: string; costMicroCents?: number },
+  now: Date,
+): Promise<void> {
+  const facts = {
+    upstreamJobId: response.jobId,
+    upstreamRequestId: response.requestId ?? null,
+    estimatedCompletionAt: response.estimatedCompletionTime ? new Date(response.estimatedCompletionTime) : null,
+    costMicroCents: response.costMicroCents ?? null,
+    submittedAt: now,
+  };
+  const moved = await deps.edits.transition(editId, 'submitted', {
+    cause: `PixelByte accepted job ${response.jobId}`,
+    data: { ...facts, upstreamStatus: response.status },
+  });
+  if (moved.moved) return;
+  await deps.edits.updateFieldsIf(editId, { OR: [{ upstreamJobId: null }, { upstreamJobId: response.jobId }] }, facts);
+}

@@ -1,0 +1,32 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { EditRepository } from '../edits/repository.js';
+import { enqueueSubmit, type SubmitJobPayload } from './queues.js';
+
+export interface SweeperDeps {
+  edits: EditRepository;
+  submitQueue: Queue<SubmitJobPayload>;
+  logger: Logger;
+  /** An edit waiting this long without a change is checked for a live queue entry. */
+  staleAfterMs: number;
+}
+
+/**
+ * The database is the outbox: an edit that is `queued` or `submitting` must have a live job in the submit
+ * queue. Redis down at accept time, a crash between commit and enqueue, or a job BullMQ gave up on all
+ * leave an edit without one; this puts it back. Safe to run in every worker at once.
+ */
+export async function sweepUnqueuedEdits(deps: SweeperDeps, batch = 500): Promise<number> {
+  const stale = await deps.edits.findStale(['queued', 'submitting'], new Date(Date.now() - deps.staleAfterMs), batch);
+  let requeued = 0;
+  for (const edit of stale) {
+    const job = await deps.submitQueue.getJob(edit.id);
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children') continue;
+    if (job) await job.remove().catch(() => {}); // completed or failed in BullMQ while the edit still waits: start over
+    await enqueueSubmit(deps.submitQueue, edit.id);
+    requeued += 1;
+    deps.logger.info({ editId: edit.id, status: edit.status, previousJobState: state }, 'requeued an edit that had no live queue entry');
+  }
+  return requeued;
+}

@@ -1,0 +1,68 @@
+import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { EditRepository } from '../edits/repository.js';
+import { QUEUE_NAMES, submitJobPayload, type EditQueues, type SubmitJobPayload } from './queues.js';
+import { submitEdit, type SubmitEditDeps } from './submitEdit.js';
+import { sweepUnqueuedEdits } from './sweeper.js';
+
+export interface WorkerDeps {
+  connection: ConnectionOptions;
+  prefix: string;
+  queues: EditQueues;
+  edits: EditRepository;
+  logger: Logger;
+  concurrency: number;
+  sweepIntervalMs: number;
+  submit: Omit<SubmitEditDeps, 'edits' | 'logger'>;
+}
+
+export interface RunningWorkers {
+  submitWorker: Worker<SubmitJobPayload>;
+  /** Stops taking jobs, lets the ones in flight finish, and stops the sweeper. */
+  close(): Promise<void>;
+}
+
+export function startWorkers(deps: WorkerDeps): RunningWorkers {
+  const logger = deps.logger.child({ component: 'worker' });
+  const submitDeps: SubmitEditDeps = { ...deps.submit, edits: deps.edits, logger };
+
+  const submitWorker: Worker<SubmitJobPayload> = new Worker<SubmitJobPayload>(
+    QUEUE_NAMES.submit,
+    async (job: Job<SubmitJobPayload>, token?: string) => {
+      const { editId } = submitJobPayload.parse(job.data);
+      const decision = await submitEdit(editId, submitDeps);
+      logger.debug({ editId, decision }, 'submit job step');
+      if (decision.kind === 'retry') {
+        // Our own schedule, counted in the database: BullMQ's attempts are kept for infrastructure failures.
+        await job.moveToDelayed(Date.now() + decision.delayMs, token);
+        throw new DelayedError();
+      }
+      if (decision.kind === 'pause-queue') {
+        await submitWorker.rateLimit(decision.delayMs);
+        throw Worker.RateLimitError();
+      }
+      return decision.reason;
+    },
+    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, autorun: true },
+  );
+  submitWorker.on('failed', (job, err) => logger.error({ err, editId: job?.data.editId, attemptsMade: job?.attemptsMade }, 'submit job failed'));
+  submitWorker.on('error', (err) => logger.error({ err }, 'submit worker error'));
+
+  const sweep = async () => {
+    try {
+      await sweepUnqueuedEdits({ edits: deps.edits, submitQueue: deps.queues.submit, logger, staleAfterMs: deps.sweepIntervalMs });
+    } catch (err) {
+      logger.warn({ err }, 'sweep failed; will try again');
+    }
+  };
+  const sweeper = setInterval(sweep, deps.sweepIntervalMs);
+  sweeper.unref();
+
+  return {
+    submitWorker,
+    close: async () => {
+      clearInterval(sweeper);
+      await submitWorker.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, errorBody } from '../errors.js';
+
+// Fastify's own request errors, given codes a client can act on.
+const FASTIFY_CODES: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'INVALID_JSON', 'The body is empty but the content type is application/json'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'INVALID_JSON', 'The body is not valid JSON'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'INVALID_CONTENT_LENGTH', 'Content-Length does not match the body'],
+};
+
+/** Errors that mean Postgres is unreachable, however the driver and Prisma wrap them. */
+function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e: any = err, depth = 0; e && depth < 6; e = e.cause, depth++) {
+    if (e.name === 'PrismaClientInitializationError') return true;
+    const code = e.code ?? e.originalCode;
+    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|57P01|57P03|53300|08\d{3})$/.test(code)) return true;
+    if (e.kind === 'DatabaseNotReachable' || e.kind === 'ConnectionClosed' || e.kind === 'SocketTimeout') return true;
+    if (typeof e.message === 'string' && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** One error shape for every failure: `{ statusCode, code, error, message, details? }`. 5xx never leak internals. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | AppError | Error, request, reply) => {
+    let appError: AppError;
+    if (err instanceof AppError) {
+      appError = err;
+    } else if ('code' in err && typeof err.code === 'string' && err.code in FASTIFY_CODES) {
+      const [status, code, message] = FASTIFY_CODES[err.code]!;
+      appError = new AppError(status, code, message);
+    } else if (err instanceof SyntaxError && (err as FastifyError).statusCode === 400) {
+      appError = new AppError(400, 'INVALID_JSON', 'The body is not valid JSON');
+    } else if (isDatabaseUnavailable(err)) {
+      request.log.error({ err }, 'database unavailable');
+      appError = new AppError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; nothing was changed. Retry shortly', undefined, { 'retry-after': '5' });
+    } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      appError = new AppError(err.statusCode, 'BAD_REQUEST', err.message);
+    } else {
+      request.log.error({ err }, 'unhandled error');
+      appError = new AppError(500, 'INTERNAL_ERROR', 'Internal server error');
+    }
+    if (appError.statusCode >= 500 && err instanceof AppError) request.log.warn({ code: appError.code }, appError.message);
+    if (appError.headers) void reply.headers(appError.headers);
+    return reply.status(appError.statusCode).send(errorBody(appError));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const err = new AppError(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.status(404).send(errorBody(err));
+  });
+}

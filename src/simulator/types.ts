@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/** One-shot (or global) behaviour of a submit call. */
+export const submitBehaviourSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('error'),
+    status: z.number().int().min(400).max(599),
+    code: z.string().min(1),
+    message: z.string().optional(),
+    /** Seconds, sent as `error.details.retryAfter` (PixelByte puts it in the body, not a header). */
+    retryAfter: z.number().nonnegative().optional(),
+  }),
+  z.strictObject({ kind: z.literal('slow'), delayMs: z.number().int().nonnegative() }),
+  /** The job is created and charged, then the socket is destroyed: the client cannot know. */
+  z.strictObject({ kind: z.literal('accept-then-drop') }),
+  /** The socket is destroyed before anything happens: no job. */
+  z.strictObject({ kind: z.literal('drop') }),
+  z.strictObject({ kind: z.literal('early-webhook') }),
+  z.strictObject({ kind: z.literal('generation-failure') }),
+  z.strictObject({ kind: z.literal('drop-webhook') }),
+  z.strictObject({ kind: z.literal('duplicate-webhook') }),
+]);
+export type SubmitBehaviour = z.infer<typeof submitBehaviourSchema>;
+
+export const WEBHOOK_MODES = ['deliver', 'drop', 'duplicate', 'reorder', 'early'] as const;
+export type WebhookMode = (typeof WEBHOOK_MODES)[number];
+
+const rate = z.number().min(0).max(1);
+
+/** Global switches for a run. Over HTTP, `null` clears a switch. */
+export const switchesSchema = z.strictObject({
+  submitFault: submitBehaviourSchema.optional(),
+  submitFaultRate: rate.optional(),
+  webhook: z.enum(WEBHOOK_MODES).optional(),
+  webhookDelayMs: z.number().int().nonnegative().optional(),
+  webhookFaultRate: rate.optional(),
+  failureRate: rate.optional(),
+  responseDelayMs: z.number().int().nonnegative().optional(),
+});
+export type Switches = z.infer<typeof switchesSchema>;
+
+/** Body of `POST /__sim/config`: any switch, or null to clear it. */
+export const switchesPatchSchema = z.strictObject(
+  Object.fromEntries(Object.entries(switchesSchema.shape).map(([key, schema]) => [key, schema.nullable()])) as {
+    [K in keyof typeof switchesSchema.shape]: z.ZodNullable<(typeof switchesSchema.shape)[K]>;
+  },
+);
+export type SwitchesPatch = z.infer<typeof switchesPatchSchema>;
+
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+export const UNFINISHED: ReadonlySet<JobStatus> = new Set(['pending', 'processing']);
+
+export interface SimJob {
+  jobId: string;
+  requestId: string;
+  apiKey: string;
+  /** Insertion order, used for list cursors. */
+  seq: number;
+  model: string;
+  version: string | null;
+  input: Record<string, unknown>;
+  webhookUrl: string | null;
+  status: JobStatus;
+  costMicroCents: number;
+  outputCount: number;
+  width: number;
+  height: number;
+  /** Decided at submit: what the job will end as and how its webhook behaves. */
+  outcome: 'completed' | 'failed';
+  webhookMode: WebhookMode;
+  error: { code: string; message: string } | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body, undefined when none. */
+  body: unknown;
+  at: Date;
+  /** null while in flight, or when the socket was destroyed without a response. */
+  statusCode: number | null;
+}
+
+export interface RecordedDelivery {
+  jobId: string;
+  url: string;
+  /** 1-based count of POSTs made for this job's webhook (duplicates included). */
+  attempt: number;
+  status?: number;
+  error?: string;
+  body: unknown;
+  rawBody: string;
+  timestamp: string;
+  signature: string;
+  /** True for the extra copies sent by the 'duplicate' mode. */
+  duplicate: boolean;
+  at: Date;
+}
+
+export interface SimulatorOptions {
+  apiKeys?: string[];
+  webhookSecret?: string;
+  balanceMicroCents?: number;
+  pendingMs?: number;
+  processingMs?: number;
+  webhookRetryDelaysMs?: number[];
+  webhookTimeoutMs?: number;
+  concurrencyLimit?: number;
+  envelope?: 'flat' | 'wrapped';
+  requireHttpsWebhooks?: boolean;
+  publicUrl?: string;
+  logger?: boolean | object;
+}
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'publicUrl'>> & { publicUrl: string | undefined };
+
+export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
+  return {
+    apiKeys: options.apiKeys ?? ['pb_sim_key'],
+    webhookSecret: options.webhookSecret ?? 'whsec_sim_secret',
+    balanceMicroCents: options.balanceMicroCents ?? 1e12,
+    pendingMs: options.pendingMs ?? 300,
+    processingMs: options.processingMs ?? 700,
+    webhookRetryDelaysMs: options.webhookRetryDelaysMs ?? [1_000, 4_000, 16_000, 64_000, 256_000],
+    webhookTimeoutMs: options.webhookTimeoutMs ?? 30_000,
+    concurrencyLimit: options.concurrencyLimit ?? Number.POSITIVE_INFINITY,
+    envelope: options.envelope ?? 'flat',
+    requireHttpsWebhooks: options.requireHttpsWebhooks ?? false,
+    publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    logger: options.logger ?? false,
+  };
+}

@@ -1,0 +1,94 @@
+import type { z } from 'zod';
+import { UpstreamError, classifyNetworkError } from './errors.js';
+import { cancelResponse, errorResponse, jobResponse, submitResponse, unwrap, type SubmitResponse, type UpstreamJob } from './schemas.js';
+
+export interface PixelByteClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+}
+
+export interface SubmitJobRequest {
+  model: string;
+  input: unknown;
+  webhookUrl?: string;
+}
+
+/** PixelByte's job API over real HTTP. Every failure comes back as an UpstreamError that says whether a retry is safe. */
+export class PixelByteClient {
+  constructor(private readonly options: PixelByteClientOptions) {}
+
+  submitJob(request: SubmitJobRequest): Promise<SubmitResponse> {
+    return this.call('POST', '/v1/jobs/submit', submitResponse, request);
+  }
+
+  getJob(jobId: string): Promise<UpstreamJob> {
+    return this.call('GET', `/v1/jobs/${encodeURIComponent(jobId)}`, jobResponse);
+  }
+
+  cancelJob(jobId: string) {
+    return this.call('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, cancelResponse);
+  }
+
+  private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+    const what = `${method} ${path}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.apiKey}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (err) {
+      throw classifyNetworkError(err, what);
+    }
+
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      // The status line arrived, so an error status means nothing was done; a 2xx body lost mid-way is unknown.
+      if (!response.ok) throw new UpstreamError('rejected', `HTTP_${response.status}`, `${what}: HTTP ${response.status}`, response.status);
+      throw classifyNetworkError(err, what);
+    }
+    const json = parseJson(text);
+
+    if (!response.ok) {
+      const parsed = errorResponse.safeParse(json);
+      const code = parsed.success ? parsed.data.error.code : `HTTP_${response.status}`;
+      const message = parsed.success && parsed.data.error.message ? parsed.data.error.message : `PixelByte answered HTTP ${response.status}`;
+      throw new UpstreamError('rejected', code, message, response.status, response.status === 429 ? retryAfterOf(parsed.data?.error.details, response) : undefined);
+    }
+
+    const parsed = schema.safeParse(unwrap(json));
+    if (!parsed.success) {
+      // A 2xx we cannot read: the call may have taken effect, so the outcome is unknown, never "failed".
+      throw new UpstreamError('unknown', 'UPSTREAM_BAD_RESPONSE', `${what}: unexpected response from PixelByte`, response.status);
+    }
+    return parsed.data;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const DEFAULT_RETRY_AFTER_SECONDS = 30;
+
+function retryAfterOf(details: unknown, response: Response): number {
+  const fromBody = (details as { retryAfter?: unknown } | undefined)?.retryAfter;
+  if (typeof fromBody === 'number' && Number.isFinite(fromBody) && fromBody >= 0) return fromBody;
+  const fromHeader = Number(response.headers.get('retry-after'));
+  if (Number.isFinite(fromHeader) && fromHeader > 0) return fromHeader;
+  return DEFAULT_RETRY_AFTER_SECONDS;
+}
