@@ -1,0 +1,61 @@
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import { ensureDatabaseExists } from './infra/database.js';
+import { applyMigrations } from './infra/migrate.js';
+import { loggerOptions } from './logger.js';
+import { exitOnSignal } from './shutdown.js';
+import { createSimulator } from './simulator/index.js';
+import { startPixelRelay } from './start.js';
+
+/**
+ * `npm run dev`: everything on one machine with no PixelByte account — the local database created and
+ * migrated, the PixelByte simulator on :4010 (unless PIXELBYTE_API_URL points elsewhere), API and workers.
+ */
+const DEV_API_KEY = 'dev-key-0123456789abcdef';
+const SIM_PORT = Number(process.env.SIMULATOR_PORT ?? 4010);
+const useSimulator = !process.env.PIXELBYTE_API_URL;
+const port = process.env.PORT ?? '3000';
+
+const env = {
+  NODE_ENV: 'development',
+  LOG_LEVEL: 'info',
+  PRETTY_LOGS: process.stdout.isTTY ? 'true' : 'false',
+  API_KEYS: DEV_API_KEY,
+  PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+  ...(useSimulator
+    ? { PIXELBYTE_API_URL: `http://127.0.0.1:${SIM_PORT}`, PIXELBYTE_API_KEY: 'pb_sim_key', PIXELBYTE_WEBHOOK_SECRET: 'whsec_sim_secret' }
+    : {}),
+  ...process.env,
+};
+
+let config;
+try {
+  config = loadConfig(env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+const logger = pino(loggerOptions(config));
+
+if (await ensureDatabaseExists(config.DATABASE_URL)) logger.info('created the database');
+const applied = await applyMigrations(config.DATABASE_URL);
+logger.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
+
+const simulator = useSimulator ? createSimulator({ apiKeys: [config.PIXELBYTE_API_KEY], webhookSecret: config.PIXELBYTE_WEBHOOK_SECRET }) : undefined;
+if (simulator) logger.info({ url: await simulator.listen(SIM_PORT, '127.0.0.1') }, 'PixelByte simulator listening');
+
+const relay = await startPixelRelay(config, logger);
+logger.info(
+  { url: relay.url, apiKey: config.API_KEYS[0] === DEV_API_KEY ? DEV_API_KEY : '(from API_KEYS)' },
+  `pixelrelay (dev) ready: curl -H 'authorization: Bearer ${config.API_KEYS[0] === DEV_API_KEY ? DEV_API_KEY : '<API_KEYS>'}' ${relay.url}/v1/edits`,
+);
+
+exitOnSignal(
+  async () => {
+    await relay.stop();
+    await simulator?.close();
+  },
+  config.SHUTDOWN_TIMEOUT_MS,
+  logger,
+);

@@ -1,0 +1,170 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KEY, PRO, proInput, startReceiver, startSimulator, type Running } from './helpers.js';
+
+let s: Running;
+beforeEach(async () => {
+  s = await startSimulator();
+});
+afterEach(async () => {
+  await s.sim.close();
+});
+
+const body = { model: PRO, input: proInput() };
+
+describe('submit faults', () => {
+  it.each([
+    [{ kind: 'error', status: 429, code: 'CONCURRENT_JOBS_EXCEEDED', retryAfter: 7 } as const, { retryAfter: 7 }],
+    [{ kind: 'error', status: 500, code: 'INTERNAL_ERROR' } as const, null],
+    [{ kind: 'error', status: 503, code: 'PUBSUB_PUBLISH_FAILED' } as const, null],
+    [{ kind: 'error', status: 409, code: 'CONFLICT', message: 'busy', retryAfter: 2 } as const, { retryAfter: 2 }],
+    [{ kind: 'error', status: 403, code: 'MODEL_ACCESS_DENIED' } as const, null],
+  ])('answers %o once, in PixelByte’s error shape, creating and charging nothing', async (behaviour, details) => {
+    s.sim.nextSubmit(behaviour);
+    const res = await s.submit(body);
+    expect(res.status).toBe(behaviour.status);
+    expect(res.body).toEqual({ success: false, error: { code: behaviour.code, message: expect.any(String), details }, requestId: expect.stringMatching(/^req_/) });
+    expect(s.sim.stats()).toMatchObject({ submits: 1, jobsCreated: 0, chargedMicroCents: 0 });
+    expect((await s.submit(body)).status).toBe(200);
+  });
+
+  it('consumes one-shot behaviours in FIFO order, one per submit', async () => {
+    s.sim.nextSubmit({ kind: 'error', status: 500, code: 'INTERNAL_ERROR' }, { kind: 'error', status: 503, code: 'PUBSUB_PUBLISH_FAILED' });
+    expect((await s.submit(body)).status).toBe(500);
+    expect((await s.submit(body)).status).toBe(503);
+    expect((await s.submit(body)).status).toBe(200);
+  });
+
+  it("'accept-then-drop' creates and charges the job while the client sees a socket error", async () => {
+    s.sim.nextSubmit({ kind: 'accept-then-drop' });
+    await expect(s.submit(body)).rejects.toThrow(/fetch failed/);
+    expect(s.sim.stats()).toMatchObject({ jobsCreated: 1, chargedMicroCents: 45_000 });
+    const [job] = [...s.sim.jobs.values()];
+    await s.sim.waitFor(() => job!.status === 'completed');
+    expect((await s.api('GET', '/v1/jobs')).body.jobs).toHaveLength(1);
+    expect(s.sim.calls.find((c) => c.path === '/v1/jobs/submit')?.statusCode).toBeNull();
+  });
+
+  it("'drop' destroys the socket and creates nothing", async () => {
+    s.sim.nextSubmit({ kind: 'drop' });
+    await expect(s.submit(body)).rejects.toThrow(/fetch failed/);
+    expect(s.sim.stats()).toMatchObject({ submits: 1, jobsCreated: 0, chargedMicroCents: 0 });
+  });
+
+  it("'slow' delays the answer; a client that gives up still gets a job created", async () => {
+    s.sim.nextSubmit({ kind: 'slow', delayMs: 200 });
+    const started = Date.now();
+    expect((await s.submit(body)).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+
+    s.sim.nextSubmit({ kind: 'slow', delayMs: 200 });
+    const aborted = fetch(`${s.url}/v1/jobs/submit`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(50),
+    });
+    await expect(aborted).rejects.toThrow();
+    await s.sim.waitFor(() => s.sim.stats().jobsCreated === 2);
+  });
+
+  it('submitFault applies to every submit, or to a fraction with submitFaultRate', async () => {
+    s.sim.configure({ submitFault: { kind: 'error', status: 503, code: 'PUBSUB_PUBLISH_FAILED' } });
+    for (let i = 0; i < 3; i++) expect((await s.submit(body)).status).toBe(503);
+    s.sim.configure({ submitFaultRate: 0 });
+    expect((await s.submit(body)).status).toBe(200);
+    s.sim.configure({ submitFaultRate: 0.5 });
+    const statuses = await Promise.all(Array.from({ length: 40 }, () => s.submit(body).then((r) => r.status)));
+    expect(statuses).toContain(503);
+    expect(statuses).toContain(200);
+  });
+
+  it('responseDelayMs slows every route', async () => {
+    s.sim.configure({ responseDelayMs: 120 });
+    const started = Date.now();
+    await s.api('GET', '/v1/jobs');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(110);
+  });
+
+  it('concurrencyLimit answers 429 CONCURRENT_JOBS_EXCEEDED with details.retryAfter until a job finishes', async () => {
+    await s.sim.close();
+    s = await startSimulator({ concurrencyLimit: 2, pendingMs: 40, processingMs: 40, apiKeys: [KEY, 'pb_other'] });
+    expect((await s.submit(body)).status).toBe(200);
+    expect((await s.submit(body)).status).toBe(200);
+    const limited = await s.submit(body);
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('CONCURRENT_JOBS_EXCEEDED');
+    expect(limited.body.error.details.retryAfter).toBeGreaterThan(0);
+    // The limit is per key.
+    expect((await s.api('POST', '/v1/jobs/submit', body, 'pb_other')).status).toBe(200);
+    expect(s.sim.stats()).toMatchObject({ unfinished: 3, maxUnfinished: 3, jobsCreated: 3 });
+    await s.sim.waitFor(() => s.sim.stats().unfinished === 0);
+    expect((await s.submit(body)).status).toBe(200);
+    expect(s.sim.stats().maxUnfinished).toBe(3);
+  });
+});
+
+describe('recording and control', () => {
+  it('records every HTTP call with its parsed body and status', async () => {
+    await s.submit(body);
+    await s.api('GET', '/v1/jobs?limit=5');
+    expect(s.sim.calls).toMatchObject([
+      { method: 'POST', path: '/v1/jobs/submit', body, statusCode: 200 },
+      { method: 'GET', path: '/v1/jobs', statusCode: 200 },
+    ]);
+    expect(s.sim.calls[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
+  });
+
+  it('is driven over HTTP by /__sim/config, /__sim/next-submit, /__sim/state and /__sim/reset', async () => {
+    const receiver = await startReceiver();
+    try {
+      const config = await s.api('POST', '/__sim/config', { failureRate: 1, webhook: 'duplicate' }, null);
+      expect(config.body.switches).toEqual({ failureRate: 1, webhook: 'duplicate' });
+      const bad = await s.api('POST', '/__sim/config', { failureRate: 2 }, null);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('INVALID_INPUT');
+
+      const { body: job } = await s.submit({ ...body, webhookUrl: receiver.url });
+      await s.sim.waitFor(() => receiver.received.length >= 2);
+      expect(receiver.received[0]!.body).toMatchObject({ jobId: job.jobId, status: 'failed' });
+
+      expect((await s.api('POST', '/__sim/config', { webhook: null, failureRate: null, responseDelayMs: 1 }, null)).body.switches).toEqual({ responseDelayMs: 1 });
+
+      await s.api('POST', '/__sim/next-submit', { behaviours: [{ kind: 'error', status: 500, code: 'INTERNAL_ERROR' }] }, null);
+      expect((await s.submit(body)).status).toBe(500);
+
+      const state = await s.api('GET', '/__sim/state', undefined, null);
+      expect(state.body.stats).toMatchObject({ submits: 2, jobsCreated: 1, refundedMicroCents: 45_000 });
+      expect(state.body.jobs).toMatchObject([{ jobId: job.jobId, status: 'failed', webhookMode: 'duplicate' }]);
+      expect(state.body.deliveries.length).toBeGreaterThanOrEqual(2);
+      // Control-plane calls are not recorded as PixelByte calls.
+      expect(s.sim.calls.every((c) => c.path.startsWith('/v1/'))).toBe(true);
+
+      await s.api('POST', '/__sim/reset', undefined, null);
+      expect(s.sim.jobs.size).toBe(0);
+      expect(s.sim.calls).toHaveLength(0);
+      expect(s.sim.deliveries).toHaveLength(0);
+      expect(s.sim.stats()).toMatchObject({ submits: 0, jobsCreated: 0, chargedMicroCents: 0 });
+      expect((await s.api('GET', '/__sim/state', undefined, null)).body).toMatchObject({ switches: {}, queued: [] });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('reset() stops the lifecycle of forgotten jobs and forgets one-shot behaviours', async () => {
+    s.sim.nextSubmit({ kind: 'error', status: 500, code: 'INTERNAL_ERROR' }, { kind: 'error', status: 500, code: 'INTERNAL_ERROR' });
+    expect((await s.submit(body)).status).toBe(500);
+    s.sim.reset();
+    const res = await s.submit(body);
+    expect(res.status).toBe(200);
+    const job = s.sim.jobs.get(res.body.jobId)!;
+    s.sim.reset();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(job.status).toBe('pending');
+  });
+
+  it('answers unknown routes in the error shape', async () => {
+    const res = await s.api('GET', '/v2/whatever');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ success: false, error: { code: 'NOT_FOUND' } });
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const required = {
+  PIXELBYTE_API_KEY: 'pb_live_secret_value',
+  PIXELBYTE_WEBHOOK_SECRET: 'whsec_secret_value',
+  PUBLIC_BASE_URL: 'https://relay.example.com/',
+  API_KEYS: 'aaaaaaaaaaaaaaaa1, bbbbbbbbbbbbbbbb2',
+};
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('fills the documented defaults and normalises values', () => {
+    const config = loadConfig(required);
+    expect(config).toMatchObject({
+      ROLE: 'all',
+      HOST: '0.0.0.0',
+      PORT: 3000,
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/pixelrelay',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      PIXELBYTE_API_URL: 'https://api.muvi.video',
+      PUBLIC_BASE_URL: 'https://relay.example.com',
+      API_KEYS: ['aaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbb2'],
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('names each missing variable on one line', () => {
+    const message = errorOf({});
+    expect(message.split('\n')).toHaveLength(1);
+    for (const name of Object.keys(required)) expect(message).toContain(`${name} is required`);
+  });
+
+  it('names a malformed variable and shows the bad value, except for secrets', () => {
+    expect(errorOf({ ...required, PORT: 'eighty' })).toMatch(/PORT .*"eighty"/);
+    expect(errorOf({ ...required, ROLE: 'both' })).toMatch(/ROLE .*"both"/);
+    expect(errorOf({ ...required, REDIS_URL: 'http://x' })).toMatch(/REDIS_URL/);
+    const weakKey = errorOf({ ...required, API_KEYS: 'short' });
+    expect(weakKey).toMatch(/API_KEYS .*at least 16 characters/);
+    expect(weakKey).not.toContain('short"');
+  });
+
+  it('refuses a plain-http PUBLIC_BASE_URL when talking to PixelByte production', () => {
+    expect(errorOf({ ...required, PUBLIC_BASE_URL: 'http://relay.example.com' })).toMatch(/PUBLIC_BASE_URL must be https/);
+    expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe('http://127.0.0.1:3000');
+  });
+});
