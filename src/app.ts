@@ -16,7 +16,7 @@ import { pixelbyteWebhookRoutes } from './routes/pixelbyteWebhook.js';
 import type { PixelByteClient } from './upstream/client.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'BODY_LIMIT_BYTES'>;
+  config: Pick<Config, 'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'BODY_LIMIT_BYTES' | 'IDEMPOTENCY_TTL_HOURS'>;
   db: Db;
   /** The API's fail-fast connection (see infra/redis.ts). */
   redis: Redis;
@@ -38,7 +38,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandler(app);
 
   const edits = new EditRepository(deps.db);
-  const service = new EditService({ edits, enqueueSubmit: (id) => enqueueSubmit(deps.queues.submit, id), logger: deps.logger });
+  const service = new EditService({
+    edits,
+    enqueueSubmit: (id) => enqueueSubmit(deps.queues.submit, id),
+    dequeueSubmit: async (id) => void (await deps.queues.submit.remove(id)),
+    pixelbyte: deps.pixelbyte,
+    idempotencyTtlHours: deps.config.IDEMPOTENCY_TTL_HOURS,
+    logger: deps.logger,
+  });
 
   healthRoutes(app, [
     { name: 'postgres', check: () => deps.db.$queryRaw`SELECT 1` },

@@ -37,6 +37,8 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
       logger,
       concurrency: config.WORKER_CONCURRENCY,
       sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+      maxSubmitsPerMinute: config.UPSTREAM_MAX_PER_MINUTE,
+      reconcile: { pixelbyte, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
       submit: {
         pixelbyte,
         publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -44,6 +46,8 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
         backoffBaseMs: config.SUBMIT_BACKOFF_BASE_MS,
         backoffMaxMs: config.SUBMIT_BACKOFF_MAX_MS,
         fenceGraceMs: config.SUBMIT_FENCE_GRACE_MS,
+        maxInFlight: config.UPSTREAM_MAX_CONCURRENCY,
+        reconcileGraceMs: config.RECONCILE_GRACE_MS,
       },
     });
     const workers = running.workers;

@@ -1,10 +1,10 @@
 import { Prisma } from '../generated/prisma/client.js';
-import type { Edit, EditTransition, SubmitAttempt } from '../generated/prisma/client.js';
+import type { Edit, EditTransition, IdempotencyKey, SubmitAttempt } from '../generated/prisma/client.js';
 import type { SubmitOutcome } from '../generated/prisma/enums.js';
 import type { Db } from '../infra/prisma.js';
 import { canMove, type EditStatus } from './status.js';
 
-export type { Edit, EditTransition, SubmitAttempt };
+export type { Edit, EditTransition, IdempotencyKey, SubmitAttempt };
 
 export interface NewEdit {
   id: string;
@@ -14,6 +14,15 @@ export interface NewEdit {
   metadata?: Prisma.InputJsonValue;
   clientId: string;
   estimatedCostMicroCents: number;
+}
+
+export interface NewIdempotencyKey {
+  clientId: string;
+  key: string;
+  requestHash: string;
+  expiresAt: Date;
+  /** The response body the first request gets, stored to be replayed. */
+  respond(edit: Edit): Prisma.InputJsonValue;
 }
 
 export interface TransitionChange {
@@ -31,18 +40,43 @@ export interface ListPage {
 }
 
 const UNIQUE_VIOLATION = 'P2002';
+const UPSTREAM_SLOTS_LOCK = 7_262_001; // any constant; names the advisory lock guarding upstream slots
+/** Edits that hold (or may hold) an unfinished job at PixelByte. */
+const IN_FLIGHT_UPSTREAM: EditStatus[] = ['submitting', 'submitted', 'processing'];
 export const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION;
 
 /** Prisma queries for edits. Every status change goes through `transition`, which is guarded and leaves a history row. */
 export class EditRepository {
   constructor(private readonly db: Db) {}
 
-  async create(edit: NewEdit): Promise<Edit> {
+  /**
+   * Stores a new queued edit and its first history row; with `idempotency`, also the caller's key and the
+   * response it gets, all in one transaction, so a key never exists without its edit or the reverse.
+   * A concurrent request with the same key makes this throw a unique violation.
+   */
+  async create(edit: NewEdit, idempotency?: NewIdempotencyKey): Promise<Edit> {
     return this.db.$transaction(async (tx) => {
       const created = await tx.edit.create({ data: { ...edit, status: 'queued' } });
       await tx.editTransition.create({ data: { editId: edit.id, fromStatus: null, toStatus: 'queued', cause: 'accepted' } });
+      if (idempotency) {
+        const { respond, ...key } = idempotency;
+        await tx.idempotencyKey.create({ data: { ...key, editId: edit.id, responseStatus: 202, responseBody: respond(created) } });
+      }
       return created;
     });
+  }
+
+  async findIdempotencyKey(clientId: string, key: string): Promise<IdempotencyKey | null> {
+    const found = await this.db.idempotencyKey.findUnique({ where: { clientId_key: { clientId, key } } });
+    if (found && found.expiresAt <= new Date()) {
+      await this.db.idempotencyKey.deleteMany({ where: { clientId, key, expiresAt: { lte: new Date() } } });
+      return null;
+    }
+    return found;
+  }
+
+  async deleteExpiredIdempotencyKeys(): Promise<number> {
+    return (await this.db.idempotencyKey.deleteMany({ where: { expiresAt: { lte: new Date() } } })).count;
   }
 
   findById(id: string): Promise<Edit | null> {
@@ -102,11 +136,33 @@ export class EditRepository {
     });
   }
 
-  // --- submit attempts: the fence against paying twice ---
-
-  lastSubmitAttempt(editId: string): Promise<SubmitAttempt | null> {
-    return this.db.submitAttempt.findFirst({ where: { editId }, orderBy: { attempt: 'desc' } });
+  /**
+   * Claims up to `take` edits whose upstream job is due a status poll, pushing their next poll out by
+   * `leaseMs` so that other workers polling at the same time skip them.
+   */
+  async claimDuePolls(now: Date, leaseMs: number, take: number): Promise<Edit[]> {
+    const due = await this.db.edit.findMany({
+      where: { status: { in: ['submitted', 'processing'] }, upstreamJobId: { not: null }, nextPollAt: { lte: now } },
+      orderBy: { nextPollAt: 'asc' },
+      take,
+    });
+    const claimed: Edit[] = [];
+    for (const edit of due) {
+      const { count } = await this.db.edit.updateMany({
+        where: { id: edit.id, nextPollAt: edit.nextPollAt },
+        data: { nextPollAt: new Date(now.getTime() + leaseMs) },
+      });
+      if (count === 1) claimed.push(edit);
+    }
+    return claimed;
   }
+
+  /** Appends a history row that records an event without a status change (a retry, a poll, a warning). */
+  async note(editId: string, status: EditStatus, cause: string, upstreamCode?: string): Promise<void> {
+    await this.db.editTransition.create({ data: { editId, fromStatus: status, toStatus: status, cause, upstreamCode: upstreamCode ?? null } });
+  }
+
+  // --- submit attempts: the fence against paying twice ---
 
   submitAttempts(editId: string): Promise<SubmitAttempt[]> {
     return this.db.submitAttempt.findMany({ where: { editId }, orderBy: { attempt: 'asc' } });
@@ -117,11 +173,17 @@ export class EditRepository {
    * transaction. Returns null when the edit is no longer waiting to be submitted (cancelled, adopted a job
    * from a webhook) or another worker already claimed this attempt number.
    */
-  async beginSubmitAttempt(editId: string, attempt: number, cause: string): Promise<SubmitAttempt | null> {
+  async beginSubmitAttempt(editId: string, attempt: number, cause: string, maxInFlight?: number): Promise<SubmitAttempt | 'no-slot' | null> {
     try {
       return await this.db.$transaction(async (tx) => {
         const edit = await tx.edit.findUnique({ where: { id: editId }, select: { status: true, upstreamJobId: true } });
         if (!edit || edit.upstreamJobId || (edit.status !== 'queued' && edit.status !== 'submitting')) return null;
+        if (maxInFlight !== undefined) {
+          // One lock for every worker process: count and claim are one step, so the cap holds under any number of workers.
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${UPSTREAM_SLOTS_LOCK})`;
+          const inFlight = await tx.edit.count({ where: { status: { in: IN_FLIGHT_UPSTREAM }, id: { not: editId } } });
+          if (inFlight >= maxInFlight) return 'no-slot';
+        }
         if (edit.status === 'queued') {
           const { count } = await tx.edit.updateMany({ where: { id: editId, status: 'queued' }, data: { status: 'submitting' } });
           if (count === 0) return null;

@@ -4,7 +4,9 @@ import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { decodeCursor, encodeCursor, isUuid } from './cursor.js';
 import { findModel, supportedModels } from './models.js';
-import type { EditRepository } from './repository.js';
+import type { PixelByteClient } from '../upstream/client.js';
+import { UpstreamError } from '../upstream/errors.js';
+import { isUniqueViolation, type EditRepository, type NewEdit, type NewIdempotencyKey } from './repository.js';
 import { toEditResource, type EditResource } from './resource.js';
 import { createEditBody, issuesToDetails, listEditsQuery } from './schemas.js';
 
@@ -12,18 +14,49 @@ export interface EditServiceDeps {
   edits: EditRepository;
   /** Puts the edit on the submit queue. May fail (Redis down): the edit is already durable and the sweeper retries. */
   enqueueSubmit(editId: string): Promise<void>;
+  /** Takes a cancelled edit's job off the queue; best effort, since the worker re-checks the status anyway. */
+  dequeueSubmit(editId: string): Promise<void>;
+  pixelbyte: Pick<PixelByteClient, 'cancelJob'>;
+  idempotencyTtlHours: number;
   logger: Logger;
 }
+
+export interface AcceptResult {
+  status: number;
+  body: unknown;
+  /** True when an Idempotency-Key matched an earlier request and this is its stored response. */
+  replayed: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** A stable, non-secret name for whoever holds a bearer token. */
 export function clientIdOf(token: string): string {
   return `key_${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
 }
 
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal values serialise equally. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function notCancellable(status: string, upstreamCode?: string) {
+  return new AppError(409, 'EDIT_NOT_CANCELLABLE', `An edit that is ${status} cannot be cancelled`, { status, ...(upstreamCode ? { upstreamCode } : {}) });
+}
+
 export class EditService {
   constructor(private readonly deps: EditServiceDeps) {}
 
-  async accept(body: unknown, clientId: string): Promise<EditResource> {
+  async accept(body: unknown, clientId: string, idempotencyKey?: string): Promise<AcceptResult> {
     const parsed = createEditBody.safeParse(body);
     if (!parsed.success) throw invalidInput('The edit request is invalid', issuesToDetails(parsed.error));
     const { model: slug, input, callbackUrl, metadata } = parsed.data;
@@ -36,8 +69,7 @@ export class EditService {
     if (!upstreamInput.success) {
       throw invalidInput(`The input is invalid for ${slug}`, issuesToDetails(upstreamInput.error, ['input']));
     }
-
-    const edit = await this.deps.edits.create({
+    const edit: NewEdit = {
       id: randomUUID(),
       model: slug,
       input: upstreamInput.data as Prisma.InputJsonValue,
@@ -45,14 +77,77 @@ export class EditService {
       metadata: metadata as Prisma.InputJsonValue | undefined,
       clientId,
       estimatedCostMicroCents: model.priceMicroCents(upstreamInput.data),
-    });
+    };
+
+    if (idempotencyKey === undefined) return { status: 202, body: await this.store(edit), replayed: false };
+    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new AppError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
+    }
+    // The same edit asked twice hashes the same, however its JSON was spelled.
+    const requestHash = hashOf({ model: slug, input: upstreamInput.data, callbackUrl, metadata });
+    for (;;) {
+      const existing = await this.deps.edits.findIdempotencyKey(clientId, idempotencyKey);
+      if (existing) {
+        if (existing.requestHash !== requestHash) {
+          throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', { editId: existing.editId });
+        }
+        return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
+      }
+      try {
+        const expiresAt = new Date(Date.now() + this.deps.idempotencyTtlHours * 3_600_000);
+        return { status: 202, body: await this.store(edit, { clientId, key: idempotencyKey, requestHash, expiresAt }), replayed: false };
+      } catch (err) {
+        // A concurrent request with the same key won the insert; its row is committed now, so read it.
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+  }
+
+  private async store(edit: NewEdit, idempotency?: Omit<NewIdempotencyKey, 'respond'>): Promise<EditResource> {
+    const created = await this.deps.edits.create(edit, idempotency && { ...idempotency, respond: (e) => toEditResource(e) as unknown as Prisma.InputJsonValue });
     try {
-      await this.deps.enqueueSubmit(edit.id);
+      await this.deps.enqueueSubmit(created.id);
     } catch (err) {
       // The edit is stored as `queued`; the sweeper enqueues every queued edit that has no job.
-      this.deps.logger.warn({ err, editId: edit.id }, 'enqueue failed; the sweeper will pick the edit up');
+      this.deps.logger.warn({ err, editId: created.id }, 'enqueue failed; the sweeper will pick the edit up');
     }
-    return toEditResource(edit);
+    return toEditResource(created);
+  }
+
+  /**
+   * A queued edit is cancelled here; one PixelByte holds is cancelled there while it is still pending
+   * (PixelByte refunds it). Anything else answers 409 with the current status.
+   */
+  async cancel(id: string): Promise<EditResource> {
+    const edit = isUuid(id) ? await this.deps.edits.findById(id) : null;
+    if (!edit) throw editNotFound(id);
+
+    if (edit.status === 'queued') {
+      const result = await this.deps.edits.transition(id, 'cancelled', { cause: 'cancelled by the client before submit', data: { completedAt: new Date() } });
+      if (result.moved) {
+        await this.deps.dequeueSubmit(id).catch((err) => this.deps.logger.warn({ err, editId: id }, 'could not remove the cancelled edit from the queue'));
+        return toEditResource(result.edit);
+      }
+      return this.cancel(id); // a worker claimed it meanwhile: answer for its new status
+    }
+
+    if ((edit.status === 'submitted' || edit.status === 'processing') && edit.upstreamJobId) {
+      let refund;
+      try {
+        refund = await this.deps.pixelbyte.cancelJob(edit.upstreamJobId);
+      } catch (err) {
+        if (err instanceof UpstreamError && err.kind === 'rejected' && !err.retryable) throw notCancellable(edit.status, err.code);
+        throw new AppError(503, 'UPSTREAM_UNAVAILABLE', 'PixelByte could not be asked to cancel the job; try again', undefined, { 'retry-after': '5' });
+      }
+      const result = await this.deps.edits.transition(id, 'cancelled', {
+        cause: `cancelled upstream (job ${edit.upstreamJobId})`,
+        data: { upstreamStatus: 'cancelled', refundedMicroCents: refund.refundedMicroCents ?? null, completedAt: new Date() },
+      });
+      if (result.moved) return toEditResource(result.edit);
+      throw notCancellable(result.edit?.status ?? edit.status);
+    }
+
+    throw notCancellable(edit.status);
   }
 
   async get(id: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { AppError, editNotFound } from '../errors.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
-import type { WebhookPayload } from '../upstream/schemas.js';
+import { listedOutputs, type WebhookPayload } from '../upstream/schemas.js';
 import { isUuid } from './cursor.js';
 import type { EditRepository } from './repository.js';
 import type { EditOutput } from './resource.js';
@@ -76,7 +76,7 @@ async function fetchAllOutputs(deps: WebhookIntakeDeps, payload: Extract<Webhook
     deps.logger.warn({ err, jobId: payload.jobId }, 'could not fetch the outputs of a completed job');
     throw new AppError(503, 'UPSTREAM_UNAVAILABLE', `Could not fetch the outputs of ${payload.jobId} from PixelByte (${detail}); deliver again later`);
   }
-  const listed = job.outputs?.length ? job.outputs : job.output ? [{ url: job.output, type: 'image' }] : [];
+  const listed = listedOutputs(job);
   if (job.status !== 'completed' || listed.length === 0) {
     throw new AppError(503, 'UPSTREAM_NOT_READY', `PixelByte does not list the outputs of ${payload.jobId} yet; deliver again later`);
   }

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm';
 import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
@@ -74,8 +74,7 @@ export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
 export async function applyMigrations(databaseUrl: string, options: MigrateOptions = {}): Promise<string[]> {
   const migrationsList = await loadMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
   const schemaFiles = await readSchemaFiles(options.schemaPath ?? DEFAULT_SCHEMA_PATH);
-  installPanicHook();
-  const engine = await openSchemaEngine(databaseUrl, schemaFiles).catch((err: unknown) => {
+  const { engine, close } = await openEngine(databaseUrl, undefined, schemaFiles).catch((err: unknown) => {
     throw new MigrationError(`cannot open ${redactUrl(databaseUrl)}: ${engineMessage(err)}`, { cause: err });
   });
   try {
@@ -86,7 +85,7 @@ export async function applyMigrations(databaseUrl: string, options: MigrateOptio
     const which = failed ? `migration ${failed} failed` : 'applying migrations failed';
     throw new MigrationError(`${which}: ${engineMessage(err)}`, { cause: err });
   } finally {
-    engine.free();
+    await close();
   }
 }
 
@@ -119,8 +118,8 @@ export async function diffSchemaToMigration(databaseUrl: string, options: Migrat
   const shadowUrl = withDatabase(databaseUrl, `pixelrelay_shadow_${Date.now()}_${randomBytes(4).toString('hex')}`);
   await ensureDatabaseExists(shadowUrl);
   try {
-    installPanicHook();
-    const engine = await openShadowEngine(shadowUrl, schemaFiles);
+    // The engine's "main" connection goes to the shadow too: a diff must never touch a real database.
+    const { engine, close } = await openEngine(shadowUrl, shadowUrl, schemaFiles);
     try {
       const result = await engine.diff({
         from: { tag: 'migrations', ...migrations },
@@ -133,7 +132,7 @@ export async function diffSchemaToMigration(databaseUrl: string, options: Migrat
     } catch (err) {
       throw new MigrationError(`diffing the migrations against the schema failed: ${engineMessage(err)}`, { cause: err });
     } finally {
-      engine.free();
+      await close();
     }
   } finally {
     await dropDatabase(shadowUrl);
@@ -144,21 +143,51 @@ async function readSchemaFiles(schemaPath: string): Promise<[string, string][]> 
   return [[path.basename(schemaPath), await readFile(schemaPath, 'utf8')]];
 }
 
+interface OpenEngine {
+  engine: SchemaEngine;
+  /** Frees the engine and closes every connection it opened (they hold Prisma's migration advisory lock). */
+  close(): Promise<void>;
+}
+
 /**
- * The pg adapter as the engine needs it for a diff: every connection, "main" and "shadow", goes to the
- * throwaway database. Two adapter-pg defaults make this necessary: its own connectToShadowDb passes the
- * shadow database next to a connectionString, which pg lets the connectionString override (so the
+ * Prisma's wasm engine over the pg adapter, with two adapter-pg defaults replaced: its connectToShadowDb
+ * passes the shadow database next to a connectionString, which pg lets the connectionString override (so
  * migrations would replay on the main database), and it cannot read Postgres's internal `"char"` type,
- * which the engine's catalog queries return (pg_class.relkind and friends).
+ * which the engine's catalog queries return (pg_class.relkind and friends). We also keep every adapter it
+ * opens, because freeing the engine does not close them and an idle session would keep the advisory lock.
  */
-function shadowAdapterFactory(shadowUrl: string): SqlMigrationAwareDriverAdapterFactory {
-  const factory = new PrismaPg({ connectionString: shadowUrl, max: 2, Client: CatalogFriendlyClient });
+async function openEngine(databaseUrl: string, shadowUrl: string | undefined, schemaFiles: [string, string][]): Promise<OpenEngine> {
+  await loadEngineWasm();
+  const opened: SqlDriverAdapter[] = [];
+  const open = async (connectionString: string) => {
+    const adapter = await new PrismaPg({ connectionString, max: 2, Client: CatalogFriendlyClient }).connect();
+    opened.push(adapter);
+    return adapter;
+  };
+  const factory: SqlMigrationAwareDriverAdapterFactory = {
+    provider: 'postgres',
+    adapterName: '@prisma/adapter-pg',
+    connect: () => open(databaseUrl),
+    // The caller owns the shadow database's life: it exists before the engine opens and is dropped after.
+    connectToShadowDb: () => (shadowUrl ? open(shadowUrl) : Promise.reject(new Error('no shadow database was provided'))),
+  };
+  const closeAll = async () => {
+    await Promise.all(opened.map((adapter) => adapter.dispose().catch(() => {})));
+  };
+  const Engine = (bg as unknown as { SchemaEngine: typeof SchemaEngine }).SchemaEngine;
+  let engine: SchemaEngine;
+  try {
+    engine = await Engine.new({ datamodels: schemaFiles }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: () => factory.connect(),
-    // The caller owns the shadow database's life: it exists before and is dropped after.
-    connectToShadowDb: () => factory.connect(),
+    engine,
+    close: async () => {
+      engine.free();
+      await closeAll();
+    },
   };
 }
 
@@ -189,15 +218,23 @@ function charAsText<T>(result: T): T {
   return result;
 }
 
+let wasmLoaded: Promise<void> | undefined;
+
 /**
- * An engine whose every connection goes to the throwaway shadow database. openSchemaEngine owns loading the wasm module but takes only a
- * URL; opening (and freeing) one engine through it guarantees the module is loaded before we use it.
- * TODO(lead): let openSchemaEngine take an adapter factory and drop this.
+ * openSchemaEngine owns loading the wasm module but opens its engine over its own adapter. Asking it for an
+ * engine on a socket that cannot exist loads the module and fails at once, without touching any server.
+ * TODO(lead): let openSchemaEngine take an adapter factory (or export its loader) and drop this.
  */
-async function openShadowEngine(shadowUrl: string, schemaFiles: [string, string][]): Promise<SchemaEngine> {
-  (await openSchemaEngine(shadowUrl, schemaFiles)).free();
-  const Engine = (bg as unknown as { SchemaEngine: typeof SchemaEngine }).SchemaEngine;
-  return Engine.new({ datamodels: schemaFiles }, () => {}, bindMigrationAwareSqlAdapterFactory(shadowAdapterFactory(shadowUrl)));
+function loadEngineWasm(): Promise<void> {
+  installPanicHook();
+  wasmLoaded ??= (async () => {
+    await openSchemaEngine('postgresql://pixelrelay@localhost/none?host=/nonexistent-pixelrelay-socket-dir').then(
+      (engine) => engine.free(),
+      () => {},
+    );
+    (bg as unknown as { version(): string }).version(); // throws if the module is still not loaded
+  })();
+  return wasmLoaded;
 }
 
 let lastPanic: string | undefined;

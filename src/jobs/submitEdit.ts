@@ -14,6 +14,10 @@ export interface SubmitEditDeps {
   backoffMaxMs: number;
   /** How long an unanswered submit is given to show up (webhook, adoption) before we dare send it again. */
   fenceGraceMs: number;
+  /** Cap on edits unfinished at PixelByte across all workers (PixelByte's own 429 comes from its per-account limit). */
+  maxInFlight?: number;
+  /** How long after PixelByte's estimated completion the reconciler first asks about a job whose webhook is missing. */
+  reconcileGraceMs: number;
   now?: () => Date;
 }
 
@@ -39,8 +43,10 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
     return { kind: 'done', reason: `edit is ${edit.status}` };
   }
 
-  const last = await deps.edits.lastSubmitAttempt(editId);
-  let cause = `submit attempt ${(last?.attempt ?? 0) + 1}`;
+  const attempts = await deps.edits.submitAttempts(editId);
+  const last = attempts.at(-1);
+  const number = (last?.attempt ?? 0) + 1;
+  let cause = `submit attempt ${number}`;
   if (last && isUncertain(last)) {
     const waited = now().getTime() - last.startedAt.getTime();
     if (waited < deps.fenceGraceMs) {
@@ -50,14 +56,17 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
     deps.logger.warn({ editId, attempt: last.attempt }, 'resubmitting after an unknown outcome; a duplicate charge is possible');
   }
 
-  const number = (last?.attempt ?? 0) + 1;
-  if (number > deps.maxAttempts) {
-    await failEdit(deps, editId, 'UPSTREAM_UNAVAILABLE', `PixelByte could not take the edit after ${deps.maxAttempts} attempts`, last?.upstreamCode ?? undefined);
+  // A 429 is the account's limit, not this edit's fault: it pauses the queue and costs the edit no attempt.
+  const used = attempts.filter((a) => a.httpStatus !== 429).length;
+  if (used >= deps.maxAttempts) {
+    await failEdit(deps, editId, 'UPSTREAM_UNAVAILABLE', `PixelByte could not take the edit after ${used} attempts`, last?.upstreamCode ?? undefined);
     return { kind: 'done', reason: 'attempts exhausted' };
   }
 
-  const attempt = await deps.edits.beginSubmitAttempt(editId, number, cause);
+  const attempt = await deps.edits.beginSubmitAttempt(editId, number, cause, deps.maxInFlight);
   if (!attempt) return { kind: 'done', reason: 'edit no longer waiting to be submitted' };
+  // Every slot is taken by unfinished jobs: no edit can go now, so the whole queue waits a moment.
+  if (attempt === 'no-slot') return { kind: 'pause-queue', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
 
   try {
     const response = await deps.pixelbyte.submitJob({ model: edit.model, input: edit.input, webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId) });
@@ -72,9 +81,15 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
       upstreamCode: err.code,
       message: err.message.slice(0, 1000),
     });
-    return decideAfterFailure(deps, editId, number, err);
+    const decision = await decideAfterFailure(deps, editId, used + 1, err);
+    if (decision.kind !== 'done') {
+      await deps.edits.note(editId, 'submitting', `submit attempt ${number} failed (${err.kind}${err.httpStatus ? `, HTTP ${err.httpStatus}` : ''}): ${decision.reason}; next try in ${decision.delayMs} ms`, err.code);
+    }
+    return decision;
   }
 }
+
+const NO_SLOT_PAUSE_MS = 500;
 
 function isUncertain(attempt: SubmitAttempt): boolean {
   // in_flight with no finish means a worker died mid-call: the request may well have reached PixelByte.
@@ -89,13 +104,13 @@ async function decideAfterFailure(deps: SubmitEditDeps, editId: string, attempt:
   if (err.kind === 'unknown') {
     return { kind: 'retry', delayMs: deps.fenceGraceMs, reason: `outcome unknown (${err.code}); waiting for a webhook before any resubmit` };
   }
-  if (attempt >= deps.maxAttempts) {
-    await failEdit(deps, editId, 'UPSTREAM_UNAVAILABLE', `PixelByte could not take the edit after ${attempt} attempts (last: ${err.code})`, err.code);
-    return { kind: 'done', reason: 'attempts exhausted' };
-  }
   if (err.httpStatus === 429) {
     // Our account is at its concurrency limit: every edit would meet the same answer, so the whole queue waits.
     return { kind: 'pause-queue', delayMs: (err.retryAfterSeconds ?? 30) * 1000, reason: err.code };
+  }
+  if (attempt >= deps.maxAttempts) {
+    await failEdit(deps, editId, 'UPSTREAM_UNAVAILABLE', `PixelByte could not take the edit after ${attempt} attempts (last: ${err.code})`, err.code);
+    return { kind: 'done', reason: 'attempts exhausted' };
   }
   return { kind: 'retry', delayMs: backoffDelayMs(attempt, deps.backoffBaseMs, deps.backoffMaxMs), reason: err.code };
 }
@@ -118,16 +133,19 @@ async function recordAccepted(
   response: { jobId: string; requestId?: string; status: string; estimatedCompletionTime?: string; costMicroCents?: number },
   now: Date,
 ): Promise<void> {
+  const estimated = response.estimatedCompletionTime ? new Date(response.estimatedCompletionTime) : null;
   const facts = {
     upstreamJobId: response.jobId,
     upstreamRequestId: response.requestId ?? null,
-    estimatedCompletionAt: response.estimatedCompletionTime ? new Date(response.estimatedCompletionTime) : null,
+    estimatedCompletionAt: estimated,
     costMicroCents: response.costMicroCents ?? null,
     submittedAt: now,
   };
+  // If the webhook never comes, the reconciler asks PixelByte from this moment on.
+  const firstPollAt = new Date(Math.max(estimated?.getTime() ?? 0, now.getTime()) + deps.reconcileGraceMs);
   const moved = await deps.edits.transition(editId, 'submitted', {
     cause: `PixelByte accepted job ${response.jobId}`,
-    data: { ...facts, upstreamStatus: response.status },
+    data: { ...facts, upstreamStatus: response.status, nextPollAt: firstPollAt },
   });
   if (moved.moved) return;
   await deps.edits.updateFieldsIf(editId, { OR: [{ upstreamJobId: null }, { upstreamJobId: response.jobId }] }, facts);

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { EditRepository } from '../edits/repository.js';
 import { QUEUE_NAMES, submitJobPayload, type EditQueues, type SubmitJobPayload } from './queues.js';
 import { submitEdit, type SubmitEditDeps } from './submitEdit.js';
+import { PeriodicTask } from './periodicTask.js';
+import { reconcileOverdueEdits, type ReconcilerDeps } from './reconciler.js';
 import { sweepUnqueuedEdits } from './sweeper.js';
 
 export interface WorkerDeps {
@@ -13,7 +15,10 @@ export interface WorkerDeps {
   logger: Logger;
   concurrency: number;
   sweepIntervalMs: number;
+  /** BullMQ's queue-wide limiter: shared by every worker process on this queue. */
+  maxSubmitsPerMinute?: number;
   submit: Omit<SubmitEditDeps, 'edits' | 'logger'>;
+  reconcile: Omit<ReconcilerDeps, 'edits' | 'logger'>;
 }
 
 export interface RunningWorkers {
@@ -43,25 +48,28 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       }
       return decision.reason;
     },
-    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, autorun: true },
+    {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: deps.concurrency,
+      autorun: true,
+      ...(deps.maxSubmitsPerMinute ? { limiter: { max: deps.maxSubmitsPerMinute, duration: 60_000 } } : {}),
+    },
   );
   submitWorker.on('failed', (job, err) => logger.error({ err, editId: job?.data.editId, attemptsMade: job?.attemptsMade }, 'submit job failed'));
   submitWorker.on('error', (err) => logger.error({ err }, 'submit worker error'));
 
-  const sweep = async () => {
-    try {
-      await sweepUnqueuedEdits({ edits: deps.edits, submitQueue: deps.queues.submit, logger, staleAfterMs: deps.sweepIntervalMs });
-    } catch (err) {
-      logger.warn({ err }, 'sweep failed; will try again');
-    }
-  };
-  const sweeper = setInterval(sweep, deps.sweepIntervalMs);
-  sweeper.unref();
+  // Housekeeping every worker runs: each step is safe to run in many processes at once.
+  const housekeeping = new PeriodicTask(deps.sweepIntervalMs, logger, [
+    ['sweep', () => sweepUnqueuedEdits({ edits: deps.edits, submitQueue: deps.queues.submit, logger, staleAfterMs: deps.sweepIntervalMs })],
+    ['reconcile', () => reconcileOverdueEdits({ ...deps.reconcile, edits: deps.edits, logger })],
+    ['expire idempotency keys', () => deps.edits.deleteExpiredIdempotencyKeys()],
+  ]);
 
   return {
     submitWorker,
     close: async () => {
-      clearInterval(sweeper);
+      await housekeeping.stop();
       await submitWorker.close();
     },
   };

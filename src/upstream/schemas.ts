@@ -39,6 +39,12 @@ export const jobResponse = z.object({
 });
 export type UpstreamJob = z.infer<typeof jobResponse>;
 
+/** Every output of a job: `outputs` when PixelByte lists them, else the lone `output` URL. */
+export function listedOutputs(job: UpstreamJob): { url: string; type: string }[] {
+  if (job.outputs?.length) return job.outputs.map((o) => ({ url: o.url, type: o.type }));
+  return job.output ? [{ url: job.output, type: 'image' }] : [];
+}
+
 export const cancelResponse = z.object({
   jobId: z.string(),
   status: z.string(),

@@ -124,7 +124,7 @@ describe('recording and control', () => {
       expect(bad.body.error.code).toBe('INVALID_INPUT');
 
       const { body: job } = await s.submit({ ...body, webhookUrl: receiver.url });
-      await s.sim.waitFor(() => receiver.received.length >= 2);
+      await s.sim.waitFor(() => s.sim.deliveries.length >= 2);
       expect(receiver.received[0]!.body).toMatchObject({ jobId: job.jobId, status: 'failed' });
 
       expect((await s.api('POST', '/__sim/config', { webhook: null, failureRate: null, responseDelayMs: 1 }, null)).body.switches).toEqual({ responseDelayMs: 1 });

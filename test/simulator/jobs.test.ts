@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEY, PRO, proInput, startSimulator, type Running } from './helpers.js';
 
 let s: Running;
+// Most tests here look at jobs before they finish: a long pending phase keeps them pending on a loaded machine.
 beforeEach(async () => {
-  s = await startSimulator({ apiKeys: [KEY, 'pb_other_key'] });
+  s = await startSimulator({ apiKeys: [KEY, 'pb_other_key'], pendingMs: 5_000 });
 });
 afterEach(async () => {
   await s.sim.close();
@@ -45,6 +46,8 @@ describe('POST /v1/jobs/submit', () => {
   });
 
   it('num_images "3" costs 135000 µ¢ and yields 3 outputs', async () => {
+    await s.sim.close();
+    s = await startSimulator();
     const res = await s.submit({ model: PRO, input: proInput({ num_images: '3', size: '1K' }) });
     expect(res.body.costMicroCents).toBe(135_000);
     await s.sim.waitFor(() => s.sim.jobs.get(res.body.jobId)?.status === 'completed');
@@ -192,6 +195,8 @@ describe('GET /v1/jobs/:jobId and GET /v1/jobs', () => {
 
 describe('POST /v1/jobs/:jobId/cancel', () => {
   it('cancels a pending job with a refund, and refuses once it is processing', async () => {
+    await s.sim.close();
+    s = await startSimulator({ pendingMs: 300 });
     const a = (await s.submit({ model: PRO, input: proInput({ num_images: '2' }) })).body.jobId;
     const cancel = await s.api('POST', `/v1/jobs/${a}/cancel`);
     expect(cancel.status).toBe(200);
@@ -215,7 +220,7 @@ describe('POST /v1/jobs/:jobId/cancel', () => {
 describe("envelope 'wrapped'", () => {
   it('wraps successes in { success, data, requestId } and keeps errors flat', async () => {
     await s.sim.close();
-    s = await startSimulator({ envelope: 'wrapped' });
+    s = await startSimulator({ envelope: 'wrapped', pendingMs: 5_000 });
     const res = await s.submit({ model: PRO, input: proInput() });
     expect(res.body).toMatchObject({ success: true, data: { status: 'pending', costMicroCents: 45_000 } });
     expect(res.body.requestId).toBe(res.body.data.requestId);

@@ -25,7 +25,8 @@ describe('webhooks', () => {
   it('POSTs the documented success body, signed over the exact bytes', async () => {
     const { s, receiver } = await setup();
     const { body: submitted } = await s.submit({ model: PRO, input: proInput({ size: '1K', num_images: '2' }), webhookUrl: receiver.url });
-    await s.sim.waitFor(() => receiver.received.length === 1);
+    // The receiver sees the POST a moment before the simulator records its answer: wait for the record.
+    await s.sim.waitFor(() => s.sim.deliveries.length === 1);
     const hook = receiver.received[0]!;
 
     expect(hook.headers['content-type']).toBe('application/json');
@@ -75,7 +76,7 @@ describe('webhooks', () => {
   it('retries per the schedule after 500s, re-signing each attempt, then succeeds', async () => {
     const { s, receiver } = await setup({ webhookRetryDelaysMs: [30, 60, 90] }, [500, 503]);
     const { body } = await s.submit({ model: PRO, input: proInput(), webhookUrl: receiver.url });
-    await s.sim.waitFor(() => receiver.received.length === 3);
+    await s.sim.waitFor(() => s.sim.deliveries.length === 3);
     const gaps = [receiver.received[1]!.at - receiver.received[0]!.at, receiver.received[2]!.at - receiver.received[1]!.at];
     expect(gaps[0]).toBeGreaterThanOrEqual(25);
     expect(gaps[1]).toBeGreaterThanOrEqual(55);
@@ -136,6 +137,7 @@ describe('webhooks', () => {
     await s.submit({ model: PRO, input: proInput(), webhookUrl: receiver.url });
     await s.sim.waitFor(() => receiver.received.length >= 2);
     await sleep(50);
+    await s.sim.waitFor(() => s.sim.deliveries.length === receiver.received.length);
     expect(receiver.received.length).toBeGreaterThanOrEqual(2);
     expect(receiver.received.length).toBeLessThanOrEqual(3);
     const [first, ...copies] = receiver.received;

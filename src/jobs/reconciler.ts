@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import type { EditRepository } from '../edits/repository.js';
+import { applyUpstreamResult, type UpstreamResult } from '../edits/upstreamResult.js';
+import type { PixelByteClient } from '../upstream/client.js';
+import { UpstreamError } from '../upstream/errors.js';
+import { listedOutputs, type UpstreamJob } from '../upstream/schemas.js';
+import { backoffDelayMs } from './backoff.js';
+
+export interface ReconcilerDeps {
+  edits: EditRepository;
+  pixelbyte: Pick<PixelByteClient, 'getJob'>;
+  logger: Logger;
+  /** Longest wait between two polls of one job. */
+  maxIntervalMs: number;
+  batch?: number;
+}
+
+// Long enough for one slow poll; another worker may take the edit over after it.
+const CLAIM_LEASE_MS = 60_000;
+const FIRST_RETRY_MS = 5_000;
+
+/**
+ * Lost webhooks: asks PixelByte about every edit whose job should have finished by now and applies the
+ * answer through the same state machine as a webhook. Jobs still running are asked again later, with backoff.
+ */
+export async function reconcileOverdueEdits(deps: ReconcilerDeps): Promise<number> {
+  const now = new Date();
+  const due = await deps.edits.claimDuePolls(now, CLAIM_LEASE_MS, deps.batch ?? 50);
+  for (const edit of due) {
+    const jobId = edit.upstreamJobId!;
+    const nextPoll = () => new Date(Date.now() + backoffDelayMs(edit.pollCount + 1, FIRST_RETRY_MS, deps.maxIntervalMs));
+    let job: UpstreamJob;
+    try {
+      job = await deps.pixelbyte.getJob(jobId);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.httpStatus === 404) {
+        await applyUpstreamResult(deps.edits, edit.id, { jobId, status: 'failed', code: 'UPSTREAM_JOB_NOT_FOUND', message: `PixelByte no longer knows job ${jobId}` }, 'poll: job not found');
+        continue;
+      }
+      deps.logger.warn({ err, editId: edit.id, jobId }, 'status poll failed; will ask again');
+      await deps.edits.updateFieldsIf(edit.id, {}, { pollCount: { increment: 1 }, nextPollAt: nextPoll() });
+      continue;
+    }
+    const result = toUpstreamResult(job);
+    if (result) {
+      const applied = await applyUpstreamResult(deps.edits, edit.id, result, `poll: ${job.status} (webhook missing)`);
+      if (applied.moved) deps.logger.info({ editId: edit.id, jobId, status: job.status }, 'reconciled an edit whose webhook did not arrive');
+    }
+    // Still running (or done but not yet listing its outputs): ask again later.
+    await deps.edits.updateFieldsIf(edit.id, { status: { in: ['submitted', 'processing'] } }, { upstreamStatus: job.status, pollCount: { increment: 1 }, nextPollAt: nextPoll() });
+  }
+  return due.length;
+}
+
+function toUpstreamResult(job: UpstreamJob): UpstreamResult | null {
+  switch (job.status) {
+    case 'pending':
+      return null;
+    case 'processing':
+      return { jobId: job.jobId, status: 'processing' };
+    case 'completed': {
+      const outputs = listedOutputs(job);
+      return outputs.length ? { jobId: job.jobId, status: 'completed', outputs, completedAt: dateOrUndefined(job.completedAt) } : null;
+    }
+    case 'failed':
+      return { jobId: job.jobId, status: 'failed', code: job.error?.code ?? 'GENERATION_FAILED', message: job.error?.message ?? '', completedAt: dateOrUndefined(job.completedAt) };
+    case 'cancelled':
+      return { jobId: job.jobId, status: 'cancelled', completedAt: dateOrUndefined(job.completedAt) };
+  }
+}
+
+function dateOrUndefined(value: string | null | undefined): Date | undefined {
+  if (!value) return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

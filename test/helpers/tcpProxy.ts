@@ -1,0 +1,64 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy in front of a real service (Postgres, Redis) that a test can cut and restore, so outages
+ * are real network failures for the code under test while the shared service keeps serving other tests.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private up = true;
+  port = 0;
+
+  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+
+  async start(): Promise<number> {
+    this.server = createServer((client) => {
+      if (!this.up) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(this.targetPort, this.targetHost);
+      this.track(client);
+      this.track(upstream);
+      client.pipe(upstream).pipe(client);
+      const closeBoth = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', closeBoth).on('close', closeBoth);
+      upstream.on('error', closeBoth).on('close', closeBoth);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server!.address() as { port: number }).port;
+    return this.port;
+  }
+
+  /** Drops every open connection and refuses new ones until `restore`. */
+  cut(): void {
+    this.up = false;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.up = true;
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+}
+
+/** The same URL with host and port swapped for the proxy's. */
+export function viaProxy(url: string, proxy: TcpProxy): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(proxy.port);
+  return u.toString();
+}

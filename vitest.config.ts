@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    // One throwaway database for the run, migrated once; tests get its URL through inject('databaseUrl').
+    globalSetup: ['test/globalSetup.ts'],
+    // Integration tests talk to real Postgres, Redis and HTTP servers; waits there are seconds, not hangs.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+    // Files run side by side (the machine has 2 cores): tests isolate by unique ids, queue names and API keys.
+    fileParallelism: true,
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});
