@@ -53,6 +53,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ]);
 
   await app.register(async (v1) => {
+    // The API speaks JSON only: a text body is a client mistake to name (415), not a string to validate.
+    v1.removeContentTypeParser('text/plain');
     requireBearerToken(v1, deps.config.API_KEYS);
     editRoutes(v1, service);
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
+import pg from 'pg';
 import { applyMigrations } from '../src/infra/migrate.js';
 // Brings in the ProvidedContext declaration that types project.provide.
 import type {} from './helpers/services.js';
@@ -30,5 +31,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
       return;
     }
     await dropDatabase(databaseUrl);
+    // Copies made by isolatedDatabase() that a crashed test file left behind.
+    await dropDatabasesNamedLike(databaseUrl, `${name}_%`);
   };
+}
+
+async function dropDatabasesNamedLike(serverUrl: string, pattern: string): Promise<void> {
+  const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [pattern]);
+    for (const { datname } of rows) await dropDatabase(withDatabase(serverUrl, datname));
+  } finally {
+    await client.end();
+  }
 }

@@ -36,7 +36,10 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
 
   // Fetch what the webhook leaves out before storing anything: if PixelByte can't tell us now, our
   // non-2xx makes it deliver again later, and nothing half-applied is left behind.
-  const result = isTerminal(edit.status) ? null : await toUpstreamResult(deps, webhook);
+  // A job this edit never adopted (say, the second of a possible duplicate charge) is kept as evidence, never applied.
+  const foreign = edit.upstreamJobId !== null && edit.upstreamJobId !== payload.jobId;
+  if (foreign) deps.logger.warn({ editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId }, 'webhook for an upstream job this edit did not adopt; stored, not applied');
+  const result = isTerminal(edit.status) || foreign ? null : await toUpstreamResult(deps, webhook);
 
   const fresh = await deps.edits.recordWebhook({
     editId,
@@ -48,9 +51,6 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   if (!result) return { received: true, duplicate: !fresh, applied: false };
 
   const applied = await applyUpstreamResult(deps.edits, editId, result, `webhook ${payload.status}`);
-  if ('foreignJob' in applied) {
-    deps.logger.warn({ editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId }, 'webhook for an upstream job this edit did not adopt; ignored');
-  }
   return { received: true, duplicate: !fresh, applied: applied.moved };
 }
 

@@ -85,3 +85,15 @@ async function connect(connectionString: string): Promise<pg.Client> {
   await client.connect();
   return client;
 }
+
+/**
+ * Creates database `name` as a copy of the one `templateUrl` names (which must have no open sessions) and
+ * returns its URL. A file-level copy: far faster than migrating a new database from scratch.
+ */
+export async function copyDatabase(templateUrl: string, name: string): Promise<string> {
+  const template = databaseName(templateUrl);
+  await withMaintenanceClient(templateUrl, async (client) => {
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE ${client.escapeIdentifier(template)}`);
+  });
+  return withDatabase(templateUrl, name);
+}

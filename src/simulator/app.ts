@@ -45,8 +45,8 @@ export function buildSimulatorApp(ctx: SimulatorContext): FastifyInstance {
     if (call) call.statusCode = reply.statusCode;
   });
   app.addHook('preClose', async () => {
-    ctx.timers.clearAll();
-    ctx.sender.reset();
+    ctx.timers.stop();
+    ctx.sender.stop();
   });
 
   app.setErrorHandler((err: FastifyError | SimError, request, reply) => {

@@ -17,7 +17,7 @@ export const GENERATION_FAILED = { code: 'GENERATION_FAILED', message: 'The mode
 
 /** Drives jobs on timers: pending → processing after pendingMs → completed | failed after processingMs. */
 export class JobLifecycle {
-  private readonly timerOf = new Map<string, NodeJS.Timeout>();
+  private readonly timerOf = new Map<string, NodeJS.Timeout | undefined>();
 
   constructor(private readonly deps: LifecycleDeps) {}
 

@@ -5,8 +5,11 @@
 export class TimerSet {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sleepers = new Set<() => void>();
+  private stopped = false;
 
-  after(ms: number, fn: () => void): NodeJS.Timeout {
+  /** Schedules `fn`; does nothing once the set is stopped (work that was in flight at close starts no new timers). */
+  after(ms: number, fn: () => void): NodeJS.Timeout | undefined {
+    if (this.stopped) return undefined;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       fn();
@@ -23,7 +26,7 @@ export class TimerSet {
 
   /** Resolves after `ms`, or at once when the set is cleared (the caller then finds the world reset). */
   sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
+    if (ms <= 0 || this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         this.sleepers.delete(wake);
@@ -32,6 +35,12 @@ export class TimerSet {
       this.sleepers.add(wake);
       this.after(ms, wake);
     });
+  }
+
+  /** Clears everything for good: used when the simulator closes. */
+  stop(): void {
+    this.stopped = true;
+    this.clearAll();
   }
 
   clearAll(): void {

@@ -28,7 +28,7 @@ type PostResult = { status: number } | { error: string };
 
 interface Held {
   delivery: WebhookDelivery;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -40,12 +40,13 @@ export class WebhookSender {
   private readonly inFlight = new Set<ClientRequest>();
   /** Bumped by reset(): work started before it records nothing and schedules nothing. */
   private epoch = 0;
+  private stopped = false;
 
   constructor(private readonly deps: WebhookSenderDeps) {}
 
   /** Starts a job's webhook; resolves once the first attempt (and its duplicates) has finished. Never rejects. */
   dispatch(delivery: WebhookDelivery): Promise<void> {
-    if (delivery.mode === 'drop') return Promise.resolve();
+    if (delivery.mode === 'drop' || this.stopped) return Promise.resolve();
     if (delivery.mode === 'reorder' && this.held.length === 0) {
       const held: Held = { delivery, timer: this.deps.timers.after(this.deps.holdTimeoutMs, () => this.release(held)) };
       this.held.push(held);
@@ -67,6 +68,12 @@ export class WebhookSender {
     this.held = [];
     for (const request of this.inFlight) request.destroy();
     this.inFlight.clear();
+  }
+
+  /** reset() for good: nothing is sent after the simulator closes. */
+  stop(): void {
+    this.stopped = true;
+    this.reset();
   }
 
   private release(held: Held): void {

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { EditRepository } from '../../src/edits/repository.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { startPixelRelay, type RunningRelay } from '../../src/start.js';
-import { testDatabaseUrl, testRedisUrl } from './services.js';
+import { isolatedDatabase, testRedisUrl } from './services.js';
 
 export const SIM_API_KEY = 'pb_sim_key';
 export const SIM_WEBHOOK_SECRET = 'whsec_sim_secret';
@@ -56,9 +56,10 @@ export interface TestRelay {
 export async function startTestRelay(pixelbyteUrl: string, env: Record<string, string> = {}): Promise<TestRelay> {
   const port = await freePort();
   const apiKey = `test-key-${randomUUID()}`;
+  const database = await isolatedDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_URL: database.url,
     REDIS_URL: testRedisUrl(),
     QUEUE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
     HOST: '127.0.0.1',
@@ -91,6 +92,7 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
     stop: async () => {
       await relay.stop();
       await db.$disconnect();
+      await database.drop();
     },
   };
 }

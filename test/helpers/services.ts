@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { copyDatabase, databaseName, dropDatabase } from '../../src/infra/database.js';
 
 // The real services tests run against, set up once per run by test/globalSetup.ts.
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** A throwaway database with every migration applied; dropped after the run. */
+    /** A throwaway database with every migration applied; dropped after the run. Used as a template. */
     databaseUrl: string;
     redisUrl: string;
   }
@@ -15,4 +17,14 @@ export function testDatabaseUrl(): string {
 
 export function testRedisUrl(): string {
   return inject('redisUrl');
+}
+
+/**
+ * A migrated database of the caller's own, copied from the run's template. Each running pixelrelay
+ * sweeps and reconciles every edit in its database, so two relays under test must never share one.
+ */
+export async function isolatedDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const template = testDatabaseUrl();
+  const url = await copyDatabase(template, `${databaseName(template)}_${randomBytes(4).toString('hex')}`);
+  return { url, drop: () => dropDatabase(url) };
 }

@@ -7,7 +7,7 @@ let t: TestRelay;
 
 beforeAll(async () => {
   sim = createSimulator();
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { BODY_LIMIT_BYTES: '4096' });
+  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { BODY_LIMIT_BYTES: '16384' });
 });
 afterAll(async () => {
   await t?.stop();
@@ -81,7 +81,7 @@ describe('POST /v1/edits rejects bad input, storing nothing', () => {
   });
 
   it('a body over the limit → 413 PAYLOAD_TOO_LARGE', async () => {
-    await expectRejected({ payload: { input: { ...valid, prompt: 'x'.repeat(5000) }, metadata: { pad: 'y'.repeat(5000) } } }, 413, 'PAYLOAD_TOO_LARGE');
+    await expectRejected({ payload: { input: { ...valid, prompt: 'x'.repeat(5000) }, metadata: { pad: 'y'.repeat(12_000) } } }, 413, 'PAYLOAD_TOO_LARGE');
   });
 
   it('a missing, malformed or wrong bearer token → 401 UNAUTHORIZED', async () => {

@@ -87,7 +87,7 @@ describe('submit faults', () => {
 
   it('concurrencyLimit answers 429 CONCURRENT_JOBS_EXCEEDED with details.retryAfter until a job finishes', async () => {
     await s.sim.close();
-    s = await startSimulator({ concurrencyLimit: 2, pendingMs: 40, processingMs: 40, apiKeys: [KEY, 'pb_other'] });
+    s = await startSimulator({ concurrencyLimit: 2, pendingMs: 300, processingMs: 50, apiKeys: [KEY, 'pb_other'] });
     expect((await s.submit(body)).status).toBe(200);
     expect((await s.submit(body)).status).toBe(200);
     const limited = await s.submit(body);
@@ -158,8 +158,10 @@ describe('recording and control', () => {
     expect(res.status).toBe(200);
     const job = s.sim.jobs.get(res.body.jobId)!;
     s.sim.reset();
+    const statusAtReset = job.status;
     await new Promise((r) => setTimeout(r, 150));
-    expect(job.status).toBe('pending');
+    expect(job.status).toBe(statusAtReset);
+    expect(s.sim.jobs.size).toBe(0);
   });
 
   it('answers unknown routes in the error shape', async () => {

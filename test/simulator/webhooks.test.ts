@@ -150,7 +150,7 @@ describe('webhooks', () => {
   });
 
   it("'reorder' holds a job's webhook until the next job's has gone out", async () => {
-    const { s, receiver } = await setup({ processingMs: 60 });
+    const { s, receiver } = await setup({ processingMs: 150 });
     s.sim.configure({ webhook: 'reorder', webhookFaultRate: 1 });
     const a = (await s.submit({ model: PRO, input: proInput(), webhookUrl: receiver.url })).body.jobId;
     await sleep(20);

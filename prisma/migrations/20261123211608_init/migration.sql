@@ -19,6 +19,7 @@ CREATE TABLE "Edit" (
     "estimatedCompletionAt" TIMESTAMP(3),
     "estimatedCostMicroCents" INTEGER NOT NULL,
     "costMicroCents" INTEGER,
+    "refundedMicroCents" INTEGER,
     "outputs" JSONB NOT NULL DEFAULT '[]',
     "errorCode" TEXT,
     "errorMessage" TEXT,
@@ -26,8 +27,24 @@ CREATE TABLE "Edit" (
     "updatedAt" TIMESTAMP(3) NOT NULL,
     "submittedAt" TIMESTAMP(3),
     "completedAt" TIMESTAMP(3),
+    "pollCount" INTEGER NOT NULL DEFAULT 0,
+    "nextPollAt" TIMESTAMP(3),
 
     CONSTRAINT "Edit_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "IdempotencyKey" (
+    "clientId" TEXT NOT NULL,
+    "key" TEXT NOT NULL,
+    "requestHash" TEXT NOT NULL,
+    "editId" UUID NOT NULL,
+    "responseStatus" INTEGER NOT NULL,
+    "responseBody" JSONB NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "expiresAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "IdempotencyKey_pkey" PRIMARY KEY ("clientId","key")
 );
 
 -- CreateTable
@@ -82,6 +99,15 @@ CREATE INDEX "Edit_createdAt_id_idx" ON "Edit"("createdAt" DESC, "id" DESC);
 CREATE INDEX "Edit_status_createdAt_idx" ON "Edit"("status", "createdAt" DESC);
 
 -- CreateIndex
+CREATE INDEX "Edit_status_updatedAt_idx" ON "Edit"("status", "updatedAt");
+
+-- CreateIndex
+CREATE INDEX "Edit_status_nextPollAt_idx" ON "Edit"("status", "nextPollAt");
+
+-- CreateIndex
+CREATE INDEX "IdempotencyKey_expiresAt_idx" ON "IdempotencyKey"("expiresAt");
+
+-- CreateIndex
 CREATE INDEX "EditTransition_editId_id_idx" ON "EditTransition"("editId", "id");
 
 -- CreateIndex
@@ -92,6 +118,9 @@ CREATE INDEX "WebhookEvent_editId_idx" ON "WebhookEvent"("editId");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "WebhookEvent_upstreamJobId_status_key" ON "WebhookEvent"("upstreamJobId", "status");
+
+-- AddForeignKey
+ALTER TABLE "IdempotencyKey" ADD CONSTRAINT "IdempotencyKey_editId_fkey" FOREIGN KEY ("editId") REFERENCES "Edit"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "EditTransition" ADD CONSTRAINT "EditTransition_editId_fkey" FOREIGN KEY ("editId") REFERENCES "Edit"("id") ON DELETE CASCADE ON UPDATE CASCADE;
