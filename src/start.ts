@@ -36,6 +36,7 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
       edits: new EditRepository(db),
       logger,
       concurrency: config.WORKER_CONCURRENCY,
+      lockDurationMs: config.WORKER_LOCK_DURATION_MS,
       sweepIntervalMs: config.SWEEP_INTERVAL_MS,
       maxSubmitsPerMinute: config.UPSTREAM_MAX_PER_MINUTE,
       reconcile: { pixelbyte, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },

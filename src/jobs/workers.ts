@@ -7,6 +7,8 @@ import { PeriodicTask } from './periodicTask.js';
 import { reconcileOverdueEdits, type ReconcilerDeps } from './reconciler.js';
 import { sweepUnqueuedEdits } from './sweeper.js';
 
+const UNLIMITED = Number.MAX_SAFE_INTEGER - 1;
+
 export interface WorkerDeps {
   connection: ConnectionOptions;
   prefix: string;
@@ -14,6 +16,7 @@ export interface WorkerDeps {
   edits: EditRepository;
   logger: Logger;
   concurrency: number;
+  lockDurationMs: number;
   sweepIntervalMs: number;
   /** BullMQ's queue-wide limiter: shared by every worker process on this queue. */
   maxSubmitsPerMinute?: number;
@@ -52,8 +55,11 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: deps.concurrency,
+      lockDuration: deps.lockDurationMs,
+      stalledInterval: deps.lockDurationMs,
       autorun: true,
-      ...(deps.maxSubmitsPerMinute ? { limiter: { max: deps.maxSubmitsPerMinute, duration: 60_000 } } : {}),
+      // BullMQ only honours rateLimit() (our 429 pause) when a limiter is configured, so there always is one.
+      limiter: { max: deps.maxSubmitsPerMinute ?? UNLIMITED, duration: 60_000 },
     },
   );
   submitWorker.on('failed', (job, err) => logger.error({ err, editId: job?.data.editId, attemptsMade: job?.attemptsMade }, 'submit job failed'));

@@ -53,15 +53,20 @@ export interface TestRelay {
  * A real pixelrelay (API + workers) on a real port against the test database, real Redis under a
  * queue prefix of its own, and the given PixelByte URL (normally a simulator).
  */
-export async function startTestRelay(pixelbyteUrl: string, env: Record<string, string> = {}): Promise<TestRelay> {
+export interface TestRelayOptions {
+  /** Share another relay's database (and pass its QUEUE_PREFIX in env) to act as more processes of one deployment. */
+  share?: TestRelay;
+}
+
+export async function startTestRelay(pixelbyteUrl: string, env: Record<string, string> = {}, options: TestRelayOptions = {}): Promise<TestRelay> {
   const port = await freePort();
-  const apiKey = `test-key-${randomUUID()}`;
-  const database = await isolatedDatabase();
+  const apiKey = options.share?.apiKey ?? `test-key-${randomUUID()}`;
+  const database = options.share ? { url: options.share.config.DATABASE_URL, drop: async () => {} } : await isolatedDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
     REDIS_URL: testRedisUrl(),
-    QUEUE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    QUEUE_PREFIX: options.share?.config.QUEUE_PREFIX ?? `test-${randomUUID().slice(0, 8)}`,
     HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
@@ -74,6 +79,7 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
     SUBMIT_BACKOFF_BASE_MS: '50',
     SUBMIT_BACKOFF_MAX_MS: '200',
     SWEEP_INTERVAL_MS: '500',
+    WORKER_LOCK_DURATION_MS: '2000',
     ...env,
   });
   const logs = new CapturedLogs();
@@ -111,4 +117,30 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Environment for another process of the same deployment as `t` (same database, Redis, queues, PixelByte, public URL). */
+export function sameDeploymentEnv(t: TestRelay, overrides: Record<string, string> = {}): Record<string, string> {
+  const c = t.config;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: c.DATABASE_URL,
+    REDIS_URL: c.REDIS_URL,
+    QUEUE_PREFIX: c.QUEUE_PREFIX,
+    PIXELBYTE_API_URL: c.PIXELBYTE_API_URL,
+    PIXELBYTE_API_KEY: c.PIXELBYTE_API_KEY,
+    PIXELBYTE_WEBHOOK_SECRET: c.PIXELBYTE_WEBHOOK_SECRET,
+    PUBLIC_BASE_URL: c.PUBLIC_BASE_URL,
+    API_KEYS: c.API_KEYS.join(','),
+    UPSTREAM_TIMEOUT_MS: String(c.UPSTREAM_TIMEOUT_MS),
+    SUBMIT_BACKOFF_BASE_MS: String(c.SUBMIT_BACKOFF_BASE_MS),
+    SUBMIT_BACKOFF_MAX_MS: String(c.SUBMIT_BACKOFF_MAX_MS),
+    SUBMIT_FENCE_GRACE_MS: String(c.SUBMIT_FENCE_GRACE_MS),
+    SWEEP_INTERVAL_MS: String(c.SWEEP_INTERVAL_MS),
+    WORKER_LOCK_DURATION_MS: String(c.WORKER_LOCK_DURATION_MS),
+    RECONCILE_GRACE_MS: String(c.RECONCILE_GRACE_MS),
+    LOG_LEVEL: 'info',
+    ...(c.UPSTREAM_MAX_CONCURRENCY ? { UPSTREAM_MAX_CONCURRENCY: String(c.UPSTREAM_MAX_CONCURRENCY) } : {}),
+  };
+  return { ...env, ...overrides };
 }

@@ -200,4 +200,16 @@ describe('webhooks', () => {
     await sleep(200);
     expect(receiver.received).toHaveLength(1);
   });
+
+  it('close() during a slow submit leaves nothing running', async () => {
+    const { s, receiver } = await setup({ pendingMs: 10, processingMs: 10 });
+    s.sim.nextSubmit({ kind: 'slow', delayMs: 300 });
+    const pending = s.submit({ model: PRO, input: proInput(), webhookUrl: receiver.url }).catch((err: unknown) => err);
+    await s.sim.waitFor(() => s.sim.calls.length === 1);
+    await s.sim.close();
+    await pending; // answered or cut off, depending on how far it got: either is fine
+    await sleep(150);
+    expect(receiver.received).toHaveLength(0);
+    for (const job of s.sim.jobs.values()) expect(job.status).toBe('pending');
+  });
 });

@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+
+# ---- build: install everything, generate the Prisma client, compile src/ to dist/ ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# The postinstall script generates the Prisma client, so it needs the schema before `npm ci`.
+COPY package.json package-lock.json prisma.config.ts ./
+COPY scripts ./scripts
+COPY prisma ./prisma
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies, the compiled app and the migrations ----
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install scripts: the client is already generated and compiled into dist/, and the migrate command
+# uses Prisma's wasm schema engine, so nothing needs Prisma's native engines at run time.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# schema.prisma and migrations/ are read by `node dist/cli/migrate.js` (and `prisma migrate deploy`).
+COPY prisma ./prisma
+COPY prisma.config.ts ./
+USER node
+EXPOSE 3000
+# Only the API serves HTTP; compose turns this off for the worker.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/main.js"]
