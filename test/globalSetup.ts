@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { TestProject } from 'vitest/node';
-import { dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
 import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { databaseName, dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
 import { applyMigrations } from '../src/infra/migrate.js';
 // Brings in the ProvidedContext declaration that types project.provide.
 import type {} from './helpers/services.js';
@@ -10,10 +10,14 @@ import type {} from './helpers/services.js';
 // so tests never see a developer's data and parallel runs (or CI beside a dev shell) never collide.
 const DEFAULT_SERVER_URL = 'postgresql://postgres@127.0.0.1:5432/';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const TEST_DB_PREFIX = 'pixelrelay_test_';
+const ABANDONED_AFTER_MS = 6 * 60 * 60 * 1000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const name = `pixelrelay_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const databaseUrl = withDatabase(process.env.DATABASE_URL || DEFAULT_SERVER_URL, name);
+  const serverUrl = process.env.DATABASE_URL || DEFAULT_SERVER_URL;
+  await dropAbandonedTestDatabases(serverUrl);
+  const name = `${TEST_DB_PREFIX}${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const databaseUrl = withDatabase(serverUrl, name);
   await ensureDatabaseExists(databaseUrl);
   try {
     await applyMigrations(databaseUrl);
@@ -32,16 +36,28 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     await dropDatabase(databaseUrl);
     // Copies made by isolatedDatabase() that a crashed test file left behind.
-    await dropDatabasesNamedLike(databaseUrl, `${name}_%`);
+    await dropDatabasesNamedLike(databaseUrl, `${databaseName(databaseUrl)}_%`);
   };
 }
 
 async function dropDatabasesNamedLike(serverUrl: string, pattern: string): Promise<void> {
+  for (const name of await databasesNamedLike(serverUrl, pattern)) await dropDatabase(withDatabase(serverUrl, name));
+}
+
+/** Test databases of runs that were killed before their teardown, recognised by the time in their name. */
+async function dropAbandonedTestDatabases(serverUrl: string): Promise<void> {
+  const cutoff = Date.now() - ABANDONED_AFTER_MS;
+  const names = await databasesNamedLike(serverUrl, `${TEST_DB_PREFIX}%`);
+  const abandoned = names.filter((name) => Number(/^pixelrelay_test_(\d+)_/.exec(name)?.[1] ?? Infinity) < cutoff);
+  for (const name of abandoned) await dropDatabase(withDatabase(serverUrl, name));
+}
+
+async function databasesNamedLike(serverUrl: string, pattern: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [pattern]);
-    for (const { datname } of rows) await dropDatabase(withDatabase(serverUrl, datname));
+    return rows.map((r) => r.datname);
   } finally {
     await client.end();
   }
