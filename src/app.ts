@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { EditRepository } from './edits/repository.js';
 import { EditService } from './edits/service.js';
 import type { Db } from './infra/prisma.js';
+import { withTimeout } from './infra/timeout.js';
 import { enqueueSubmit, type EditQueues } from './jobs/queues.js';
 import { requireBearerToken } from './plugins/bearerAuth.js';
 import { installErrorHandler } from './plugins/errorHandler.js';
@@ -14,6 +15,8 @@ import { editRoutes } from './routes/edits.js';
 import { healthRoutes } from './routes/health.js';
 import { pixelbyteWebhookRoutes } from './routes/pixelbyteWebhook.js';
 import type { PixelByteClient } from './upstream/client.js';
+
+const ENQUEUE_TIMEOUT_MS = 1_000;
 
 export interface AppDeps {
   config: Pick<Config, 'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'BODY_LIMIT_BYTES' | 'IDEMPOTENCY_TTL_HOURS'>;
@@ -40,7 +43,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const edits = new EditRepository(deps.db);
   const service = new EditService({
     edits,
-    enqueueSubmit: (id) => enqueueSubmit(deps.queues.submit, id),
+    // BullMQ waits for Redis to come back before adding; an accepted edit must not wait with it.
+    enqueueSubmit: (id) => withTimeout(enqueueSubmit(deps.queues.submit, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
     dequeueSubmit: async (id) => void (await deps.queues.submit.remove(id)),
     pixelbyte: deps.pixelbyte,
     idempotencyTtlHours: deps.config.IDEMPOTENCY_TTL_HOURS,

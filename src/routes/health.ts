@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../infra/timeout.js';
 
 export interface ReadinessProbe {
   name: string;
@@ -14,7 +15,7 @@ export function healthRoutes(app: FastifyInstance, probes: ReadinessProbe[]): vo
     const results = await Promise.all(
       probes.map(async (probe) => {
         try {
-          await withTimeout(probe.check(), PROBE_TIMEOUT_MS);
+          await withTimeout(probe.check(), PROBE_TIMEOUT_MS, probe.name);
           return [probe.name, 'ok'] as const;
         } catch {
           return [probe.name, 'unavailable'] as const;
@@ -25,11 +26,4 @@ export function healthRoutes(app: FastifyInstance, probes: ReadinessProbe[]): vo
     if (results.every(([, state]) => state === 'ok')) return { status: 'ready', checks };
     return reply.status(503).send({ statusCode: 503, code: 'NOT_READY', error: 'Service Unavailable', message: 'A dependency is unavailable', details: checks });
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
 }
