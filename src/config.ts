@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStrongSigningSecret } from './callbacks/signing.js';
 
 const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
 
@@ -40,6 +41,13 @@ const envSchema = z
     SWEEP_INTERVAL_MS: integer(50, 3_600_000).default(15_000),
     SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(25_000),
     PRETTY_LOGS: bool.default(false),
+    /** Set: callbacks to clients are on, signed with it. Unset: a POST with a callbackUrl is refused. */
+    CALLBACK_SIGNING_SECRET: z.string().refine(isStrongSigningSecret, 'must be whsec_ followed by the base64 of at least 24 random bytes').optional(),
+    ALLOW_HTTP_CALLBACKS: bool.default(false),
+    CALLBACK_ALLOW_PRIVATE: bool.default(false),
+    CALLBACK_TIMEOUT_MS: integer(100, 120_000).default(15_000),
+    /** Multiplies the callback retry schedule (5 s … 24 h); tests use a small fraction. */
+    CALLBACK_RETRY_SCALE: z.coerce.number().positive().max(1_000).default(1),
   })
   .superRefine((env, ctx) => {
     // PixelByte only calls https webhooks; catching this at start beats every submit failing with INVALID_WEBHOOK_URL.

@@ -1,6 +1,7 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Edit, EditTransition, IdempotencyKey, SubmitAttempt } from '../generated/prisma/client.js';
 import type { SubmitOutcome } from '../generated/prisma/enums.js';
+import { createCallbackDelivery } from '../callbacks/repository.js';
 import type { Db } from '../infra/prisma.js';
 import { canMove, type EditStatus } from './status.js';
 
@@ -45,9 +46,20 @@ const UPSTREAM_SLOTS_LOCK = 7_262_001; // any constant; names the advisory lock 
 const IN_FLIGHT_UPSTREAM: EditStatus[] = ['submitting', 'submitted', 'processing'];
 export const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION;
 
+export interface EditRepositoryHooks {
+  /**
+   * Called after the commit that created a callback delivery (an edit with a callbackUrl became terminal),
+   * without waiting for it: its job is to enqueue the delivery, best effort. Must not throw.
+   */
+  callbackCreated?(deliveryId: string): void;
+}
+
 /** Prisma queries for edits. Every status change goes through `transition`, which is guarded and leaves a history row. */
 export class EditRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hooks: EditRepositoryHooks = {},
+  ) {}
 
   /**
    * Stores a new queued edit and its first history row; with `idempotency`, also the caller's key and the
@@ -103,6 +115,7 @@ export class EditRepository {
    * Moves an edit to `to` if the state machine allows it from where the edit is now. The update is a
    * compare-and-set on the status just read, so of two racing writers exactly one wins and writes history;
    * the loser re-reads and finds the move no longer allowed (or allowed from the new status).
+   * A move to a terminal status of an edit with a callbackUrl writes its callback (the outbox row) in the same transaction.
    */
   async transition(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
     for (;;) {
@@ -114,9 +127,11 @@ export class EditRepository {
         await tx.editTransition.create({
           data: { editId: id, fromStatus: current.status, toStatus: to, cause: change.cause, upstreamCode: change.upstreamCode ?? null },
         });
-        return tx.edit.findUniqueOrThrow({ where: { id } });
+        const callbackId = current.callbackUrl ? await createCallbackDelivery(tx, id, to) : null;
+        return { edit: await tx.edit.findUniqueOrThrow({ where: { id } }), callbackId };
       });
-      if (moved) return { moved: true, from: current.status, edit: moved };
+      if (moved?.callbackId) this.hooks.callbackCreated?.(moved.callbackId);
+      if (moved) return { moved: true, from: current.status, edit: moved.edit };
     }
   }
 

@@ -1,3 +1,4 @@
+import type { CallbackDelivery } from '../callbacks/repository.js';
 import type { Edit, EditTransition } from './repository.js';
 
 export interface EditOutput {
@@ -8,8 +9,11 @@ export interface EditOutput {
   format?: string;
 }
 
-/** The edit as our API shows it. Tests and client tools are written against these names. */
-export function toEditResource(edit: Edit, history?: EditTransition[]) {
+/**
+ * The edit as our API shows it. Tests and client tools are written against these names.
+ * `callback` is the edit's callback delivery, if one exists (it is created when the edit becomes terminal).
+ */
+export function toEditResource(edit: Edit, history?: EditTransition[], callback?: CallbackDelivery | null) {
   return {
     id: edit.id,
     status: edit.status,
@@ -27,6 +31,9 @@ export function toEditResource(edit: Edit, history?: EditTransition[]) {
     updatedAt: edit.updatedAt.toISOString(),
     submittedAt: iso(edit.submittedAt),
     completedAt: iso(edit.completedAt),
+    callback: callback
+      ? { status: callback.status, attempts: callback.attempts, lastError: callback.lastError, deliveredAt: iso(callback.deliveredAt) }
+      : { status: 'none' as const, attempts: 0, lastError: null, deliveredAt: null },
     ...(history
       ? {
           history: history.map((h) => ({

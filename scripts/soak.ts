@@ -1,0 +1,219 @@
+/**
+ * Soak run (`npm run soak -- --edits 2000`): thousands of edits through a real API and two real worker
+ * processes against the PixelByte simulator, with random faults from every switch and random worker
+ * restarts (SIGKILL and SIGTERM). At the end it checks that nothing was lost, stuck or silently paid twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
+import { applyMigrations } from '../src/infra/migrate.js';
+import { createPrisma } from '../src/infra/prisma.js';
+import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../src/simulator/index.js';
+import { startPixelRelay } from '../src/start.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const EDITS = arg('--edits', 2000);
+const POST_CONCURRENCY = arg('--concurrency', 16);
+const DEADLINE_MS = arg('--minutes', 20) * 60_000;
+const API_KEY = `soak-${randomUUID()}`;
+const random = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const serverUrl = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+const databaseUrl = withDatabase(serverUrl, `pixelrelay_soak_${Date.now()}`);
+await ensureDatabaseExists(databaseUrl);
+await applyMigrations(databaseUrl);
+const db = createPrisma(databaseUrl, { max: 4 });
+
+const sim = createSimulator({ apiKeys: ['pb_soak_key'], webhookSecret: 'whsec_soak_secret', pendingMs: 50, processingMs: 150, webhookRetryDelaysMs: [100, 400, 1600, 6400] });
+const simUrl = await sim.listen(0, '127.0.0.1');
+const port = await freePort();
+const env: Record<string, string> = {
+  NODE_ENV: 'production',
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  QUEUE_PREFIX: `soak-${port}`,
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+  PIXELBYTE_API_URL: simUrl,
+  PIXELBYTE_API_KEY: 'pb_soak_key',
+  PIXELBYTE_WEBHOOK_SECRET: 'whsec_soak_secret',
+  API_KEYS: API_KEY,
+  LOG_LEVEL: 'warn',
+  UPSTREAM_TIMEOUT_MS: '1500',
+  SUBMIT_MAX_ATTEMPTS: '8',
+  SUBMIT_BACKOFF_BASE_MS: '100',
+  SUBMIT_BACKOFF_MAX_MS: '2000',
+  // Longer than the simulator's whole webhook retry schedule (8.5 s), as production's 10 min is longer than PixelByte's 341 s.
+  SUBMIT_FENCE_GRACE_MS: '20000',
+  RECONCILE_GRACE_MS: '1000',
+  RECONCILE_MAX_INTERVAL_MS: '3000',
+  SWEEP_INTERVAL_MS: '1000',
+  WORKER_LOCK_DURATION_MS: '3000',
+  WORKER_CONCURRENCY: '20',
+  UPSTREAM_MAX_CONCURRENCY: '50',
+};
+const api = await startPixelRelay(loadConfig({ ...env, ROLE: 'api' }), pino({ level: 'warn' }));
+
+// --- two worker processes, restarted at random ---
+const workers: (ChildProcess | undefined)[] = [undefined, undefined];
+let restarts = { kill: 0, term: 0 };
+function startWorker(slot: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, ROLE: 'worker' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  workers[slot] = child;
+}
+startWorker(0);
+startWorker(1);
+let chaos = true;
+const restarter = (async () => {
+  while (chaos) {
+    await sleep(3_000 + Math.random() * 4_000);
+    if (!chaos) break;
+    const slot = Math.floor(Math.random() * 2);
+    const signal = Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
+    const child = workers[slot]!;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+    signal === 'SIGKILL' ? restarts.kill++ : restarts.term++;
+    startWorker(slot);
+  }
+})();
+
+// --- random faults from every switch ---
+const submitFaults: SubmitBehaviour[] = [
+  { kind: 'error', status: 500, code: 'INTERNAL_ERROR' },
+  { kind: 'error', status: 503, code: 'PUBSUB_PUBLISH_FAILED' },
+  { kind: 'error', status: 429, code: 'CONCURRENT_JOBS_EXCEEDED', retryAfter: 1 },
+  { kind: 'error', status: 400, code: 'INVALID_INPUT', message: 'soak: rejected input' },
+  { kind: 'slow', delayMs: 2_500 }, // longer than UPSTREAM_TIMEOUT_MS: the answer is lost, the job exists
+  { kind: 'accept-then-drop' },
+  { kind: 'drop' },
+];
+const webhookModes: WebhookMode[] = ['drop', 'duplicate', 'reorder', 'early'];
+const faults = (async () => {
+  while (chaos) {
+    sim.configure({
+      submitFault: random(submitFaults),
+      submitFaultRate: 0.08,
+      webhook: random(webhookModes),
+      webhookFaultRate: 0.25,
+      webhookDelayMs: Math.random() < 0.3 ? Math.floor(Math.random() * 500) : 0,
+      failureRate: 0.05,
+      responseDelayMs: Math.random() < 0.2 ? 200 : 0,
+    });
+    await sleep(1_500);
+  }
+})();
+
+// --- the clients ---
+const started = Date.now();
+let posted = 0;
+let replayed = 0;
+const postErrors: string[] = [];
+async function postOne(i: number): Promise<void> {
+  const body = JSON.stringify({ input: { prompt: `soak ${i}`, image_urls: ['https://example.com/a.jpg'], num_images: 1 + (i % 4) } });
+  const key = i % 10 === 0 ? `soak-key-${i}` : undefined;
+  const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) };
+  const res = await fetch(`${api.url}/v1/edits`, { method: 'POST', headers, body });
+  if (res.status !== 202) postErrors.push(`${res.status} ${await res.text()}`);
+  else posted++;
+  if (key) {
+    // A client retrying after a timeout: must get the same edit, never a second one.
+    const again = await fetch(`${api.url}/v1/edits`, { method: 'POST', headers, body });
+    if (again.headers.get('idempotent-replayed') === 'true') replayed++;
+  }
+}
+let next = 0;
+await Promise.all(Array.from({ length: POST_CONCURRENCY }, async () => {
+  while (next < EDITS) await postOne(next++);
+}));
+const postedAt = Date.now();
+console.log(`posted ${posted} edits in ${((postedAt - started) / 1000).toFixed(1)} s (${postErrors.length} refused)`);
+
+// Faults and restarts go on for a while after the last POST, then stop: every edit must still finish.
+await sleep(10_000);
+chaos = false;
+await Promise.all([faults, restarter]);
+sim.configure({ submitFault: undefined, submitFaultRate: undefined, webhook: 'deliver', webhookFaultRate: undefined, failureRate: undefined, responseDelayMs: undefined, webhookDelayMs: undefined });
+
+const TERMINAL = ['completed', 'failed', 'cancelled'] as const;
+for (;;) {
+  const open = await db.edit.count({ where: { status: { notIn: [...TERMINAL] } } });
+  if (open === 0) break;
+  if (Date.now() - started > DEADLINE_MS) {
+    console.log(`deadline reached with ${open} edits not terminal`);
+    break;
+  }
+  console.log(`${open} edits still on their way…`);
+  await sleep(5_000);
+}
+const finishedAt = Date.now();
+
+// --- the verdict ---
+const edits = await db.edit.findMany({ select: { id: true, status: true, outputs: true, input: true, upstreamJobId: true, errorCode: true } });
+const flagged = new Set((await db.editTransition.findMany({ where: { cause: { contains: 'duplicate charge is possible' } }, select: { editId: true } })).map((t) => t.editId));
+const jobsPerEdit = new Map<string, number>();
+for (const job of sim.jobs.values()) {
+  const editId = String(job.webhookUrl).split('/').at(-1)!;
+  jobsPerEdit.set(editId, (jobsPerEdit.get(editId) ?? 0) + 1);
+}
+const byStatus = Object.fromEntries(['queued', 'submitting', 'submitted', 'processing', ...TERMINAL].map((s) => [s, edits.filter((e) => e.status === s).length]));
+const errorCodes: Record<string, number> = {};
+for (const e of edits) if (e.errorCode) errorCodes[e.errorCode] = (errorCodes[e.errorCode] ?? 0) + 1;
+const completedWithoutAllOutputs = edits.filter((e) => e.status === 'completed' && (e.outputs as unknown[]).length !== Number((e.input as { num_images: string }).num_images));
+const reached = edits.filter((e) => (jobsPerEdit.get(e.id) ?? 0) > 0).length;
+const extraJobs = [...jobsPerEdit.values()].reduce((a, n) => a + n - 1, 0);
+const unflaggedDuplicates = [...jobsPerEdit.entries()].filter(([id, n]) => n > 1 && !flagged.has(id)).map(([id]) => id);
+const completedNotAdopting = edits.filter((e) => e.status === 'completed' && !e.upstreamJobId);
+
+const result = {
+  edits: edits.length,
+  expected: EDITS,
+  idempotentReplays: replayed,
+  byStatus,
+  errorCodes,
+  workerRestarts: restarts,
+  upstreamJobs: sim.jobs.size,
+  editsThatReachedPixelByte: reached,
+  extraUpstreamJobs: extraJobs,
+  editsFlaggedPossibleDuplicate: flagged.size,
+  secondsPosting: Math.round((postedAt - started) / 1000),
+  secondsToDrain: Math.round((finishedAt - postedAt) / 1000),
+};
+console.log(JSON.stringify(result, null, 2));
+
+const failures: string[] = [];
+if (edits.length !== EDITS) failures.push(`${edits.length} edits stored for ${EDITS} distinct requests`);
+if (postErrors.length) failures.push(`${postErrors.length} POSTs refused: ${postErrors.slice(0, 3).join(' | ')}`);
+if (edits.some((e) => !(TERMINAL as readonly string[]).includes(e.status))) failures.push('edits left unfinished (stuck)');
+if (completedWithoutAllOutputs.length) failures.push(`${completedWithoutAllOutputs.length} completed edits without all their outputs`);
+if (completedNotAdopting.length) failures.push(`${completedNotAdopting.length} completed edits without an upstream job`);
+// Every upstream job beyond one per edit must be one pixelrelay knowingly risked and recorded, never a silent double charge.
+if (unflaggedDuplicates.length) failures.push(`${unflaggedDuplicates.length} edits paid twice without a record: ${unflaggedDuplicates.slice(0, 3).join(', ')}`);
+console.log(failures.length ? `SOAK FAILED:\n- ${failures.join('\n- ')}` : 'SOAK PASSED: every edit terminal, completed ones with all outputs, no silent duplicate submission');
+
+for (const child of workers) child?.kill('SIGTERM');
+await api.stop();
+await sim.close();
+await db.$disconnect();
+if (!process.argv.includes('--keep-db')) await dropDatabase(databaseUrl);
+process.exit(failures.length ? 1 : 0);
