@@ -3,14 +3,17 @@ import sensible from '@fastify/sensible';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { CallbackRepository } from './callbacks/repository.js';
+import { CallbackService } from './callbacks/service.js';
 import type { Config } from './config.js';
 import { EditRepository } from './edits/repository.js';
 import { EditService } from './edits/service.js';
 import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
-import { enqueueSubmit, type EditQueues } from './jobs/queues.js';
+import { enqueueCallbackInBackground, ensureCallbackJob, enqueueSubmit, type EditQueues } from './jobs/queues.js';
 import { requireBearerToken } from './plugins/bearerAuth.js';
 import { installErrorHandler } from './plugins/errorHandler.js';
+import { callbackRoutes } from './routes/callbacks.js';
 import { editRoutes } from './routes/edits.js';
 import { healthRoutes } from './routes/health.js';
 import { pixelbyteWebhookRoutes } from './routes/pixelbyteWebhook.js';
@@ -19,7 +22,10 @@ import type { PixelByteClient } from './upstream/client.js';
 const ENQUEUE_TIMEOUT_MS = 1_000;
 
 export interface AppDeps {
-  config: Pick<Config, 'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'BODY_LIMIT_BYTES' | 'IDEMPOTENCY_TTL_HOURS'>;
+  config: Pick<
+    Config,
+    'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'BODY_LIMIT_BYTES' | 'IDEMPOTENCY_TTL_HOURS' | 'CALLBACK_SIGNING_SECRET' | 'ALLOW_HTTP_CALLBACKS' | 'CALLBACK_ALLOW_PRIVATE'
+  >;
   db: Db;
   /** The API's fail-fast connection (see infra/redis.ts). */
   redis: Redis;
@@ -40,7 +46,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sensible);
   installErrorHandler(app);
 
-  const edits = new EditRepository(deps.db);
+  const edits = new EditRepository(deps.db, { callbackCreated: enqueueCallbackInBackground(deps.queues.callback, deps.logger, ENQUEUE_TIMEOUT_MS) });
+  const deliveries = new CallbackRepository(deps.db);
+  const callbacks = new CallbackService({
+    deliveries,
+    edits,
+    enabled: deps.config.CALLBACK_SIGNING_SECRET !== undefined,
+    policy: { allowHttp: deps.config.ALLOW_HTTP_CALLBACKS, allowPrivate: deps.config.CALLBACK_ALLOW_PRIVATE },
+    requeue: (id) => withTimeout(ensureCallbackJob(deps.queues.callback, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    logger: deps.logger,
+  });
   const service = new EditService({
     edits,
     // BullMQ waits for Redis to come back before adding; an accepted edit must not wait with it.
@@ -49,6 +64,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pixelbyte: deps.pixelbyte,
     idempotencyTtlHours: deps.config.IDEMPOTENCY_TTL_HOURS,
     logger: deps.logger,
+    callbacks: deliveries,
+    vetCallbackUrl: (url) => callbacks.vetUrl(url),
   });
 
   healthRoutes(app, [
@@ -61,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v1.removeContentTypeParser('text/plain');
     requireBearerToken(v1, deps.config.API_KEYS);
     editRoutes(v1, service);
+    callbackRoutes(v1, callbacks, service);
   });
 
   await app.register(pixelbyteWebhookRoutes, {

@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { CallbackRepository } from './callbacks/repository.js';
 import { EditRepository } from './edits/repository.js';
 import { createPrisma } from './infra/prisma.js';
 import { createRedis } from './infra/redis.js';
-import { createQueues } from './jobs/queues.js';
+import { createQueues, enqueueCallbackInBackground } from './jobs/queues.js';
 import { startWorkers, type RunningWorkers } from './jobs/workers.js';
 import { PixelByteClient } from './upstream/client.js';
 
@@ -33,13 +34,22 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
       connection: redis,
       prefix: config.QUEUE_PREFIX,
       queues,
-      edits: new EditRepository(db),
+      edits: new EditRepository(db, { callbackCreated: enqueueCallbackInBackground(queues.callback, logger) }),
       logger,
       concurrency: config.WORKER_CONCURRENCY,
       lockDurationMs: config.WORKER_LOCK_DURATION_MS,
       sweepIntervalMs: config.SWEEP_INTERVAL_MS,
       maxSubmitsPerMinute: config.UPSTREAM_MAX_PER_MINUTE,
       reconcile: { pixelbyte, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
+      callbacks: config.CALLBACK_SIGNING_SECRET
+        ? {
+            deliveries: new CallbackRepository(db),
+            signingSecret: config.CALLBACK_SIGNING_SECRET,
+            timeoutMs: config.CALLBACK_TIMEOUT_MS,
+            retryScale: config.CALLBACK_RETRY_SCALE,
+            policy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
+          }
+        : undefined,
       submit: {
         pixelbyte,
         publicBaseUrl: config.PUBLIC_BASE_URL,

@@ -54,7 +54,8 @@ export async function checkCallbackUrl(raw: string, policy: CallbackUrlPolicy, r
   }
   for (const { address } of addresses) {
     const refusal = addressRefusal(address);
-    if (refusal) return { kind: 'refused', reason: family ? `${host} is ${refusal}` : `${host} resolves to ${address}, ${refusal}` };
+    // For a name, the address itself is not told: the answer would make us an oracle for internal DNS.
+    if (refusal) return { kind: 'refused', reason: family ? `${host} is ${refusal}` : `${host} resolves to ${refusal}` };
   }
   return { kind: 'allowed', url, addresses };
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { CallbackRepository } from '../callbacks/repository.js';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { decodeCursor, encodeCursor, isUuid } from './cursor.js';
@@ -19,6 +20,10 @@ export interface EditServiceDeps {
   pixelbyte: Pick<PixelByteClient, 'cancelJob'>;
   idempotencyTtlHours: number;
   logger: Logger;
+  /** Callback deliveries, shown on every edit this service returns. */
+  callbacks: CallbackRepository;
+  /** Throws CALLBACKS_DISABLED or INVALID_CALLBACK_URL for a callbackUrl that must not be stored. */
+  vetCallbackUrl(url: string): Promise<void>;
 }
 
 export interface AcceptResult {
@@ -69,6 +74,7 @@ export class EditService {
     if (!upstreamInput.success) {
       throw invalidInput(`The input is invalid for ${slug}`, issuesToDetails(upstreamInput.error, ['input']));
     }
+    if (callbackUrl !== undefined) await this.deps.vetCallbackUrl(callbackUrl);
     const edit: NewEdit = {
       id: randomUUID(),
       model: slug,
@@ -126,7 +132,7 @@ export class EditService {
       const result = await this.deps.edits.transition(id, 'cancelled', { cause: 'cancelled by the client before submit', data: { completedAt: new Date() } });
       if (result.moved) {
         await this.deps.dequeueSubmit(id).catch((err) => this.deps.logger.warn({ err, editId: id }, 'could not remove the cancelled edit from the queue'));
-        return toEditResource(result.edit);
+        return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
       }
       return this.cancel(id); // a worker claimed it meanwhile: answer for its new status
     }
@@ -143,7 +149,7 @@ export class EditService {
         cause: `cancelled upstream (job ${edit.upstreamJobId})`,
         data: { upstreamStatus: 'cancelled', refundedMicroCents: refund.refundedMicroCents ?? null, completedAt: new Date() },
       });
-      if (result.moved) return toEditResource(result.edit);
+      if (result.moved) return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
       throw notCancellable(result.edit?.status ?? edit.status);
     }
 
@@ -153,7 +159,7 @@ export class EditService {
   async get(id: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {
     const edit = isUuid(id) ? await this.deps.edits.findById(id) : null;
     if (!edit) throw editNotFound(id);
-    return toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined);
+    return toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id));
   }
 
   async list(query: unknown): Promise<{ edits: EditResource[]; nextCursor: string | null }> {
@@ -164,8 +170,9 @@ export class EditService {
 
     const page = await this.deps.edits.list({ status: parsed.data.status, limit: parsed.data.limit, after });
     const last = page.edits.at(-1);
+    const callbacks = await this.deps.callbacks.findByEdits(page.edits.map((e) => e.id));
     return {
-      edits: page.edits.map((e) => toEditResource(e)),
+      edits: page.edits.map((e) => toEditResource(e, undefined, callbacks.get(e.id))),
       nextCursor: page.hasMore && last ? encodeCursor(last) : null,
     };
   }

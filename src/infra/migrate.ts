@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm';
-import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
 import { dropDatabase, ensureDatabaseExists, redactUrl, withDatabase } from './database.js';
-import { openSchemaEngine } from './schemaEngine.js';
+import { loadSchemaEngine } from './schemaEngine.js';
 
 /**
  * `prisma migrate deploy` and `prisma migrate diff --from-migrations` done by Prisma's WebAssembly schema
@@ -157,7 +156,8 @@ interface OpenEngine {
  * opens, because freeing the engine does not close them and an idle session would keep the advisory lock.
  */
 async function openEngine(databaseUrl: string, shadowUrl: string | undefined, schemaFiles: [string, string][]): Promise<OpenEngine> {
-  await loadEngineWasm();
+  installPanicHook();
+  const Engine = await loadSchemaEngine();
   const opened: SqlDriverAdapter[] = [];
   const open = async (connectionString: string) => {
     const adapter = await new PrismaPg({ connectionString, max: 2, Client: CatalogFriendlyClient }).connect();
@@ -174,7 +174,6 @@ async function openEngine(databaseUrl: string, shadowUrl: string | undefined, sc
   const closeAll = async () => {
     await Promise.all(opened.map((adapter) => adapter.dispose().catch(() => {})));
   };
-  const Engine = (bg as unknown as { SchemaEngine: typeof SchemaEngine }).SchemaEngine;
   let engine: SchemaEngine;
   try {
     engine = await Engine.new({ datamodels: schemaFiles }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
@@ -216,25 +215,6 @@ function charAsText<T>(result: T): T {
     }
   }
   return result;
-}
-
-let wasmLoaded: Promise<void> | undefined;
-
-/**
- * openSchemaEngine owns loading the wasm module but opens its engine over its own adapter. Asking it for an
- * engine on a socket that cannot exist loads the module and fails at once, without touching any server.
- * TODO(lead): let openSchemaEngine take an adapter factory (or export its loader) and drop this.
- */
-function loadEngineWasm(): Promise<void> {
-  installPanicHook();
-  wasmLoaded ??= (async () => {
-    await openSchemaEngine('postgresql://pixelrelay@localhost/none?host=/nonexistent-pixelrelay-socket-dir').then(
-      (engine) => engine.free(),
-      () => {},
-    );
-    (bg as unknown as { version(): string }).version(); // throws if the module is still not loaded
-  })();
-  return wasmLoaded;
 }
 
 let lastPanic: string | undefined;

@@ -1,13 +1,20 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import { withTimeout } from '../infra/timeout.js';
 
 export const QUEUE_NAMES = {
   /** One job per edit (jobId = edit id): send it to PixelByte exactly once. */
   submit: 'edit-submit',
+  /** One job per callback delivery (jobId = delivery id = webhook-id): tell the client an edit finished. */
+  callback: 'callback-deliver',
 } as const;
 
 export const submitJobPayload = z.object({ editId: z.uuid() });
 export type SubmitJobPayload = z.infer<typeof submitJobPayload>;
+
+export const callbackJobPayload = z.object({ deliveryId: z.string().startsWith('msg_') });
+export type CallbackJobPayload = z.infer<typeof callbackJobPayload>;
 
 // The edit row, not BullMQ, is the source of truth; these attempts only cover our own infrastructure
 // failing mid-job (Postgres down, a crash). Upstream retries are counted in the database.
@@ -20,6 +27,7 @@ const defaultJobOptions: DefaultJobOptions = {
 
 export interface EditQueues {
   submit: Queue<SubmitJobPayload>;
+  callback: Queue<CallbackJobPayload>;
   close(): Promise<void>;
 }
 
@@ -27,10 +35,13 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Edi
   const submit = new Queue<SubmitJobPayload>(QUEUE_NAMES.submit, { connection, prefix, defaultJobOptions });
   // A Queue whose Redis is down emits 'error'; unhandled, that would crash the process.
   submit.on('error', () => {});
+  const callback = new Queue<CallbackJobPayload>(QUEUE_NAMES.callback, { connection, prefix, defaultJobOptions });
+  callback.on('error', () => {});
   return {
     submit,
+    callback,
     close: async () => {
-      await submit.close();
+      await Promise.all([submit.close(), callback.close()]);
     },
   };
 }
@@ -38,4 +49,35 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Edi
 /** Adding is idempotent: BullMQ ignores a jobId it already holds, so the API and the sweeper may both call it. */
 export async function enqueueSubmit(queue: Queue<SubmitJobPayload>, editId: string): Promise<void> {
   await queue.add('submit', { editId }, { jobId: editId });
+}
+
+export async function enqueueCallback(queue: Queue<CallbackJobPayload>, deliveryId: string): Promise<void> {
+  await queue.add('deliver', { deliveryId }, { jobId: deliveryId });
+}
+
+/**
+ * EditRepository's callbackCreated hook: enqueues without making the status change wait (BullMQ would wait
+ * for Redis to come back). A failure only delays the callback: the callback sweeper finds the pending row.
+ */
+export function enqueueCallbackInBackground(queue: Queue<CallbackJobPayload>, logger: Logger, timeoutMs = 1_000): (deliveryId: string) => void {
+  return (deliveryId) => {
+    withTimeout(enqueueCallback(queue, deliveryId), timeoutMs, 'enqueue').catch((err: unknown) =>
+      logger.warn({ err, deliveryId }, 'could not enqueue a callback; the callback sweeper will'),
+    );
+  };
+}
+
+const LIVE_JOB_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+
+/**
+ * Makes sure a pending delivery has a live job. A job BullMQ already finished (completed after an earlier
+ * series, failed on our own infrastructure) still holds the jobId, so it is removed before adding anew.
+ * Returns false when a live job was there already.
+ */
+export async function ensureCallbackJob(queue: Queue<CallbackJobPayload>, deliveryId: string): Promise<boolean> {
+  const job = await queue.getJob(deliveryId);
+  if (job && LIVE_JOB_STATES.has(await job.getState())) return false;
+  if (job) await job.remove().catch(() => {});
+  await enqueueCallback(queue, deliveryId);
+  return true;
 }

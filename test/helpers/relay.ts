@@ -10,6 +10,8 @@ import { isolatedDatabase, testRedisUrl } from './services.js';
 
 export const SIM_API_KEY = 'pb_sim_key';
 export const SIM_WEBHOOK_SECRET = 'whsec_sim_secret';
+/** Callbacks are on in every test relay (pass CALLBACK_SIGNING_SECRET: '' to turn them off). */
+export const TEST_CALLBACK_SECRET = `whsec_${Buffer.from('pixelrelay-test-callback-signing-key').toString('base64')}`;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -80,6 +82,7 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
     SUBMIT_BACKOFF_MAX_MS: '200',
     SWEEP_INTERVAL_MS: '500',
     WORKER_LOCK_DURATION_MS: '2000',
+    CALLBACK_SIGNING_SECRET: TEST_CALLBACK_SECRET,
     ...env,
   });
   const logs = new CapturedLogs();
@@ -139,6 +142,11 @@ export function sameDeploymentEnv(t: TestRelay, overrides: Record<string, string
     SWEEP_INTERVAL_MS: String(c.SWEEP_INTERVAL_MS),
     WORKER_LOCK_DURATION_MS: String(c.WORKER_LOCK_DURATION_MS),
     RECONCILE_GRACE_MS: String(c.RECONCILE_GRACE_MS),
+    ...(c.CALLBACK_SIGNING_SECRET ? { CALLBACK_SIGNING_SECRET: c.CALLBACK_SIGNING_SECRET } : {}),
+    ALLOW_HTTP_CALLBACKS: String(c.ALLOW_HTTP_CALLBACKS),
+    CALLBACK_ALLOW_PRIVATE: String(c.CALLBACK_ALLOW_PRIVATE),
+    CALLBACK_TIMEOUT_MS: String(c.CALLBACK_TIMEOUT_MS),
+    CALLBACK_RETRY_SCALE: String(c.CALLBACK_RETRY_SCALE),
     LOG_LEVEL: 'info',
     ...(c.UPSTREAM_MAX_CONCURRENCY ? { UPSTREAM_MAX_CONCURRENCY: String(c.UPSTREAM_MAX_CONCURRENCY) } : {}),
   };

@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import { isUuid } from '../edits/cursor.js';
+import type { EditRepository } from '../edits/repository.js';
+import { AppError, editNotFound } from '../errors.js';
+import type { CallbackRepository } from './repository.js';
+import { checkCallbackUrl, type CallbackUrlPolicy, type Resolve } from './urlSafety.js';
+
+export interface CallbackServiceDeps {
+  deliveries: CallbackRepository;
+  edits: Pick<EditRepository, 'findById'>;
+  /** Callbacks are on when a signing secret is configured. */
+  enabled: boolean;
+  policy: CallbackUrlPolicy;
+  /** Makes sure the delivery has a live queue job. May fail (Redis down): the sweeper enqueues it later. */
+  requeue(deliveryId: string): Promise<unknown>;
+  logger: Logger;
+  resolve?: Resolve;
+}
+
+const callbacksDisabled = () =>
+  new AppError(400, 'CALLBACKS_DISABLED', 'This server sends no callbacks (no CALLBACK_SIGNING_SECRET is configured); poll GET /v1/edits/{id} instead');
+
+const notRedeliverable = (message: string, details?: unknown) => new AppError(409, 'CALLBACK_NOT_REDELIVERABLE', message, details);
+
+/** The API side of callbacks: vetting a callbackUrl before it is stored, and redelivery on request. */
+export class CallbackService {
+  constructor(private readonly deps: CallbackServiceDeps) {}
+
+  /** Refuses a callbackUrl pixelrelay must not call. A name that does not resolve now is let through: every attempt checks again. */
+  async vetUrl(url: string): Promise<void> {
+    if (!this.deps.enabled) throw callbacksDisabled();
+    const check = await checkCallbackUrl(url, this.deps.policy, this.deps.resolve);
+    if (check.kind === 'refused') {
+      throw new AppError(400, 'INVALID_CALLBACK_URL', `callbackUrl ${check.reason}`, [{ path: 'callbackUrl', message: check.reason }]);
+    }
+  }
+
+  /**
+   * Sends a delivered or failed callback again: a new series of attempts on the full schedule, due now,
+   * for the same event (same webhook-id, type and timestamp; `data` is the edit as it is when sent).
+   */
+  async redeliver(editId: string): Promise<void> {
+    const edit = isUuid(editId) ? await this.deps.edits.findById(editId) : null;
+    if (!edit) throw editNotFound(editId);
+    if (!this.deps.enabled) throw callbacksDisabled();
+    const delivery = await this.deps.deliveries.findByEdit(editId);
+    if (!delivery) {
+      throw notRedeliverable(
+        edit.callbackUrl ? `The edit is ${edit.status}; its callback is sent when it finishes` : 'The edit has no callbackUrl',
+        { status: 'none' },
+      );
+    }
+    if (!(await this.deps.deliveries.restart(delivery.id))) {
+      throw notRedeliverable('The callback is still being delivered; it is retried on its own schedule', { status: 'pending' });
+    }
+    try {
+      await this.deps.requeue(delivery.id);
+    } catch (err) {
+      this.deps.logger.warn({ err, editId, deliveryId: delivery.id }, 'could not enqueue the redelivery; the callback sweeper will');
+    }
+  }
+}

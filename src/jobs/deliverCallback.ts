@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import type { AttemptVerdict, CallbackDelivery, CallbackRepository } from '../callbacks/repository.js';
+import { parseRetryAfter, retryDelayMs } from '../callbacks/schedule.js';
+import { postJson, type SendResult } from '../callbacks/send.js';
+import { signCallback } from '../callbacks/signing.js';
+import { checkCallbackUrl, pinnedLookup, type CallbackUrlPolicy, type Resolve } from '../callbacks/urlSafety.js';
+import type { Edit, EditRepository } from '../edits/repository.js';
+import { toEditResource } from '../edits/resource.js';
+
+export interface DeliverCallbackDeps {
+  deliveries: CallbackRepository;
+  edits: Pick<EditRepository, 'findById'>;
+  logger: Logger;
+  /** `whsec_…` (CALLBACK_SIGNING_SECRET). */
+  signingSecret: string;
+  timeoutMs: number;
+  /** Multiplies the retry schedule (CALLBACK_RETRY_SCALE). */
+  retryScale: number;
+  policy: CallbackUrlPolicy;
+  resolve?: Resolve;
+  now?: () => Date;
+}
+
+/** What the queue should do with the job next; the BullMQ wiring turns a retry into a delay. */
+export type CallbackDecision = { kind: 'done'; reason: string } | { kind: 'retry'; delayMs: number; reason: string };
+
+/** An attempt holds its delivery this much longer than its own timeout before another worker may try. */
+const LEASE_MARGIN_MS = 30_000;
+const EXCERPT_CHARS = 200;
+
+/**
+ * Makes one attempt at telling a client that its edit finished, if one is due: a signed Standard Webhooks
+ * POST whose `data` is the edit exactly as GET /v1/edits/{id} shows it at that moment. Every attempt is
+ * stored with its outcome; failures are retried on the schedule until it runs out (a dead letter).
+ */
+export async function deliverCallback(deliveryId: string, deps: DeliverCallbackDeps): Promise<CallbackDecision> {
+  const now = deps.now ?? (() => new Date());
+  const delivery = await deps.deliveries.findById(deliveryId);
+  if (!delivery) return { kind: 'done', reason: 'delivery does not exist' };
+  if (delivery.status !== 'pending') return { kind: 'done', reason: `delivery is ${delivery.status}` };
+  const wait = delivery.nextAttemptAt.getTime() - now().getTime();
+  if (wait > 0) return { kind: 'retry', delayMs: wait, reason: 'next attempt not due yet' };
+
+  const edit = await deps.edits.findById(delivery.editId);
+  const startedAt = now();
+  const lease = deps.timeoutMs + LEASE_MARGIN_MS;
+  if (!(await deps.deliveries.claim(delivery, new Date(startedAt.getTime() + lease)))) {
+    return { kind: 'retry', delayMs: lease, reason: 'another worker holds this delivery' };
+  }
+
+  const attempt = delivery.seriesAttempts + 1;
+  const result: Outcome = edit?.callbackUrl ? await send(edit as Edit & { callbackUrl: string }, delivery, deps) : { error: 'the edit has no callbackUrl', durationMs: 0 };
+  const verdict = judge(result, attempt, deps.retryScale, now());
+  await deps.deliveries.recordAttempt(
+    delivery,
+    { series: delivery.series, attempt, startedAt, durationMs: result.durationMs, statusCode: result.statusCode, error: verdict.lastError },
+    verdict,
+  );
+
+  const log = { editId: delivery.editId, deliveryId, series: delivery.series, attempt, statusCode: result.statusCode };
+  switch (verdict.status) {
+    case 'delivered':
+      deps.logger.info(log, 'callback delivered');
+      return { kind: 'done', reason: 'delivered' };
+    case 'failed':
+      deps.logger.warn({ ...log, lastError: verdict.lastError }, 'callback failed for good; redeliver to try again');
+      return { kind: 'done', reason: `failed: ${verdict.lastError}` };
+    case 'pending': {
+      const delayMs = Math.max(0, verdict.nextAttemptAt.getTime() - now().getTime());
+      deps.logger.info({ ...log, lastError: verdict.lastError, retryInMs: delayMs }, 'callback attempt failed; will retry');
+      return { kind: 'retry', delayMs, reason: verdict.lastError };
+    }
+  }
+}
+
+/** What one attempt came to: the receiver's answer, or why there was none. */
+type Outcome = Omit<SendResult, 'bodyExcerpt'> & { bodyExcerpt?: string };
+
+async function send(edit: Edit & { callbackUrl: string }, delivery: CallbackDelivery, deps: DeliverCallbackDeps): Promise<Outcome> {
+  const started = performance.now();
+  // DNS can change after the edit was accepted: the URL is checked again, and the POST goes only to the checked addresses.
+  const check = await checkCallbackUrl(edit.callbackUrl, deps.policy, deps.resolve);
+  if (check.kind !== 'allowed') {
+    const error = check.kind === 'refused' ? `refused: callbackUrl ${check.reason}` : check.reason;
+    return { error, durationMs: Math.round(performance.now() - started) };
+  }
+  // `timestamp` is when the event happened, the same on every attempt; webhook-timestamp is when this attempt was signed.
+  const body = JSON.stringify({ type: delivery.type, timestamp: delivery.createdAt.toISOString(), data: toEditResource(edit, undefined, delivery) });
+  const headers = signCallback(deps.signingSecret, delivery.id, deps.now?.() ?? new Date(), body);
+  return postJson(check.url, body, { ...headers }, { timeoutMs: deps.timeoutMs, lookup: check.addresses && pinnedLookup(check.addresses) });
+}
+
+/** 2xx delivers; 410 Gone stops; anything else waits for the next step of the schedule, if there is one. */
+export function judge(result: Outcome, attempt: number, retryScale: number, now: Date): AttemptVerdict {
+  const status = result.statusCode;
+  if (status !== undefined && status >= 200 && status < 300) return { status: 'delivered' };
+  const lastError = describeFailure(result);
+  if (status === 410) return { status: 'failed', lastError };
+  const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(result.headers?.['retry-after'], now) : undefined;
+  const delayMs = retryDelayMs(attempt, retryScale, retryAfterMs);
+  if (delayMs === null) return { status: 'failed', lastError };
+  return { status: 'pending', lastError, nextAttemptAt: new Date(now.getTime() + delayMs) };
+}
+
+function describeFailure(result: Outcome): string {
+  if (result.statusCode === undefined) return result.error ?? 'no answer';
+  const excerpt = (result.bodyExcerpt ?? '').replace(/\s+/g, ' ').trim().slice(0, EXCERPT_CHARS);
+  if (result.statusCode >= 300 && result.statusCode < 400) {
+    const location = String(result.headers?.location ?? '').slice(0, EXCERPT_CHARS);
+    return `HTTP ${result.statusCode}: redirects are not followed${location ? ` (Location: ${location})` : ''}`;
+  }
+  return `HTTP ${result.statusCode}${excerpt ? `: ${excerpt}` : ''}`;
+}
