@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { fetchEdit, settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
@@ -23,13 +24,9 @@ afterEach(() => sim.configure({ webhook: 'deliver', webhookFaultRate: undefined 
 const input = { prompt: 'delivery guarantees', image_urls: ['https://example.com/a.jpg'] };
 const inject = (req: Parameters<NonNullable<TestRelay['relay']['app']>['inject']>[0]) => t.relay.app!.inject(req);
 const post = async (body: object = { input }, headers: Record<string, string> = {}) => inject({ method: 'POST', url: '/v1/edits', headers: { ...t.auth, ...headers }, payload: body });
-const getEdit = async (id: string) => (await inject({ method: 'GET', url: `/v1/edits/${id}?include=history`, headers: t.auth })).json();
-const settled = (id: string, timeoutMs = 15_000) =>
-  eventually(async () => {
-    const e = await getEdit(id);
-    return ['completed', 'failed', 'cancelled'].includes(e.status) ? e : undefined;
-  }, timeoutMs, `edit ${id} to settle`);
-const submitsFor = (id: string) => sim.calls.filter((c) => c.path === '/v1/jobs/submit' && String((c.body as { webhookUrl?: string })?.webhookUrl).endsWith(id));
+const getEdit = (id: string) => fetchEdit(t, id);
+const settled = (id: string) => settledEdit(t, id);
+const submitsFor = (id: string) => submitsForEdit(sim, id);
 const realTransitions = (edit: { history: { from: string | null; to: string }[] }) => edit.history.filter((h) => h.from !== h.to).map((h) => `${h.from}->${h.to}`);
 
 describe('the submit fence', () => {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { fetchEdit, settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
@@ -22,13 +23,9 @@ async function post(body: object = { input }) {
   expect(res.statusCode).toBe(202);
   return res.json().id as string;
 }
-const getEdit = async (id: string) => (await t.relay.app!.inject({ method: 'GET', url: `/v1/edits/${id}?include=history`, headers: t.auth })).json();
-const settled = (id: string, timeoutMs = 15_000) =>
-  eventually(async () => {
-    const e = await getEdit(id);
-    return ['completed', 'failed', 'cancelled'].includes(e.status) ? e : undefined;
-  }, timeoutMs, `edit ${id} to settle`);
-const submitsFor = (id: string) => sim.calls.filter((c) => c.path === '/v1/jobs/submit' && String((c.body as { webhookUrl?: string })?.webhookUrl).endsWith(id));
+const getEdit = (id: string) => fetchEdit(t, id);
+const settled = (id: string) => settledEdit(t, id);
+const submitsFor = (id: string) => submitsForEdit(sim, id);
 
 describe('upstream errors, classified', () => {
   it('retries 500 and 503, then completes; every attempt is recorded', async () => {
