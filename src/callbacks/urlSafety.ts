@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { withTimeout } from '../infra/timeout.js';
 
 /**
  * Outbound safety for callback URLs: a client must not be able to make pixelrelay POST into its own
@@ -24,7 +25,9 @@ export type CallbackUrlCheck =
 
 export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
 
-const systemResolve: Resolve = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+// getaddrinfo cannot be cancelled, but nobody needs to wait for a resolver that does not answer.
+const DNS_TIMEOUT_MS = 5_000;
+const systemResolve: Resolve = (hostname) => withTimeout(dnsLookup(hostname, { all: true, verbatim: true }), DNS_TIMEOUT_MS, 'DNS lookup');
 
 export async function checkCallbackUrl(raw: string, policy: CallbackUrlPolicy, resolve: Resolve = systemResolve): Promise<CallbackUrlCheck> {
   let url: URL;
@@ -48,7 +51,8 @@ export async function checkCallbackUrl(raw: string, policy: CallbackUrlPolicy, r
     try {
       addresses = await resolve(host);
     } catch (err) {
-      return { kind: 'unresolved', url, reason: `${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? 'DNS error'})` };
+      const { code, message } = err as NodeJS.ErrnoException;
+      return { kind: 'unresolved', url, reason: `${host} does not resolve (${code ?? message})` };
     }
     if (addresses.length === 0) return { kind: 'unresolved', url, reason: `${host} does not resolve` };
   }

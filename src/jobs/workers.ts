@@ -1,6 +1,5 @@
 import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { CallbackRepository } from '../callbacks/repository.js';
 import type { EditRepository } from '../edits/repository.js';
 import { deliverCallback, type DeliverCallbackDeps } from './deliverCallback.js';
 import { callbackJobPayload, QUEUE_NAMES, submitJobPayload, type CallbackJobPayload, type EditQueues, type SubmitJobPayload } from './queues.js';
@@ -26,7 +25,7 @@ export interface WorkerDeps {
   submit: Omit<SubmitEditDeps, 'edits' | 'logger'>;
   reconcile: Omit<ReconcilerDeps, 'edits' | 'logger'>;
   /** Absent when callbacks are off (no signing secret): deliveries then wait in the database. */
-  callbacks?: Omit<DeliverCallbackDeps, 'edits' | 'logger' | 'deliveries'> & { deliveries: CallbackRepository };
+  callbacks?: Omit<DeliverCallbackDeps, 'edits' | 'logger'>;
 }
 
 export interface RunningWorkers {

@@ -1,5 +1,8 @@
 import { Webhook } from 'standardwebhooks';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallbackRepository } from '../../src/callbacks/repository.js';
+import { deliverCallback } from '../../src/jobs/deliverCallback.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
@@ -173,6 +176,22 @@ describe('a callback', () => {
     expect((await callbackSettled(id)).callback).toMatchObject({ status: 'delivered', attempts: 12 });
   });
 
+  it('does not follow a redirect, and reads only the start of a large answer', async () => {
+    receiver.script('/moved', { status: 302, headers: { location: `${receiver.url}/elsewhere` } }, 200);
+    receiver.script('/verbose', { status: 500, body: 'x'.repeat(1_000_000) }, 200);
+    const moved = await postWithCallback('/moved');
+    const verbose = await postWithCallback('/verbose');
+    expect((await callbackSettled(moved)).callback).toMatchObject({
+      status: 'delivered',
+      attempts: 2,
+      lastError: `HTTP 302: redirects are not followed (Location: ${receiver.url}/elsewhere)`,
+    });
+    expect(receiver.callsTo('/elsewhere')).toHaveLength(0);
+    const { callback } = await callbackSettled(verbose);
+    expect(callback).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(callback.lastError).toBe(`HTTP 500: ${'x'.repeat(200)}`);
+  });
+
   it('has nothing to redeliver for an edit without a callbackUrl, and 404 for an unknown edit', async () => {
     const id = (await post(t, { input })).json().id;
     const edit = await getEdit(id);
@@ -221,6 +240,32 @@ describe('callbackUrl safety', () => {
     // Whether or not this machine can resolve it: a name that does not resolve is judged again at each attempt.
     const res = await post(strict, { input, callbackUrl: 'https://hooks.example.com/pixelrelay' });
     expect(res.statusCode).toBe(202);
+  });
+
+  it('is checked again at every attempt: a name that now resolves to a private address is refused and retried', async () => {
+    const res = await post(strict, { input, callbackUrl: 'https://rebinding.example.com/hook' });
+    expect(res.statusCode).toBe(202);
+    const id = res.json().id;
+    await strict.edits.transition(id, 'cancelled', { cause: 'test', data: { completedAt: new Date() } });
+    const deliveries = new CallbackRepository(strict.db);
+    const delivery = await deliveries.findByEdit(id);
+    expect(delivery).toMatchObject({ type: 'edit.cancelled', status: 'pending', attempts: 0 });
+
+    const decision = await deliverCallback(delivery!.id, {
+      deliveries,
+      edits: strict.edits,
+      logger: pino({ level: 'silent' }),
+      signingSecret: TEST_CALLBACK_SECRET,
+      timeoutMs: 1_000,
+      retryScale: 1,
+      policy: { allowHttp: false, allowPrivate: false },
+      resolve: async () => [{ address: '10.0.0.8', family: 4 }],
+    });
+    expect(decision).toMatchObject({ kind: 'retry', delayMs: expect.any(Number) });
+    expect((decision as { delayMs: number }).delayMs).toBeGreaterThan(4_000);
+    const error = 'refused: callbackUrl rebinding.example.com resolves to a private address';
+    expect(await deliveries.findById(delivery!.id)).toMatchObject({ status: 'pending', attempts: 1, lastError: error });
+    expect(await deliveries.attempts(delivery!.id)).toMatchObject([{ series: 1, attempt: 1, statusCode: null, error }]);
   });
 
   it('refuses any callbackUrl with 400 CALLBACKS_DISABLED when no signing secret is configured', async () => {
