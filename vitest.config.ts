@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/summaryReporter.ts'],
     environment: 'node',
     // One throwaway database for the run, migrated once; tests get its URL through inject('databaseUrl').
     globalSetup: ['test/globalSetup.ts'],
