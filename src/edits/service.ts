@@ -9,6 +9,7 @@ import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { isUniqueViolation, type EditRepository, type NewEdit, type NewIdempotencyKey } from './repository.js';
 import { toEditResource, type EditResource } from './resource.js';
+import { requestHash } from './requestHash.js';
 import { createEditBody, issuesToDetails, listEditsQuery } from './schemas.js';
 
 export interface EditServiceDeps {
@@ -38,20 +39,6 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** A stable, non-secret name for whoever holds a bearer token. */
 export function clientIdOf(token: string): string {
   return `key_${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
-}
-
-function hashOf(value: unknown): string {
-  return createHash('sha256').update(stableJson(value)).digest('hex');
-}
-
-/** JSON with object keys sorted, so equal values serialise equally. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 function notCancellable(status: string, upstreamCode?: string) {
@@ -89,19 +76,18 @@ export class EditService {
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
-    // The same edit asked twice hashes the same, however its JSON was spelled.
-    const requestHash = hashOf({ model: slug, input: upstreamInput.data, callbackUrl, metadata });
+    const hash = requestHash({ model: slug, input: upstreamInput.data, callbackUrl, metadata });
     for (;;) {
       const existing = await this.deps.edits.findIdempotencyKey(clientId, idempotencyKey);
       if (existing) {
-        if (existing.requestHash !== requestHash) {
+        if (existing.requestHash !== hash) {
           throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', { editId: existing.editId });
         }
         return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
       }
       try {
         const expiresAt = new Date(Date.now() + this.deps.idempotencyTtlHours * 3_600_000);
-        return { status: 202, body: await this.store(edit, { clientId, key: idempotencyKey, requestHash, expiresAt }), replayed: false };
+        return { status: 202, body: await this.store(edit, { clientId, key: idempotencyKey, requestHash: hash, expiresAt }), replayed: false };
       } catch (err) {
         // A concurrent request with the same key won the insert; its row is committed now, so read it.
         if (!isUniqueViolation(err)) throw err;
