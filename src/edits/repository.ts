@@ -214,9 +214,35 @@ export class EditRepository {
     }
   }
 
+  /**
+   * PixelByte took the edit: the attempt and the edit learn the job in ONE transaction. Were they two
+   * writes, a worker killed between them would leave an accepted attempt on an edit with no job, and the
+   * next worker would send it again. A webhook may have moved the edit on already; then only the facts
+   * are written, never the status, so the late response cannot move the edit backwards.
+   */
+  async recordSubmitAccepted(
+    attemptId: bigint,
+    editId: string,
+    facts: { upstreamJobId: string } & Omit<Prisma.EditUpdateManyMutationInput, 'status' | 'upstreamJobId'>,
+    whenMoving: { cause: string; data: Omit<Prisma.EditUpdateManyMutationInput, 'status'> },
+  ): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      await tx.submitAttempt.update({
+        where: { id: attemptId },
+        data: { outcome: 'accepted', httpStatus: 200, upstreamJobId: facts.upstreamJobId, finishedAt: new Date() },
+      });
+      const { count } = await tx.edit.updateMany({ where: { id: editId, status: 'submitting' }, data: { ...facts, ...whenMoving.data, status: 'submitted' } });
+      if (count === 1) {
+        await tx.editTransition.create({ data: { editId, fromStatus: 'submitting', toStatus: 'submitted', cause: whenMoving.cause } });
+      } else {
+        await tx.edit.updateMany({ where: { id: editId, OR: [{ upstreamJobId: null }, { upstreamJobId: facts.upstreamJobId }] }, data: facts });
+      }
+    });
+  }
+
   async finishSubmitAttempt(
     id: bigint,
-    result: { outcome: Exclude<SubmitOutcome, 'in_flight'>; httpStatus?: number; upstreamCode?: string; message?: string; upstreamJobId?: string },
+    result: { outcome: Exclude<SubmitOutcome, 'in_flight' | 'accepted'>; httpStatus?: number; upstreamCode?: string; message?: string; upstreamJobId?: string },
   ): Promise<void> {
     await this.db.submitAttempt.update({ where: { id }, data: { ...result, finishedAt: new Date() } });
   }

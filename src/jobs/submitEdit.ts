@@ -44,6 +44,8 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   }
 
   const attempts = await deps.edits.submitAttempts(editId);
+  // Accepted is recorded together with the job on the edit; this only guards against ever sending past it.
+  if (attempts.some((a) => a.outcome === 'accepted')) return { kind: 'done', reason: 'PixelByte already accepted this edit' };
   const last = attempts.at(-1);
   const number = (last?.attempt ?? 0) + 1;
   let cause = `submit attempt ${number}`;
@@ -70,8 +72,7 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
 
   try {
     const response = await deps.pixelbyte.submitJob({ model: edit.model, input: edit.input, webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId) });
-    await deps.edits.finishSubmitAttempt(attempt.id, { outcome: 'accepted', upstreamJobId: response.jobId, httpStatus: 200 });
-    await recordAccepted(deps, editId, response, now());
+    await recordAccepted(deps, editId, attempt.id, response, now());
     return { kind: 'done', reason: `submitted as ${response.jobId}` };
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
@@ -123,30 +124,26 @@ async function failEdit(deps: SubmitEditDeps, editId: string, code: string, mess
   });
 }
 
-/**
- * A webhook may have got here first and moved the edit on: then only the facts are written, never the
- * status, so the late response cannot move the edit backwards.
- */
 async function recordAccepted(
   deps: SubmitEditDeps,
   editId: string,
+  attemptId: bigint,
   response: { jobId: string; requestId?: string; status: string; estimatedCompletionTime?: string; costMicroCents?: number },
   now: Date,
 ): Promise<void> {
   const estimated = response.estimatedCompletionTime ? new Date(response.estimatedCompletionTime) : null;
-  const facts = {
-    upstreamJobId: response.jobId,
-    upstreamRequestId: response.requestId ?? null,
-    estimatedCompletionAt: estimated,
-    costMicroCents: response.costMicroCents ?? null,
-    submittedAt: now,
-  };
   // If the webhook never comes, the reconciler asks PixelByte from this moment on.
   const firstPollAt = new Date(Math.max(estimated?.getTime() ?? 0, now.getTime()) + deps.reconcileGraceMs);
-  const moved = await deps.edits.transition(editId, 'submitted', {
-    cause: `PixelByte accepted job ${response.jobId}`,
-    data: { ...facts, upstreamStatus: response.status, nextPollAt: firstPollAt },
-  });
-  if (moved.moved) return;
-  await deps.edits.updateFieldsIf(editId, { OR: [{ upstreamJobId: null }, { upstreamJobId: response.jobId }] }, facts);
+  await deps.edits.recordSubmitAccepted(
+    attemptId,
+    editId,
+    {
+      upstreamJobId: response.jobId,
+      upstreamRequestId: response.requestId ?? null,
+      estimatedCompletionAt: estimated,
+      costMicroCents: response.costMicroCents ?? null,
+      submittedAt: now,
+    },
+    { cause: `PixelByte accepted job ${response.jobId}`, data: { upstreamStatus: response.status, nextPollAt: firstPollAt } },
+  );
 }

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../../src/infra/redis.js';
+import { createQueues } from '../../src/jobs/queues.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { fetchEdit, settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
@@ -39,6 +42,32 @@ describe('the submit fence', () => {
     expect(calls).toHaveLength(2);
     expect(new Date(calls[1]!.at).getTime() - new Date(calls[0]!.at).getTime()).toBeGreaterThanOrEqual(1400);
     expect(edit.history.some((h: { cause: string }) => h.cause.includes('a duplicate charge is possible'))).toBe(true);
+  });
+});
+
+describe('an accepted submit', () => {
+  it('is recorded on the attempt and the edit together, and an accepted attempt is never followed by another send', async () => {
+    const id = (await post()).json().id;
+    const edit = await settled(id);
+    const attempts = await t.db.submitAttempt.findMany({ where: { editId: id } });
+    expect(attempts.map((a) => [a.outcome, a.upstreamJobId])).toEqual([['accepted', edit.upstream.jobId]]);
+
+    // The state a crash between two separate writes would leave: PixelByte took it, the edit does not know.
+    const stranded = await t.edits.create({ id: randomUUID(), model: edit.model, input: edit.input, clientId: t.clientId, estimatedCostMicroCents: 45_000 });
+    const attempt = await t.edits.beginSubmitAttempt(stranded.id, 1, 'submit attempt 1');
+    await t.db.submitAttempt.update({ where: { id: (attempt as { id: bigint }).id }, data: { outcome: 'accepted', upstreamJobId: 'job_stranded', finishedAt: new Date() } });
+    await t.db.edit.update({ where: { id: stranded.id }, data: { updatedAt: new Date(Date.now() - 60_000) } });
+    // The sweeper finds it (submitting, no queue entry) and hands it to a worker, which must not send it again.
+    const redis = createRedis(t.config.REDIS_URL, 'worker');
+    const queues = createQueues(redis, t.config.QUEUE_PREFIX);
+    try {
+      const verdict = await eventually(async () => ((await queues.submit.getJob(stranded.id))?.returnvalue as string | null) ?? undefined, 10_000, 'the worker to look at it');
+      expect(verdict).toBe('PixelByte already accepted this edit');
+    } finally {
+      await queues.close();
+      await redis.quit();
+    }
+    expect(submitsFor(stranded.id)).toHaveLength(0);
   });
 });
 
