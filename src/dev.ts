@@ -12,6 +12,7 @@ import { startPixelRelay } from './start.js';
  * migrated, the PixelByte simulator on :4010 (unless PIXELBYTE_API_URL points elsewhere), API and workers.
  */
 const DEV_API_KEY = 'dev-key-0123456789abcdef';
+const DEV_CALLBACK_SECRET = 'whsec_cGl4ZWxyZWxheS1kZXYtY2FsbGJhY2stc2VjcmV0ISE=';
 const SIM_PORT = Number(process.env.SIMULATOR_PORT ?? 4010);
 const useSimulator = !process.env.PIXELBYTE_API_URL;
 const port = process.env.PORT ?? '3000';
@@ -22,6 +23,10 @@ const env = {
   PRETTY_LOGS: process.stdout.isTTY ? 'true' : 'false',
   API_KEYS: DEV_API_KEY,
   PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+  // Callbacks on, to local receivers too: a dev machine's own http://127.0.0.1 receiver is the usual target.
+  CALLBACK_SIGNING_SECRET: DEV_CALLBACK_SECRET,
+  ALLOW_HTTP_CALLBACKS: 'true',
+  CALLBACK_ALLOW_PRIVATE: 'true',
   ...(useSimulator
     ? { PIXELBYTE_API_URL: `http://127.0.0.1:${SIM_PORT}`, PIXELBYTE_API_KEY: 'pb_sim_key', PIXELBYTE_WEBHOOK_SECRET: 'whsec_sim_secret' }
     : {}),
