@@ -32,5 +32,3 @@ export const invalidInput = (message: string, details?: unknown) => new AppError
 export const unauthorized = (message = 'A valid bearer token is required') =>
   new AppError(401, 'UNAUTHORIZED', message, undefined, { 'www-authenticate': 'Bearer' });
 export const editNotFound = (id: string) => new AppError(404, 'EDIT_NOT_FOUND', `No edit with id ${id}`);
-export const serviceUnavailable = (what: string) =>
-  new AppError(503, 'SERVICE_UNAVAILABLE', `${what} is unavailable; retry shortly`, undefined, { 'retry-after': '5' });

@@ -24,8 +24,6 @@ export const listEditsQuery = z.strictObject({
 });
 export type ListEditsQuery = z.infer<typeof listEditsQuery>;
 
-export const editIdParams = z.object({ id: z.string() });
-
 /** Turns zod issues into the `details` of an INVALID_INPUT error: where, and what is wrong. */
 export function issuesToDetails(error: z.ZodError, prefix: (string | number)[] = []) {
   return error.issues.map((issue) => ({

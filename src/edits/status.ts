@@ -23,11 +23,6 @@ const NEXT: Record<EditStatus, readonly EditStatus[]> = {
   cancelled: [],
 };
 
-/** The statuses from which an edit may move to `to`: the guard of every status update. */
-export function statusesThatMayBecome(to: EditStatus): EditStatus[] {
-  return EDIT_STATUSES.filter((from) => NEXT[from].includes(to));
-}
-
 export function canMove(from: EditStatus, to: EditStatus): boolean {
   return NEXT[from].includes(to);
 }
