@@ -9,6 +9,21 @@ export type UpstreamResult =
   | { jobId: string; status: 'failed'; code: string; message: string; completedAt?: Date }
   | { jobId: string; status: 'cancelled'; completedAt?: Date };
 
+/** PixelByte's error code when it reports a failure without one. */
+const DEFAULT_FAILURE_CODE = 'GENERATION_FAILED';
+
+/** A failed result from what PixelByte said, in a webhook or a job's status alike. */
+export function failedResult(jobId: string, error: { code: string; message?: string } | null | undefined, completedAt?: string | null): UpstreamResult {
+  return { jobId, status: 'failed', code: error?.code ?? DEFAULT_FAILURE_CODE, message: error?.message ?? '', completedAt: upstreamDate(completedAt) };
+}
+
+/** PixelByte's ISO timestamps, or undefined when absent or unreadable (we then use our own clock). */
+export function upstreamDate(value: string | null | undefined): Date | undefined {
+  if (!value) return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
 export type ApplyResult = TransitionResult | { moved: false; edit: null; foreignJob: true };
 
 /**
@@ -16,6 +31,8 @@ export type ApplyResult = TransitionResult | { moved: false; edit: null; foreign
  * late submit response can arrive in any order and any number of times: only forward moves happen.
  */
 export async function applyUpstreamResult(edits: EditRepository, editId: string, result: UpstreamResult, cause: string): Promise<ApplyResult> {
+  // Read afresh rather than trust the caller's copy: callers ask PixelByte first, and meanwhile a late
+  // submit response may have adopted a job, which decides whether this result is foreign.
   const edit = await edits.findById(editId);
   if (edit?.upstreamJobId && edit.upstreamJobId !== result.jobId) {
     // A job that is not the one this edit adopted: never let it overwrite the edit.

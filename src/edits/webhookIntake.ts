@@ -7,7 +7,7 @@ import { isUuid } from './cursor.js';
 import type { EditRepository } from './repository.js';
 import type { EditOutput } from './resource.js';
 import { isTerminal } from './status.js';
-import { applyUpstreamResult, type UpstreamResult } from './upstreamResult.js';
+import { applyUpstreamResult, failedResult, upstreamDate, type UpstreamResult } from './upstreamResult.js';
 
 export interface WebhookIntakeDeps {
   edits: EditRepository;
@@ -55,10 +55,10 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
 }
 
 async function toUpstreamResult(deps: WebhookIntakeDeps, { payload }: VerifiedWebhook): Promise<UpstreamResult> {
-  const completedAt = payload.completedAt ? validDate(payload.completedAt) : undefined;
+  const completedAt = upstreamDate(payload.completedAt);
   switch (payload.status) {
     case 'failed':
-      return { jobId: payload.jobId, status: 'failed', code: payload.error?.code ?? 'GENERATION_FAILED', message: payload.error?.message ?? '', completedAt };
+      return failedResult(payload.jobId, payload.error, payload.completedAt);
     case 'cancelled':
       return { jobId: payload.jobId, status: 'cancelled', completedAt };
     case 'completed':
@@ -89,9 +89,4 @@ async function fetchAllOutputs(deps: WebhookIntakeDeps, payload: Extract<Webhook
     ...(meta.height !== undefined ? { height: meta.height } : {}),
     ...(meta.format !== undefined ? { format: meta.format } : {}),
   }));
-}
-
-function validDate(value: string): Date | undefined {
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? undefined : d;
 }

@@ -70,14 +70,20 @@ export function enqueueCallbackInBackground(queue: Queue<CallbackJobPayload>, lo
 const LIVE_JOB_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
 /**
- * Makes sure a pending delivery has a live job. A job BullMQ already finished (completed after an earlier
- * series, failed on our own infrastructure) still holds the jobId, so it is removed before adding anew.
- * Returns false when a live job was there already.
+ * Makes sure the job `jobId` is live (waiting, delayed or running). A job BullMQ already finished
+ * (completed, or failed on our own infrastructure) still holds the jobId, so it is removed and `add`
+ * runs anew. Returns the state it found when it (re)added the job, or null when a live job was there.
  */
-export async function ensureCallbackJob(queue: Queue<CallbackJobPayload>, deliveryId: string): Promise<boolean> {
-  const job = await queue.getJob(deliveryId);
-  if (job && LIVE_JOB_STATES.has(await job.getState())) return false;
+export async function ensureLiveJob(queue: Queue, jobId: string, add: () => Promise<void>): Promise<string | null> {
+  const job = await queue.getJob(jobId);
+  const state = job ? await job.getState() : 'missing';
+  if (LIVE_JOB_STATES.has(state)) return null;
   if (job) await job.remove().catch(() => {});
-  await enqueueCallback(queue, deliveryId);
-  return true;
+  await add();
+  return state;
+}
+
+/** A pending callback delivery must have a live job: the sweeper and redeliver both use this. */
+export async function ensureCallbackJob(queue: Queue<CallbackJobPayload>, deliveryId: string): Promise<boolean> {
+  return (await ensureLiveJob(queue, deliveryId, () => enqueueCallback(queue, deliveryId))) !== null;
 }

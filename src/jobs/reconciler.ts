@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EditRepository } from '../edits/repository.js';
-import { applyUpstreamResult, type UpstreamResult } from '../edits/upstreamResult.js';
+import { applyUpstreamResult, failedResult, upstreamDate, type UpstreamResult } from '../edits/upstreamResult.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { listedOutputs, type UpstreamJob } from '../upstream/schemas.js';
@@ -60,17 +60,11 @@ function toUpstreamResult(job: UpstreamJob): UpstreamResult | null {
       return { jobId: job.jobId, status: 'processing' };
     case 'completed': {
       const outputs = listedOutputs(job);
-      return outputs.length ? { jobId: job.jobId, status: 'completed', outputs, completedAt: dateOrUndefined(job.completedAt) } : null;
+      return outputs.length ? { jobId: job.jobId, status: 'completed', outputs, completedAt: upstreamDate(job.completedAt) } : null;
     }
     case 'failed':
-      return { jobId: job.jobId, status: 'failed', code: job.error?.code ?? 'GENERATION_FAILED', message: job.error?.message ?? '', completedAt: dateOrUndefined(job.completedAt) };
+      return failedResult(job.jobId, job.error, job.completedAt);
     case 'cancelled':
-      return { jobId: job.jobId, status: 'cancelled', completedAt: dateOrUndefined(job.completedAt) };
+      return { jobId: job.jobId, status: 'cancelled', completedAt: upstreamDate(job.completedAt) };
   }
-}
-
-function dateOrUndefined(value: string | null | undefined): Date | undefined {
-  if (!value) return undefined;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? undefined : d;
 }

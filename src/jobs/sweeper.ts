@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { EditRepository } from '../edits/repository.js';
-import { enqueueSubmit, type SubmitJobPayload } from './queues.js';
+import { enqueueSubmit, ensureLiveJob, type SubmitJobPayload } from './queues.js';
 
 export interface SweeperDeps {
   edits: EditRepository;
@@ -20,13 +20,11 @@ export async function sweepUnqueuedEdits(deps: SweeperDeps, batch = 500): Promis
   const stale = await deps.edits.findStale(['queued', 'submitting'], new Date(Date.now() - deps.staleAfterMs), batch);
   let requeued = 0;
   for (const edit of stale) {
-    const job = await deps.submitQueue.getJob(edit.id);
-    const state = job ? await job.getState() : 'missing';
-    if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children') continue;
-    if (job) await job.remove().catch(() => {}); // completed or failed in BullMQ while the edit still waits: start over
-    await enqueueSubmit(deps.submitQueue, edit.id);
+    // A job completed or failed in BullMQ while the edit still waits is started over.
+    const previousJobState = await ensureLiveJob(deps.submitQueue, edit.id, () => enqueueSubmit(deps.submitQueue, edit.id));
+    if (previousJobState === null) continue;
     requeued += 1;
-    deps.logger.info({ editId: edit.id, status: edit.status, previousJobState: state }, 'requeued an edit that had no live queue entry');
+    deps.logger.info({ editId: edit.id, status: edit.status, previousJobState }, 'requeued an edit that had no live queue entry');
   }
   return requeued;
 }
