@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 
+# Node 24 LTS (maintained until April 2028; Node 20 reached its end of life in April 2026). package.json's
+# engines still allow Node 20.19+ for local development.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
 # ---- build: install everything, generate the Prisma client, compile src/ to dist/ ----
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # The postinstall script generates the Prisma client, so it needs the schema before `npm ci`.
 COPY package.json package-lock.json prisma.config.ts ./
@@ -13,17 +17,17 @@ COPY src ./src
 RUN npm run build
 
 # ---- runtime: production dependencies, the compiled app and the migrations ----
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No install scripts: the client is already generated and compiled into dist/, and the migrate command
-# uses Prisma's wasm schema engine, so nothing needs Prisma's native engines at run time.
+# uses Prisma's wasm schema engine, so neither the Prisma CLI (a dev dependency) nor its native engines
+# are needed at run time.
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# schema.prisma and migrations/ are read by `node dist/cli/migrate.js` (and `prisma migrate deploy`).
+# schema.prisma and migrations/ are read by `node dist/cli/migrate.js`.
 COPY prisma ./prisma
-COPY prisma.config.ts ./
 USER node
 EXPOSE 3000
 # Only the API serves HTTP; compose turns this off for the worker.

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, DEV_API_KEY, loadConfig } from './config.js';
 import { ensureDatabaseExists } from './infra/database.js';
 import { applyMigrations } from './infra/migrate.js';
 import { loggerOptions } from './logger.js';
@@ -11,7 +11,6 @@ import { startPixelRelay } from './start.js';
  * `npm run dev`: everything on one machine with no PixelByte account — the local database created and
  * migrated, the PixelByte simulator on :4010 (unless PIXELBYTE_API_URL points elsewhere), API and workers.
  */
-const DEV_API_KEY = 'dev-key-0123456789abcdef';
 const DEV_CALLBACK_SECRET = 'whsec_cGl4ZWxyZWxheS1kZXYtY2FsbGJhY2stc2VjcmV0ISE=';
 const SIM_PORT = Number(process.env.SIMULATOR_PORT ?? 4010);
 const useSimulator = !process.env.PIXELBYTE_API_URL;
@@ -20,7 +19,8 @@ const port = process.env.PORT ?? '3000';
 const env = {
   NODE_ENV: 'development',
   LOG_LEVEL: 'info',
-  PRETTY_LOGS: process.stdout.isTTY ? 'true' : 'false',
+  // Human-readable lines, even piped (PRETTY_LOGS=false gives JSON).
+  PRETTY_LOGS: 'true',
   API_KEYS: DEV_API_KEY,
   PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
   // Callbacks on, to local receivers too: a dev machine's own http://127.0.0.1 receiver is the usual target.

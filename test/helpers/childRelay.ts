@@ -13,10 +13,10 @@ export interface ChildRelay {
 
 /**
  * pixelrelay's real entry point (`src/main.ts`) in a process of its own, so a test can kill it for real.
- * Waits until the process logs that it started.
+ * Waits until the process logs that it started. `preload` modules are imported first (e.g. a fault to inject).
  */
-export async function startChildRelay(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildRelay> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export async function startChildRelay(env: Record<string, string>, timeoutMs = 20_000, preload: string[] = []): Promise<ChildRelay> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((file) => ['--import', file]), 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
