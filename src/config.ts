@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { isStrongSigningSecret } from './callbacks/signing.js';
 
 const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
+/** The simulator's default key: fine for local stacks, never for real PixelByte. */
+const SIMULATOR_API_KEY = 'pb_sim_key';
+/** API keys that `npm run dev` and docker-compose.yml use out of the box. */
+export const DEV_API_KEY = 'dev-key-0123456789abcdef';
+export const COMPOSE_API_KEY = 'local-compose-key-0123456789';
+const PUBLISHED_API_KEYS = [DEV_API_KEY, COMPOSE_API_KEY] as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -50,9 +56,17 @@ const envSchema = z
     CALLBACK_RETRY_SCALE: z.coerce.number().positive().max(1_000).default(1),
   })
   .superRefine((env, ctx) => {
+    if (env.PIXELBYTE_API_URL.replace(/\/+$/, '') !== PIXELBYTE_PRODUCTION_URL) return;
     // PixelByte only calls https webhooks; catching this at start beats every submit failing with INVALID_WEBHOOK_URL.
-    if (env.PIXELBYTE_API_URL.replace(/\/+$/, '') === PIXELBYTE_PRODUCTION_URL && !env.PUBLIC_BASE_URL.startsWith('https://')) {
+    if (!env.PUBLIC_BASE_URL.startsWith('https://')) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'must be https when PIXELBYTE_API_URL is PixelByte production' });
+    }
+    // A key printed in our README or compose file must never guard (or stand in for) a real PixelByte account.
+    if (env.PIXELBYTE_API_KEY === SIMULATOR_API_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['PIXELBYTE_API_KEY'], message: "is the simulator's key; set your PixelByte key" });
+    }
+    if (env.API_KEYS.some((key) => (PUBLISHED_API_KEYS as readonly string[]).includes(key))) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'contains a key published in the README or compose file; use your own' });
     }
   });
 
