@@ -1,7 +1,7 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
+import { Resolver } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import { withTimeout } from '../infra/timeout.js';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Outbound safety for callback URLs: a client must not be able to make pixelrelay POST into its own
@@ -25,24 +25,38 @@ export type CallbackUrlCheck =
 
 export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
 
-// getaddrinfo cannot be cancelled, but nobody needs to wait for a resolver that does not answer.
-const DNS_TIMEOUT_MS = 5_000;
-const systemResolve: Resolve = (hostname) => withTimeout(dnsLookup(hostname, { all: true, verbatim: true }), DNS_TIMEOUT_MS, 'DNS lookup');
+export interface DnsResolveOptions {
+  /** Name servers as `host` or `host:port`; the system's (/etc/resolv.conf) when absent. */
+  servers?: string[];
+  /** c-ares' first per-query timeout; it doubles on each retry. */
+  timeoutMs?: number;
+  /** Queries per server before c-ares gives up. */
+  tries?: number;
+  /** Outstanding queries are cancelled after this, however many servers there are to try. */
+  deadlineMs?: number;
+}
 
-export async function checkCallbackUrl(raw: string, policy: CallbackUrlPolicy, resolve: Resolve = systemResolve): Promise<CallbackUrlCheck> {
+/** RFC 6761: `localhost` and its subdomains are loopback, whatever a DNS server would say about them. */
+const LOOPBACK_NAME = /(^|\.)localhost\.?$/;
+
+export async function checkCallbackUrl(raw: string, policy: CallbackUrlPolicy, resolve: Resolve = dnsResolve()): Promise<CallbackUrlCheck> {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return { kind: 'refused', reason: 'is not a URL' };
   }
+  // Every API key can read an edit's callbackUrl, so a secret in it would be shown to all of them.
+  if (url.username || url.password) return { kind: 'refused', reason: 'must not contain credentials (user:password@)' };
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) {
     return { kind: 'refused', reason: url.protocol === 'http:' ? 'must use https' : `must use https, not ${url.protocol.replace(/:$/, '')}` };
   }
+  if (policy.allowPrivate) return { kind: 'allowed', url };
+
   // The WHATWG parser has already turned 2130706433, 0x7f.1 and friends into dotted quads.
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const family = isIP(host);
-  if (policy.allowPrivate) return { kind: 'allowed', url };
+  if (!family && LOOPBACK_NAME.test(host)) return { kind: 'refused', reason: `${host} is a loopback name` };
 
   let addresses: LookupAddress[];
   if (family) {
@@ -64,6 +78,41 @@ export async function checkCallbackUrl(raw: string, policy: CallbackUrlPolicy, r
   return { kind: 'allowed', url, addresses };
 }
 
+/**
+ * Resolves A and AAAA with c-ares (dns.Resolver), not dns.lookup(): getaddrinfo runs on libuv's thread
+ * pool (4 threads, shared with fs, crypto and zlib) and cannot be cancelled, so a few callback hosts whose
+ * name servers never answer would stall every file read and lookup in the process. c-ares waits on the
+ * event loop, with its own timeout. It reads /etc/resolv.conf but not /etc/hosts: a callback host must be in DNS.
+ * A family with no records (NODATA, NXDOMAIN) is empty; any other failure fails the whole answer, since
+ * a name is judged on all of its addresses.
+ */
+export function dnsResolve({ servers, timeoutMs = 1_000, tries = 2, deadlineMs = 5_000 }: DnsResolveOptions = {}): Resolve {
+  return async (hostname) => {
+    // One resolver per name, so that the deadline cancels this name's queries and nobody else's.
+    const resolver = new Resolver({ timeout: timeoutMs, tries });
+    if (servers) resolver.setServers(servers);
+    const deadline = setTimeout(() => resolver.cancel(), deadlineMs);
+    try {
+      const [v4, v6] = await Promise.all([records(resolver.resolve4(hostname), 4), records(resolver.resolve6(hostname), 6)]);
+      return [...v4, ...v6];
+    } finally {
+      clearTimeout(deadline);
+      resolver.cancel();
+    }
+  };
+}
+
+const NO_RECORDS = new Set(['ENODATA', 'ENOTFOUND']);
+
+async function records(query: Promise<string[]>, family: 4 | 6): Promise<LookupAddress[]> {
+  try {
+    return (await query).map((address) => ({ address, family }));
+  } catch (err) {
+    if (NO_RECORDS.has((err as NodeJS.ErrnoException).code ?? '')) return [];
+    throw err;
+  }
+}
+
 /** A `lookup` for http.request that hands out only the given, already checked addresses. */
 export function pinnedLookup(addresses: LookupAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
@@ -80,93 +129,85 @@ export function pinnedLookup(addresses: LookupAddress[]): LookupFunction {
   };
 }
 
-type Range = readonly [base: string, bits: number, what: string];
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+const cidr = (text: string) => ipaddr.parseCIDR(text);
 
-const METADATA = 'a cloud metadata address';
-const PRIVATE = 'a private address';
-const DOCUMENTATION = 'a documentation address';
+/**
+ * Ranges ipaddr.js files under a broader name, named here so the reason can say what they are: metadata
+ * is also link-local or unique-local, the 6to4 relay anycast is "reserved", and local-use NAT64 is "rfc6052".
+ */
+const NARROWER_RANGES: Parameters<typeof ipaddr.subnetMatch>[1] = {
+  cloudMetadata: [cidr('169.254.169.254/32'), cidr('fd00:ec2::254/128')],
+  sixToFourRelay: cidr('192.88.99.0/24'),
+  // RFC 8215: each network picks where the IPv4 sits under this prefix, so what it reaches cannot be told.
+  localUseNat64: cidr('64:ff9b:1::/48'),
+};
+/** Deprecated IPv4-compatible addresses (RFC 4291 2.5.5.1), which ipaddr.js calls unicast. */
+const IPV4_COMPATIBLE = cidr('::/96');
 
-// The most specific entries come first so the reason names them (169.254.169.254 is also link-local).
-const IPV4_REFUSED: Range[] = [
-  ['169.254.169.254', 32, METADATA],
-  ['0.0.0.0', 8, 'an unspecified ("this network") address'],
-  ['10.0.0.0', 8, PRIVATE],
-  ['100.64.0.0', 10, 'a shared (carrier-grade NAT) address'],
-  ['127.0.0.0', 8, 'a loopback address'],
-  ['169.254.0.0', 16, 'a link-local address'],
-  ['172.16.0.0', 12, PRIVATE],
-  ['192.0.0.0', 24, 'an IETF protocol address'],
-  ['192.0.2.0', 24, DOCUMENTATION],
-  ['192.168.0.0', 16, PRIVATE],
-  ['198.18.0.0', 15, 'a benchmarking address'],
-  ['198.51.100.0', 24, DOCUMENTATION],
-  ['203.0.113.0', 24, DOCUMENTATION],
-  ['224.0.0.0', 4, 'a multicast address'],
-  ['240.0.0.0', 4, 'a reserved or broadcast address'],
-];
+/**
+ * Where the IPv4 address sits in each IPv6 form that carries one (bytes of the IPv6 address): mapped and
+ * compatible (RFC 4291), SIIT (RFC 6145), well-known NAT64 (RFC 6052, 64:ff9b::/96), 6to4 (RFC 3056), and
+ * Teredo's server and client (RFC 4380; the client's is stored inverted). Such an address reaches that IPv4.
+ */
+const CARRIED_IPV4: Record<string, (bytes: number[]) => number[][]> = {
+  ipv4Mapped: (b) => [b.slice(12)],
+  ipv4Compatible: (b) => [b.slice(12)],
+  rfc6145: (b) => [b.slice(12)],
+  rfc6052: (b) => [b.slice(12)],
+  '6to4': (b) => [b.slice(2, 6)],
+  teredo: (b) => [b.slice(4, 8), b.slice(12).map((byte) => byte ^ 0xff)],
+};
 
-const IPV6_REFUSED: Range[] = [
-  ['fd00:ec2::254', 128, METADATA],
-  ['::', 128, 'the unspecified address'],
-  ['::1', 128, 'a loopback address'],
-  ['fc00::', 7, 'a unique-local (private) address'],
-  ['fe80::', 10, 'a link-local address'],
-  ['fec0::', 10, 'a site-local address'],
-  ['ff00::', 8, 'a multicast address'],
-  ['100::', 64, 'a discard-only address'],
-  ['2001:db8::', 32, DOCUMENTATION],
-];
+const DESCRIPTIONS: Record<string, string> = {
+  cloudMetadata: 'a cloud metadata address',
+  sixToFourRelay: 'a 6to4 relay anycast address',
+  localUseNat64: 'a local-use NAT64 address',
+  unspecified: 'an unspecified address',
+  broadcast: 'a broadcast address',
+  multicast: 'a multicast address',
+  linkLocal: 'a link-local address',
+  loopback: 'a loopback address',
+  carrierGradeNat: 'a shared (carrier-grade NAT) address',
+  private: 'a private address',
+  uniqueLocal: 'a unique-local (private) address',
+  deprecatedSiteLocal: 'a site-local address',
+  reserved: 'a reserved or documentation address',
+  benchmarking: 'a benchmarking address',
+  discard: 'a discard-only address',
+  as112: 'an AS112 (DNS sink) address',
+  as112v6: 'an AS112 (DNS sink) address',
+  amt: 'an AMT relay address',
+  ipv4Mapped: 'an IPv4-mapped address',
+  ipv4Compatible: 'an IPv4-compatible address',
+  rfc6145: 'an IPv4-translated (SIIT) address',
+  rfc6052: 'a NAT64 address',
+  '6to4': 'a 6to4 address',
+  teredo: 'a Teredo address',
+};
+const describe = (range: string) => DESCRIPTIONS[range] ?? `a special-purpose address (${range})`;
 
-/** IPv6 ranges whose last 32 bits are an IPv4 address that is what is actually reached. */
-const IPV6_EMBEDDING_IPV4: Range[] = [
-  ['::ffff:0:0', 96, 'IPv4-mapped'],
-  ['64:ff9b::', 96, 'NAT64'],
-  ['::', 96, 'IPv4-compatible'],
-];
-
-/** Why pixelrelay must not call `ip` (e.g. "a loopback address"), or null when it is a public address. */
+/**
+ * Why pixelrelay must not call `ip` (e.g. "a loopback address"), or null when it is a public address:
+ * only what ipaddr.js calls `unicast` is public, and an IPv6 form that carries an IPv4 is judged by that IPv4.
+ */
 export function addressRefusal(ip: string): string | null {
-  const family = isIP(ip);
-  if (family === 4) {
-    const value = BigInt(ipv4ToNumber(ip));
-    return IPV4_REFUSED.find(([base, bits]) => inRange(value, BigInt(ipv4ToNumber(base)), bits, 32))?.[2] ?? null;
+  if (!ipaddr.isValid(ip)) return 'not an IP address';
+  const address = ipaddr.parse(ip);
+  const range = rangeOf(address);
+  if (range === 'unicast') return null;
+  const carried = CARRIED_IPV4[range];
+  if (!carried) return describe(range);
+  for (const bytes of carried(address.toByteArray())) {
+    const refusal = addressRefusal(ipaddr.fromByteArray(bytes).toString());
+    if (refusal) return `${refusal} carried in ${describe(range)}`;
   }
-  if (family === 6) {
-    const value = ipv6ToBigInt(ip);
-    const direct = IPV6_REFUSED.find(([base, bits]) => inRange(value, ipv6ToBigInt(base), bits, 128));
-    if (direct) return direct[2];
-    const embedding = IPV6_EMBEDDING_IPV4.find(([base, bits]) => inRange(value, ipv6ToBigInt(base), bits, 128));
-    if (embedding) {
-      const v4 = Number(value & 0xffff_ffffn);
-      const refusal = addressRefusal([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255].join('.'));
-      return refusal && `${refusal} (${embedding[2]})`;
-    }
-    return null;
-  }
-  return 'not an IP address';
+  return null;
 }
 
-function inRange(value: bigint, base: bigint, bits: number, width: number): boolean {
-  const shift = BigInt(width - bits);
-  return value >> shift === base >> shift;
-}
-
-function ipv4ToNumber(ip: string): number {
-  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-/** An address that isIP() accepted as IPv6, with `::`, a zone id or a trailing dotted quad. */
-function ipv6ToBigInt(ip: string): bigint {
-  let text = ip.split('%')[0]!.toLowerCase();
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const n = ipv4ToNumber(dotted[1]!);
-    text = `${text.slice(0, dotted.index)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const groups = (s: string | undefined) => (s ? s.split(':') : []);
-  const left = groups(head);
-  const right = groups(tail);
-  const all = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return all.reduce((n, group) => (n << 16n) | BigInt(parseInt(group, 16)), 0n);
+function rangeOf(address: Address): string {
+  const narrower = ipaddr.subnetMatch(address, NARROWER_RANGES, 'none');
+  if (narrower !== 'none') return narrower;
+  const range = address.range();
+  return range === 'unicast' && address.kind() === 'ipv6' && address.match(IPV4_COMPATIBLE) ? 'ipv4Compatible' : range;
 }
