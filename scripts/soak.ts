@@ -2,6 +2,8 @@
  * Soak run (`npm run soak -- --edits 2000`): thousands of edits through a real API and two real worker
  * processes against the PixelByte simulator, with random faults from every switch and random worker
  * restarts (SIGKILL and SIGTERM). At the end it checks that nothing was lost, stuck or silently paid twice.
+ * `--exclusive 1` runs with PIXELBYTE_KEY_EXCLUSIVE=true (the soak's key is its own), so unanswered submits
+ * are looked up in PixelByte's job list before any resend.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +25,7 @@ const arg = (name: string, fallback: number) => {
 const EDITS = arg('--edits', 2000);
 const POST_CONCURRENCY = arg('--concurrency', 16);
 const DEADLINE_MS = arg('--minutes', 20) * 60_000;
+const KEY_EXCLUSIVE = arg('--exclusive', 0) === 1;
 const API_KEY = `soak-${randomUUID()}`;
 const random = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,6 +73,7 @@ const env: Record<string, string> = {
   WORKER_LOCK_DURATION_MS: '3000',
   WORKER_CONCURRENCY: '20',
   UPSTREAM_MAX_CONCURRENCY: '50',
+  PIXELBYTE_KEY_EXCLUSIVE: String(KEY_EXCLUSIVE),
 };
 const api = await startPixelRelay(loadConfig({ ...env, ROLE: 'api' }), pino({ level: 'warn' }));
 
@@ -107,6 +111,9 @@ const submitFaults: SubmitBehaviour[] = [
   { kind: 'slow', delayMs: 2_500 }, // longer than UPSTREAM_TIMEOUT_MS: the answer is lost, the job exists
   { kind: 'accept-then-drop' },
   { kind: 'drop' },
+  // The load balancer in front of PixelByte: a 504 after the job was created and charged, a 502 before anything happened.
+  { kind: 'gateway-error', status: 504, jobCreated: true },
+  { kind: 'gateway-error', status: 502, jobCreated: false },
 ];
 const webhookModes: WebhookMode[] = ['drop', 'duplicate', 'reorder', 'early'];
 const faults = (async () => {
@@ -170,10 +177,19 @@ const finishedAt = Date.now();
 
 // --- the verdict ---
 const edits = await db.edit.findMany({ select: { id: true, status: true, outputs: true, input: true, upstreamJobId: true, errorCode: true } });
-const flagged = new Set((await db.editTransition.findMany({ where: { cause: { contains: 'duplicate charge is possible' } }, select: { editId: true } })).map((t) => t.editId));
+// Each resend pixelrelay knowingly risked says so in the history ("a duplicate charge is possible"; a clean
+// retry after PixelByte listed no job says "no duplicate charge is possible", which does not count).
+const riskedResends = new Map<string, number>();
+for (const t of await db.editTransition.findMany({ where: { cause: { contains: 'a duplicate charge is possible' } }, select: { editId: true } })) {
+  riskedResends.set(t.editId, (riskedResends.get(t.editId) ?? 0) + 1);
+}
+const cleanRetries = await db.editTransition.count({ where: { cause: { contains: 'no duplicate charge is possible' } } });
+const adoptedFromList = await db.editTransition.count({ where: { cause: { startsWith: 'adopted job ' } } });
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const editOfJob = (job: { webhookUrl: string | null } | undefined) => (job?.webhookUrl ? UUID.exec(new URL(job.webhookUrl).pathname)?.[0] : undefined);
 const jobsPerEdit = new Map<string, number>();
 for (const job of sim.jobs.values()) {
-  const editId = String(job.webhookUrl).split('/').at(-1)!;
+  const editId = editOfJob(job) ?? 'unknown';
   jobsPerEdit.set(editId, (jobsPerEdit.get(editId) ?? 0) + 1);
 }
 const byStatus = Object.fromEntries(['queued', 'submitting', 'submitted', 'processing', ...TERMINAL].map((s) => [s, edits.filter((e) => e.status === s).length]));
@@ -182,8 +198,11 @@ for (const e of edits) if (e.errorCode) errorCodes[e.errorCode] = (errorCodes[e.
 const completedWithoutAllOutputs = edits.filter((e) => e.status === 'completed' && (e.outputs as unknown[]).length !== Number((e.input as { num_images: string }).num_images));
 const reached = edits.filter((e) => (jobsPerEdit.get(e.id) ?? 0) > 0).length;
 const extraJobs = [...jobsPerEdit.values()].reduce((a, n) => a + n - 1, 0);
-const unflaggedDuplicates = [...jobsPerEdit.entries()].filter(([id, n]) => n > 1 && !flagged.has(id)).map(([id]) => id);
+const unflaggedDuplicates = [...jobsPerEdit.entries()].filter(([id, n]) => n - 1 > (riskedResends.get(id) ?? 0)).map(([id]) => id);
 const completedNotAdopting = edits.filter((e) => e.status === 'completed' && !e.upstreamJobId);
+// A job adopted from a webhook or PixelByte's list must be one this very edit submitted.
+const adoptedForeignJob = edits.filter((e) => e.upstreamJobId && editOfJob(sim.jobs.get(e.upstreamJobId)) !== e.id);
+const submitCalls = sim.calls.filter((c) => c.path === '/v1/jobs/submit');
 
 const result = {
   edits: edits.length,
@@ -195,7 +214,13 @@ const result = {
   upstreamJobs: sim.jobs.size,
   editsThatReachedPixelByte: reached,
   extraUpstreamJobs: extraJobs,
-  editsFlaggedPossibleDuplicate: flagged.size,
+  editsFlaggedPossibleDuplicate: riskedResends.size,
+  resendsFlaggedPossibleDuplicate: [...riskedResends.values()].reduce((a, n) => a + n, 0),
+  keyExclusive: KEY_EXCLUSIVE,
+  cleanRetriesAfterListing: cleanRetries,
+  adoptedFromJobList: adoptedFromList,
+  // The soak's gateway faults: every 504 follows a created job, every 502 precedes any.
+  gatewayErrors: { '504 after the job was created': submitCalls.filter((c) => c.statusCode === 504).length, '502 before anything': submitCalls.filter((c) => c.statusCode === 502).length },
   secondsPosting: Math.round((postedAt - started) / 1000),
   secondsToDrain: Math.round((finishedAt - postedAt) / 1000),
 };
@@ -209,6 +234,7 @@ if (completedWithoutAllOutputs.length) failures.push(`${completedWithoutAllOutpu
 if (completedNotAdopting.length) failures.push(`${completedNotAdopting.length} completed edits without an upstream job`);
 // Every upstream job beyond one per edit must be one pixelrelay knowingly risked and recorded, never a silent double charge.
 if (unflaggedDuplicates.length) failures.push(`${unflaggedDuplicates.length} edits paid twice without a record: ${unflaggedDuplicates.slice(0, 3).join(', ')}`);
+if (adoptedForeignJob.length) failures.push(`${adoptedForeignJob.length} edits hold a job another edit submitted: ${adoptedForeignJob.slice(0, 3).map((e) => e.id).join(', ')}`);
 console.log(failures.length ? `SOAK FAILED:\n- ${failures.join('\n- ')}` : 'SOAK PASSED: every edit terminal, completed ones with all outputs, no silent duplicate submission');
 
 for (const child of workers) child?.kill('SIGTERM');

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import sensible from '@fastify/sensible';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -12,19 +11,23 @@ import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
 import { enqueueCallbackInBackground, ensureCallbackJob, enqueueSubmit, type EditQueues } from './jobs/queues.js';
 import { requireBearerToken } from './plugins/bearerAuth.js';
-import { installErrorHandler } from './plugins/errorHandler.js';
+import { connectionLimits } from './plugins/connectionLimits.js';
+import { answerClientError, installErrorHandler } from './plugins/errorHandler.js';
+import { echoRequestId, requestIdOf } from './plugins/requestId.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { editRoutes } from './routes/edits.js';
 import { healthRoutes } from './routes/health.js';
 import { pixelbyteWebhookRoutes } from './routes/pixelbyteWebhook.js';
 import type { PixelByteClient } from './upstream/client.js';
+import { webhookUrlKey } from './upstream/webhookUrl.js';
 
 const ENQUEUE_TIMEOUT_MS = 1_000;
 
 export interface AppDeps {
   config: Pick<
     Config,
-    'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'BODY_LIMIT_BYTES' | 'IDEMPOTENCY_TTL_HOURS' | 'CALLBACK_SIGNING_SECRET' | 'ALLOW_HTTP_CALLBACKS' | 'CALLBACK_ALLOW_PRIVATE'
+    'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'WEBHOOK_URL_SECRET' | 'BODY_LIMIT_BYTES' | 'IDEMPOTENCY_TTL_HOURS' | 'CALLBACK_SIGNING_SECRET' | 'ALLOW_HTTP_CALLBACKS' | 'CALLBACK_ALLOW_PRIVATE'
+    | 'HTTP_REQUEST_TIMEOUT_MS' | 'HTTP_KEEP_ALIVE_TIMEOUT_MS' | 'HTTP_MAX_CONNECTIONS' | 'UPSTREAM_TIMEOUT_MS'
   >;
   db: Db;
   /** The API's fail-fast connection (see infra/redis.ts). */
@@ -39,10 +42,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     return503OnClosing: true,
+    ...connectionLimits(deps.config),
+    clientErrorHandler: answerClientError,
   });
+  app.server.maxConnections = deps.config.HTTP_MAX_CONNECTIONS;
+  echoRequestId(app);
   await app.register(sensible);
   installErrorHandler(app);
 
@@ -83,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(pixelbyteWebhookRoutes, {
     secret: deps.config.PIXELBYTE_WEBHOOK_SECRET,
+    urlKey: webhookUrlKey(deps.config),
     intake: { edits, pixelbyte: deps.pixelbyte, logger: deps.logger },
   });
 

@@ -25,12 +25,28 @@ const envSchema = z
     PIXELBYTE_API_URL: z.url({ protocol: /^https?$/ }).default(PIXELBYTE_PRODUCTION_URL),
     PIXELBYTE_API_KEY: z.string().min(1),
     PIXELBYTE_WEBHOOK_SECRET: z.string().min(1),
+    /**
+     * True only when no one but this deployment submits with PIXELBYTE_API_KEY: then, before resending a submit
+     * whose outcome is unknown, any job PixelByte lists that we do not know is ours, and can be adopted.
+     */
+    PIXELBYTE_KEY_EXCLUSIVE: bool.default(false),
+    /** Keys the per-edit token in the webhook URLs handed to PixelByte. Unset: derived from PIXELBYTE_WEBHOOK_SECRET. */
+    WEBHOOK_URL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }),
     API_KEYS: z
       .string()
       .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
       .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'at least one key is required')),
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
+    /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
+    HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+    /**
+     * An idle keep-alive connection is closed after this. Longer than the idle timeout of the load balancer in
+     * front (AWS ALB: 60 s), so the balancer closes first and never sends a request into a closing connection (502).
+     */
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000).default(72_000),
+    /** Open connections per API process; more are refused at accept, so sockets and memory stay bounded. */
+    HTTP_MAX_CONNECTIONS: integer(1, 1_000_000).default(1024),
     UPSTREAM_TIMEOUT_MS: integer(100, 120_000).default(30_000),
     SUBMIT_MAX_ATTEMPTS: integer(1, 50).default(5),
     SUBMIT_BACKOFF_BASE_MS: integer(1, 600_000).default(1_000),

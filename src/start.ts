@@ -9,6 +9,7 @@ import { createRedis } from './infra/redis.js';
 import { createQueues, enqueueCallbackInBackground } from './jobs/queues.js';
 import { startWorkers, type RunningWorkers } from './jobs/workers.js';
 import { PixelByteClient } from './upstream/client.js';
+import { webhookUrlKey } from './upstream/webhookUrl.js';
 
 export interface RunningRelay {
   /** The API's address when this process serves HTTP. */
@@ -53,10 +54,12 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
       submit: {
         pixelbyte,
         publicBaseUrl: config.PUBLIC_BASE_URL,
+        webhookUrlKey: webhookUrlKey(config),
         maxAttempts: config.SUBMIT_MAX_ATTEMPTS,
         backoffBaseMs: config.SUBMIT_BACKOFF_BASE_MS,
         backoffMaxMs: config.SUBMIT_BACKOFF_MAX_MS,
         fenceGraceMs: config.SUBMIT_FENCE_GRACE_MS,
+        keyExclusive: config.PIXELBYTE_KEY_EXCLUSIVE,
         maxInFlight: config.UPSTREAM_MAX_CONCURRENCY,
         reconcileGraceMs: config.RECONCILE_GRACE_MS,
       },

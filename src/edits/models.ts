@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableString } from './safeText.js';
 
 /**
  * The PixelByte edit models pixelrelay accepts. Each validates the caller's input by its own schema and
@@ -13,8 +14,7 @@ export interface EditModel<Input = unknown> {
 
 export const DEFAULT_MODEL = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
 
-const httpUrl = z
-  .string()
+const httpUrl = storableString()
   .refine((s) => {
     try {
       const u = new URL(s);
@@ -33,7 +33,7 @@ const numImages = z
   .transform((n) => String(n) as '1' | '2' | '3' | '4');
 
 const pixelImageInput = z.strictObject({
-  prompt: z.string().trim().min(1, 'must not be empty').max(5000, 'must be at most 5000 characters'),
+  prompt: storableString().trim().min(1, 'must not be empty').max(5000, 'must be at most 5000 characters'),
   image_urls: z.array(httpUrl).min(1, 'needs at least 1 image URL').max(4, 'takes at most 4 image URLs'),
   size: z.enum(['1K', '2K']).default('2K'),
   num_images: numImages,

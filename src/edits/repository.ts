@@ -30,6 +30,8 @@ export interface TransitionChange {
   cause: string;
   upstreamCode?: string | null;
   data?: Omit<Prisma.EditUpdateManyMutationInput, 'status'>;
+  /** A further condition checked in the same guarded update; when it does not hold, nothing moves. */
+  onlyIf?: Prisma.EditWhereInput;
 }
 
 export type TransitionResult = { moved: true; from: EditStatus; edit: Edit } | { moved: false; edit: Edit | null };
@@ -45,6 +47,12 @@ const UPSTREAM_SLOTS_LOCK = 7_262_001; // any constant; names the advisory lock 
 /** Edits that hold (or may hold) an unfinished job at PixelByte. */
 const IN_FLIGHT_UPSTREAM: EditStatus[] = ['submitting', 'submitted', 'processing'];
 export const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION;
+
+/**
+ * An edit that may take on a job PixelByte names without having heard of it from a submit response: it has
+ * no job yet, and one of its submits may have created one (in flight, or its answer was lost).
+ */
+export const MAY_ADOPT_A_JOB: Prisma.EditWhereInput = { upstreamJobId: null, submitAttempts: { some: { outcome: { in: ['in_flight', 'unknown'] } } } };
 
 export interface EditRepositoryHooks {
   /**
@@ -95,6 +103,10 @@ export class EditRepository {
     return this.db.edit.findUnique({ where: { id } });
   }
 
+  findByUpstreamJobId(upstreamJobId: string): Promise<Edit | null> {
+    return this.db.edit.findUnique({ where: { upstreamJobId } });
+  }
+
   history(id: string): Promise<EditTransition[]> {
     return this.db.editTransition.findMany({ where: { editId: id }, orderBy: { id: 'asc' } });
   }
@@ -122,7 +134,7 @@ export class EditRepository {
       const current = await this.db.edit.findUnique({ where: { id } });
       if (!current || !canMove(current.status, to)) return { moved: false, edit: current };
       const moved = await this.db.$transaction(async (tx) => {
-        const { count } = await tx.edit.updateMany({ where: { id, status: current.status }, data: { ...change.data, status: to } });
+        const { count } = await tx.edit.updateMany({ where: { AND: [{ id, status: current.status }, change.onlyIf ?? {}] }, data: { ...change.data, status: to } });
         if (count === 0) return null;
         await tx.editTransition.create({
           data: { editId: id, fromStatus: current.status, toStatus: to, cause: change.cause, upstreamCode: change.upstreamCode ?? null },
@@ -132,6 +144,11 @@ export class EditRepository {
       });
       if (moved?.callbackId) this.hooks.callbackCreated?.(moved.callbackId);
       if (moved) return { moved: true, from: current.status, edit: moved.edit };
+      if (change.onlyIf) {
+        // Nothing moved with the status unchanged: the condition failed, and would fail again.
+        const now = await this.db.edit.findUnique({ where: { id } });
+        if (now?.status === current.status) return { moved: false, edit: now };
+      }
     }
   }
 
@@ -206,7 +223,8 @@ export class EditRepository {
         } else {
           await tx.editTransition.create({ data: { editId, fromStatus: 'submitting', toStatus: 'submitting', cause } });
         }
-        return tx.submitAttempt.create({ data: { editId, attempt } });
+        // Every submit from this release on sends the tokenized webhookUrl (jobs/submitEdit.ts webhookUrlFor).
+        return tx.submitAttempt.create({ data: { editId, attempt, tokenizedWebhookUrl: true } });
       });
     } catch (err) {
       if (isUniqueViolation(err)) return null;
@@ -249,7 +267,7 @@ export class EditRepository {
 
   // --- webhooks ---
 
-  /** Stores a verified webhook. Returns false when this job+status was stored before (a repeat delivery). */
+  /** Stores a verified webhook. Returns false when this job+status was stored for this edit before (a repeat delivery). */
   async recordWebhook(event: { editId: string; upstreamJobId: string; status: string; rawBody: string; signedAt: Date }): Promise<boolean> {
     try {
       await this.db.webhookEvent.create({ data: event });
@@ -258,5 +276,26 @@ export class EditRepository {
       if (isUniqueViolation(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * For the orphan-job lookup: which of `jobIds` an edit, a submit attempt or a webhook of ours already
+   * names, and when the submits of other edits whose outcome is unknown (in flight or lost) that started
+   * within `started` began: any of them could own a job nobody knows. Runs only when a fence expires, so
+   * unindexed columns are fine.
+   */
+  async upstreamJobEvidence(editId: string, jobIds: string[], started: { from: Date; to: Date }): Promise<{ known: Set<string>; otherUncertainStarts: Date[] }> {
+    const named = { upstreamJobId: { in: jobIds } };
+    const [edits, attempts, webhooks, others] = await Promise.all([
+      this.db.edit.findMany({ where: named, select: { upstreamJobId: true } }),
+      this.db.submitAttempt.findMany({ where: named, select: { upstreamJobId: true } }),
+      this.db.webhookEvent.findMany({ where: named, select: { upstreamJobId: true } }),
+      this.db.submitAttempt.findMany({
+        where: { editId: { not: editId }, outcome: { in: ['in_flight', 'unknown'] }, startedAt: { gte: started.from, lte: started.to } },
+        select: { startedAt: true },
+      }),
+    ]);
+    const known = new Set([...edits, ...attempts, ...webhooks].map((row) => row.upstreamJobId).filter((id): id is string => id !== null));
+    return { known, otherUncertainStarts: others.map((a) => a.startedAt) };
   }
 }

@@ -1,18 +1,26 @@
 import { z } from 'zod';
+import { metadataIssues } from './metadata.js';
 import { DEFAULT_MODEL } from './models.js';
+import { isStorableText, storableString, UNSTORABLE_TEXT } from './safeText.js';
 import { EDIT_STATUSES } from './status.js';
 
 /** POST /v1/edits. `input` is checked against the chosen model's own schema afterwards. */
 export const createEditBody = z.strictObject({
-  model: z.string().min(1).max(200).default(DEFAULT_MODEL),
+  model: storableString().min(1).max(200).default(DEFAULT_MODEL),
   input: z.record(z.string(), z.unknown()),
   callbackUrl: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2048)
+    // The URL parser percent-encodes these, but the string is stored as given.
+    .refine(isStorableText, UNSTORABLE_TEXT)
     .optional(),
+  // Bounded before the record is even looked at: everything after this point recurses (see metadataIssues).
   metadata: z
-    .record(z.string(), z.unknown())
-    .refine((m) => JSON.stringify(m).length <= 16 * 1024, 'must serialise to at most 16 KiB')
+    .unknown()
+    .superRefine((value, ctx) => {
+      for (const issue of metadataIssues(value)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    })
+    .pipe(z.record(z.string(), z.unknown()))
     .optional(),
 });
 export type CreateEditBody = z.infer<typeof createEditBody>;

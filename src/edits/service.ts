@@ -136,6 +136,16 @@ export class EditService {
         data: { upstreamStatus: 'cancelled', refundedMicroCents: refund.refundedMicroCents ?? null, completedAt: new Date() },
       });
       if (result.moved) return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
+      // A status poll (or webhook) saw PixelByte's cancellation before its answer reached us: the client's
+      // cancel did happen, and only this answer tells the refund, so it is recorded on the edit all the same.
+      if (result.edit?.status === 'cancelled' && result.edit.upstreamJobId === edit.upstreamJobId) {
+        const refunded = refund.refundedMicroCents;
+        const where = { status: 'cancelled' as const, upstreamJobId: edit.upstreamJobId, refundedMicroCents: null };
+        if (refunded != null && (await this.deps.edits.updateFieldsIf(id, where, { refundedMicroCents: refunded }))) {
+          await this.deps.edits.note(id, 'cancelled', `PixelByte refunded ${refunded} micro-cents for cancelled job ${edit.upstreamJobId}`);
+        }
+        return this.get(id);
+      }
       throw notCancellable(result.edit?.status ?? edit.status);
     }
 

@@ -1,5 +1,5 @@
 import type { Prisma } from '../generated/prisma/client.js';
-import type { EditRepository, TransitionResult } from './repository.js';
+import { isUniqueViolation, MAY_ADOPT_A_JOB, type EditRepository, type TransitionChange, type TransitionResult } from './repository.js';
 import type { EditOutput } from './resource.js';
 
 /** What PixelByte says became of a job, whether we heard it from a webhook or asked for it. */
@@ -24,7 +24,9 @@ export function upstreamDate(value: string | null | undefined): Date | undefined
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-export type ApplyResult = TransitionResult | { moved: false; edit: null; foreignJob: true };
+/** Why a result was not applied although the state machine would have allowed it. */
+export type ApplyRefusal = 'foreign-job' | 'job-of-another-edit';
+export type ApplyResult = TransitionResult | { moved: false; edit: null; refused: ApplyRefusal };
 
 /**
  * Brings an edit up to date with its upstream job through the state machine, so a webhook, a poll and a
@@ -36,27 +38,35 @@ export async function applyUpstreamResult(edits: EditRepository, editId: string,
   const edit = await edits.findById(editId);
   if (edit?.upstreamJobId && edit.upstreamJobId !== result.jobId) {
     // A job that is not the one this edit adopted: never let it overwrite the edit.
-    return { moved: false, edit: null, foreignJob: true };
+    return { moved: false, edit: null, refused: 'foreign-job' };
   }
   const data: Prisma.EditUpdateManyMutationInput = { upstreamStatus: result.status };
-  // A webhook can beat the submit response (or the response was lost): adopt the job it names.
-  if (edit && !edit.upstreamJobId) data.upstreamJobId = result.jobId;
+  let onlyIf: Prisma.EditWhereInput | undefined;
+  if (edit && !edit.upstreamJobId) {
+    // A webhook can beat the submit response (or the response was lost): adopt the job it names, but only
+    // onto an edit one of whose submits may have made it. Checked in the very UPDATE that adopts, so an
+    // accept, another adoption or a cancel landing meanwhile makes it a no-op, never a second job.
+    data.upstreamJobId = result.jobId;
+    onlyIf = MAY_ADOPT_A_JOB;
+  }
+  try {
+    return await edits.transition(editId, result.status, { cause, onlyIf, ...changeFor(result, data) });
+  } catch (err) {
+    // Another edit holds this job (Edit.upstreamJobId is unique): it is not this edit's to take.
+    if (onlyIf && isUniqueViolation(err)) return { moved: false, edit: null, refused: 'job-of-another-edit' };
+    throw err;
+  }
+}
 
+function changeFor(result: UpstreamResult, data: Prisma.EditUpdateManyMutationInput): Omit<TransitionChange, 'cause'> {
   switch (result.status) {
     case 'processing':
-      return edits.transition(editId, 'processing', { cause, data });
+      return { data };
     case 'completed':
-      return edits.transition(editId, 'completed', {
-        cause,
-        data: { ...data, outputs: result.outputs as unknown as Prisma.InputJsonValue, completedAt: result.completedAt ?? new Date() },
-      });
+      return { data: { ...data, outputs: result.outputs as unknown as Prisma.InputJsonValue, completedAt: result.completedAt ?? new Date() } };
     case 'failed':
-      return edits.transition(editId, 'failed', {
-        cause,
-        upstreamCode: result.code,
-        data: { ...data, errorCode: result.code, errorMessage: result.message, completedAt: result.completedAt ?? new Date() },
-      });
+      return { upstreamCode: result.code, data: { ...data, errorCode: result.code, errorMessage: result.message, completedAt: result.completedAt ?? new Date() } };
     case 'cancelled':
-      return edits.transition(editId, 'cancelled', { cause, data: { ...data, completedAt: result.completedAt ?? new Date() } });
+      return { data: { ...data, completedAt: result.completedAt ?? new Date() } };
   }
 }

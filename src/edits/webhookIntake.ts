@@ -20,6 +20,8 @@ export interface VerifiedWebhook {
   payload: WebhookPayload;
   rawBody: string;
   signedAt: Date;
+  /** The URL carried this edit's token (checked already); false for the tokenless URL of an older release. */
+  tokenized: boolean;
 }
 
 export interface WebhookReceipt {
@@ -28,18 +30,45 @@ export interface WebhookReceipt {
   applied: boolean;
 }
 
-/** Records a verified PixelByte webhook and applies it to its edit. Repeats are stored once and change nothing. */
+export const invalidWebhookToken = (message = 'The webhook URL does not carry this edit’s token') => new AppError(401, 'INVALID_WEBHOOK_TOKEN', message);
+const editNotSubmitted = (editId: string) => new AppError(409, 'EDIT_NOT_SUBMITTED', `Edit ${editId} was never sent to PixelByte; no job of PixelByte's can be its`);
+const jobOfAnotherEdit = (jobId: string) => new AppError(409, 'JOB_OF_ANOTHER_EDIT', `Job ${jobId} belongs to another edit`);
+
+/**
+ * Records a verified PixelByte webhook and applies it to its edit. Repeats are stored once and change nothing.
+ * PixelByte's signature does not cover the URL, so a genuine webhook may arrive at the wrong edit's address:
+ * only a job one of this edit's own submits can have made is ever applied to it.
+ */
 export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): Promise<WebhookReceipt> {
   const { editId, payload } = webhook;
   const edit = isUuid(editId) ? await deps.edits.findById(editId) : null;
   if (!edit) throw editNotFound(editId);
+  const attempts = await deps.edits.submitAttempts(editId);
+  // The tokenless URL is honoured only for edits every submit of which went out before tokens existed.
+  if (!webhook.tokenized && (attempts.length === 0 || attempts.some((a) => a.tokenizedWebhookUrl))) throw invalidWebhookToken();
+  // No submit of this edit ever left (it is queued, or was cancelled first), so no PixelByte job can be its.
+  if (attempts.length === 0) {
+    deps.logger.warn({ editId, jobId: payload.jobId }, 'webhook for an edit never sent to PixelByte; refused');
+    throw editNotSubmitted(editId);
+  }
+  if (edit.upstreamJobId !== payload.jobId) {
+    const owner = await deps.edits.findByUpstreamJobId(payload.jobId);
+    if (owner) {
+      deps.logger.warn({ editId, jobId: payload.jobId, ownerEditId: owner.id }, 'webhook for a job another edit adopted; refused');
+      throw jobOfAnotherEdit(payload.jobId);
+    }
+  }
 
+  // A job this edit never adopted (say, the second of a possible duplicate charge), or one none of its submits
+  // can have made (they were all refused or never left), is kept as evidence of a charge, never applied.
+  const foreign = edit.upstreamJobId !== null && edit.upstreamJobId !== payload.jobId;
+  const unexplained = edit.upstreamJobId === null && !attempts.some((a) => a.outcome === 'in_flight' || a.outcome === 'unknown');
+  if (foreign || unexplained) {
+    deps.logger.warn({ editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId }, 'webhook for an upstream job this edit did not adopt; stored, not applied');
+  }
   // Fetch what the webhook leaves out before storing anything: if PixelByte can't tell us now, our
   // non-2xx makes it deliver again later, and nothing half-applied is left behind.
-  // A job this edit never adopted (say, the second of a possible duplicate charge) is kept as evidence, never applied.
-  const foreign = edit.upstreamJobId !== null && edit.upstreamJobId !== payload.jobId;
-  if (foreign) deps.logger.warn({ editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId }, 'webhook for an upstream job this edit did not adopt; stored, not applied');
-  const result = isTerminal(edit.status) || foreign ? null : await toUpstreamResult(deps, webhook);
+  const result = isTerminal(edit.status) || foreign || unexplained ? null : await toUpstreamResult(deps, webhook);
 
   const fresh = await deps.edits.recordWebhook({
     editId,
@@ -51,6 +80,11 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   if (!result) return { received: true, duplicate: !fresh, applied: false };
 
   const applied = await applyUpstreamResult(deps.edits, editId, result, `webhook ${payload.status}`);
+  if ('refused' in applied && applied.refused === 'job-of-another-edit') {
+    // Another edit adopted the job between our check and our update; this copy stays stored as evidence.
+    deps.logger.warn({ editId, jobId: payload.jobId }, 'webhook for a job another edit adopted meanwhile; stored, not applied');
+    throw jobOfAnotherEdit(payload.jobId);
+  }
   return { received: true, duplicate: !fresh, applied: applied.moved };
 }
 

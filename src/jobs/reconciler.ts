@@ -33,7 +33,8 @@ export async function reconcileOverdueEdits(deps: ReconcilerDeps): Promise<numbe
     try {
       job = await deps.pixelbyte.getJob(jobId);
     } catch (err) {
-      if (err instanceof UpstreamError && err.httpStatus === 404) {
+      // Only PixelByte's own JOB_NOT_FOUND says the job is gone; a gateway's 404 page says nothing about a paid, running job.
+      if (err instanceof UpstreamError && err.kind === 'rejected' && err.code === 'JOB_NOT_FOUND') {
         await applyUpstreamResult(deps.edits, edit.id, { jobId, status: 'failed', code: 'UPSTREAM_JOB_NOT_FOUND', message: `PixelByte no longer knows job ${jobId}` }, 'poll: job not found');
         continue;
       }

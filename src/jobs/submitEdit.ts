@@ -1,19 +1,25 @@
 import type { Logger } from 'pino';
-import type { EditRepository, SubmitAttempt } from '../edits/repository.js';
+import { isUniqueViolation, type EditRepository, type SubmitAttempt } from '../edits/repository.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
+import { pixelbyteWebhookUrl } from '../upstream/webhookUrl.js';
 import { backoffDelayMs } from './backoff.js';
+import { findOrphanJob, type OrphanJobLookup } from './findOrphanJob.js';
 
 export interface SubmitEditDeps {
   edits: EditRepository;
-  pixelbyte: Pick<PixelByteClient, 'submitJob'>;
+  pixelbyte: Pick<PixelByteClient, 'submitJob' | 'listJobs'>;
   logger: Logger;
   publicBaseUrl: string;
+  /** Keys the per-edit token in the webhook URL (upstream/webhookUrl.ts). */
+  webhookUrlKey: Buffer;
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   /** How long an unanswered submit is given to show up (webhook, adoption) before we dare send it again. */
   fenceGraceMs: number;
+  /** This deployment alone uses the PixelByte key (PIXELBYTE_KEY_EXCLUSIVE): PixelByte's job list can then find an unanswered submit's job. */
+  keyExclusive?: boolean;
   /** Cap on edits unfinished at PixelByte across all workers (PixelByte's own 429 comes from its per-account limit). */
   maxInFlight?: number;
   /** How long after PixelByte's estimated completion the reconciler first asks about a job whose webhook is missing. */
@@ -27,13 +33,15 @@ export type SubmitDecision =
   | { kind: 'retry'; delayMs: number; reason: string }
   | { kind: 'pause-queue'; delayMs: number; reason: string };
 
-export function webhookUrlFor(publicBaseUrl: string, editId: string): string {
-  return `${publicBaseUrl}/webhooks/pixelbyte/${editId}`;
+/** Carries the edit's token: a signed webhook replayed to another edit's URL is refused (routes/pixelbyteWebhook.ts). */
+export function webhookUrlFor(publicBaseUrl: string, editId: string, key: Buffer): string {
+  return pixelbyteWebhookUrl(publicBaseUrl, editId, key);
 }
 
 /**
  * Sends one edit to PixelByte, at most once per charge: every call is recorded before it leaves, and a
  * call whose outcome is unknown is never repeated until the grace period has passed with no trace of it.
+ * Where the key is ours alone, PixelByte's job list is then searched for the job first (adopted if found).
  */
 export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<SubmitDecision> {
   const now = deps.now ?? (() => new Date());
@@ -54,12 +62,25 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
     if (waited < deps.fenceGraceMs) {
       return { kind: 'retry', delayMs: deps.fenceGraceMs - waited, reason: `attempt ${last.attempt} outcome unknown; waiting for its webhook` };
     }
-    cause += ` after attempt ${last.attempt} left no trace for ${Math.round(waited / 1000)} s: a duplicate charge is possible`;
-    deps.logger.warn({ editId, attempt: last.attempt }, 'resubmitting after an unknown outcome; a duplicate charge is possible');
+    // Asked before the attempts-exhausted check: a job found now is better than failing an edit that was paid for.
+    const uncertain = attempts.filter(isUncertain);
+    const lookup = deps.keyExclusive ? await findOrphanJob({ edits: deps.edits, pixelbyte: deps.pixelbyte, now }, edit, uncertain) : undefined;
+    if (lookup?.kind === 'one') return adoptOrphanJob(deps, editId, lookup, now());
+    cause += ` after attempt ${last.attempt} left no trace for ${Math.round(waited / 1000)} s: `;
+    if (lookup?.kind === 'none') {
+      const numbers = uncertain.map((a) => a.attempt);
+      cause += `PixelByte lists no job from attempt${numbers.length > 1 ? 's' : ''} ${numbers.join(', ')}, so no duplicate charge is possible`;
+      deps.logger.info({ editId, attempts: numbers }, 'resubmitting after an unknown outcome; PixelByte lists no job from it');
+    } else {
+      const reason = lookup?.reason;
+      cause += `a duplicate charge is possible${reason ? ` (${reason})` : ''}`;
+      deps.logger.warn({ editId, attempt: last.attempt, reason }, 'resubmitting after an unknown outcome; a duplicate charge is possible');
+    }
   }
 
   // A 429 is the account's limit, not this edit's fault: it pauses the queue and costs the edit no attempt.
-  const used = attempts.filter((a) => a.httpStatus !== 429).length;
+  // (Only PixelByte's own 429: a gateway's may hide a created job, and counts like any unknown outcome.)
+  const used = attempts.filter((a) => !(a.outcome === 'rejected' && a.httpStatus === 429)).length;
   if (used >= deps.maxAttempts) {
     await failEdit(deps, editId, 'UPSTREAM_UNAVAILABLE', `PixelByte could not take the edit after ${used} attempts`, last?.upstreamCode ?? undefined);
     return { kind: 'done', reason: 'attempts exhausted' };
@@ -71,7 +92,7 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   if (attempt === 'no-slot') return { kind: 'pause-queue', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
 
   try {
-    const response = await deps.pixelbyte.submitJob({ model: edit.model, input: edit.input, webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId) });
+    const response = await deps.pixelbyte.submitJob({ model: edit.model, input: edit.input, webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId, deps.webhookUrlKey) });
     await recordAccepted(deps, editId, attempt.id, response, now());
     return { kind: 'done', reason: `submitted as ${response.jobId}` };
   } catch (err) {
@@ -114,6 +135,30 @@ async function decideAfterFailure(deps: SubmitEditDeps, editId: string, attempt:
     return { kind: 'done', reason: 'attempts exhausted' };
   }
   return { kind: 'retry', delayMs: backoffDelayMs(attempt, deps.backoffBaseMs, deps.backoffMaxMs), reason: err.code };
+}
+
+/**
+ * The unanswered attempt did create a job: it becomes the edit's, exactly as if PixelByte's answer had
+ * arrived. Its webhook may be long given up, so the reconciler asks about it at once.
+ */
+async function adoptOrphanJob(deps: SubmitEditDeps, editId: string, orphan: Extract<OrphanJobLookup, { kind: 'one' }>, now: Date): Promise<SubmitDecision> {
+  try {
+    await deps.edits.recordSubmitAccepted(
+      orphan.attempt.id,
+      editId,
+      { upstreamJobId: orphan.jobId, submittedAt: orphan.createdAt },
+      {
+        cause: `adopted job ${orphan.jobId}: PixelByte lists it as created during attempt ${orphan.attempt.attempt}, whose answer was lost, and no other edit knows it`,
+        data: { upstreamStatus: orphan.status, nextPollAt: now },
+      },
+    );
+  } catch (err) {
+    // Another edit took the job between the list and now: it was not ours after all; look again.
+    if (!isUniqueViolation(err)) throw err;
+    return { kind: 'retry', delayMs: deps.backoffBaseMs, reason: `job ${orphan.jobId} was adopted by another edit meanwhile` };
+  }
+  deps.logger.info({ editId, jobId: orphan.jobId, attempt: orphan.attempt.attempt }, 'adopted the job of a submit whose answer was lost');
+  return { kind: 'done', reason: `adopted ${orphan.jobId} from PixelByte's job list` };
 }
 
 async function failEdit(deps: SubmitEditDeps, editId: string, code: string, message: string, upstreamCode?: string): Promise<void> {

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, errorBody } from '../errors.js';
 
@@ -31,6 +33,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     } else if ('code' in err && typeof err.code === 'string' && err.code in FASTIFY_CODES) {
       const [status, code, message] = FASTIFY_CODES[err.code]!;
       appError = new AppError(status, code, message);
+    } else if (!request.raw.complete && request.raw.readableAborted) {
+      // The body stopped short: the client hung up or was cut off (HTTP_REQUEST_TIMEOUT_MS). Nobody is left to answer.
+      request.log.info({ code: (err as NodeJS.ErrnoException).code }, 'the connection closed before the request arrived');
+      appError = new AppError(400, 'REQUEST_ABORTED', 'The connection closed before the request arrived');
     } else if (err instanceof SyntaxError && (err as FastifyError).statusCode === 400) {
       appError = new AppError(400, 'INVALID_JSON', 'The body is not valid JSON');
     } else if (isDatabaseUnavailable(err)) {
@@ -51,4 +57,25 @@ export function installErrorHandler(app: FastifyInstance): void {
     const err = new AppError(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`);
     return reply.status(404).send(errorBody(err));
   });
+}
+
+// What node finds wrong before or while a request is read, when there may be no request for Fastify to answer.
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request did not arrive within the time this server allows'],
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts'],
+};
+
+/**
+ * Fastify's `clientErrorHandler`: the one error shape for malformed HTTP, oversized headers and requests too slow
+ * to arrive, then the connection is closed. Logged at debug: a flood of these is a client's doing, not ours.
+ */
+export function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'BAD_REQUEST', 'The request is not valid HTTP'];
+  this.log.debug({ code: err.code, remoteAddress: socket.remoteAddress }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify(errorBody(new AppError(status, code, message)));
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }

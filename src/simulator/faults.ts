@@ -1,11 +1,12 @@
 import type { SimJob, SubmitBehaviour, Switches, SwitchesPatch, WebhookMode } from './types.js';
 
-/** What a submit does before it is validated: answer with an error, hang up, wait, or carry on. */
+/** What a submit does around its validation: answer with an error, hang up, wait, let a gateway answer, or carry on. */
 export type SubmitInterception =
   | { kind: 'error'; status: number; code: string; message?: string; retryAfter?: number }
   | { kind: 'drop' }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'accept-then-drop' }
+  | { kind: 'gateway-error'; status: 502 | 504; jobCreated: boolean }
   | { kind: 'none' };
 
 export interface SubmitPlan {
@@ -52,6 +53,7 @@ export class FaultPlan {
       case 'drop':
       case 'slow':
       case 'accept-then-drop':
+      case 'gateway-error':
         interception = behaviour;
         break;
       case 'generation-failure':

@@ -15,6 +15,12 @@ export const submitBehaviourSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('accept-then-drop') }),
   /** The socket is destroyed before anything happens: no job. */
   z.strictObject({ kind: z.literal('drop') }),
+  /**
+   * The load balancer/CDN in front of PixelByte answers 502/504 with its own HTML page, no PixelByte envelope.
+   * `jobCreated`: PixelByte had already created and charged the job (its webhook follows as usual), or nothing
+   * reached it. A submit PixelByte itself refuses (bad input, balance, limit) still gets PixelByte's answer.
+   */
+  z.strictObject({ kind: z.literal('gateway-error'), status: z.union([z.literal(502), z.literal(504)]), jobCreated: z.boolean() }),
   z.strictObject({ kind: z.literal('early-webhook') }),
   z.strictObject({ kind: z.literal('generation-failure') }),
   z.strictObject({ kind: z.literal('drop-webhook') }),
@@ -36,6 +42,8 @@ export const switchesSchema = z.strictObject({
   webhookFaultRate: rate.optional(),
   failureRate: rate.optional(),
   responseDelayMs: z.number().int().nonnegative().optional(),
+  /** A cancel takes effect (job cancelled, refunded) at once; its answer leaves this much later. */
+  cancelResponseDelayMs: z.number().int().nonnegative().optional(),
 });
 export type Switches = z.infer<typeof switchesSchema>;
 

@@ -1,11 +1,28 @@
 import type { z } from 'zod';
-import { UpstreamError, classifyNetworkError } from './errors.js';
-import { cancelResponse, errorResponse, jobResponse, submitResponse, unwrap, type SubmitResponse, type UpstreamJob } from './schemas.js';
+import { UpstreamError, classifyHttpError, classifyNetworkError } from './errors.js';
+import {
+  cancelResponse,
+  errorResponse,
+  jobListResponse,
+  jobResponse,
+  submitResponse,
+  unwrap,
+  type JobList,
+  type SubmitResponse,
+  type UpstreamJob,
+} from './schemas.js';
 
 export interface PixelByteClientOptions {
   baseUrl: string;
   apiKey: string;
   timeoutMs: number;
+}
+
+export interface ListJobsQuery {
+  limit?: number;
+  cursor?: string;
+  status?: string;
+  modelId?: string;
 }
 
 export interface SubmitJobRequest {
@@ -14,7 +31,10 @@ export interface SubmitJobRequest {
   webhookUrl?: string;
 }
 
-/** PixelByte's job API over real HTTP. Every failure comes back as an UpstreamError that says whether a retry is safe. */
+/**
+ * PixelByte's job API over real HTTP. Every failure comes back as an UpstreamError that says whether a
+ * retry is safe (the table of answers is in errors.ts).
+ */
 export class PixelByteClient {
   constructor(private readonly options: PixelByteClientOptions) {}
 
@@ -24,6 +44,14 @@ export class PixelByteClient {
 
   getJob(jobId: string): Promise<UpstreamJob> {
     return this.call('GET', `/v1/jobs/${encodeURIComponent(jobId)}`, jobResponse);
+  }
+
+  /** One page of the account's jobs (PixelByte caps `limit` at 100). */
+  listJobs(query: ListJobsQuery = {}): Promise<JobList> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const search = params.toString();
+    return this.call('GET', search ? `/v1/jobs?${search}` : '/v1/jobs', jobListResponse);
   }
 
   cancelJob(jobId: string) {
@@ -53,17 +81,17 @@ export class PixelByteClient {
     try {
       text = await response.text();
     } catch (err) {
-      // The status line arrived, so an error status means nothing was done; a 2xx body lost mid-way is unknown.
-      if (!response.ok) throw new UpstreamError('rejected', `HTTP_${response.status}`, `${what}: HTTP ${response.status}`, response.status);
+      // Without the body there is no telling PixelByte's refusal from a gateway's: the outcome is unknown.
+      if (!response.ok) throw classifyHttpError(what, response.status, undefined, { bodyRead: false });
       throw classifyNetworkError(err, what);
     }
     const json = parseJson(text);
 
     if (!response.ok) {
       const parsed = errorResponse.safeParse(json);
-      const code = parsed.success ? parsed.data.error.code : `HTTP_${response.status}`;
-      const message = parsed.success && parsed.data.error.message ? parsed.data.error.message : `PixelByte answered HTTP ${response.status}`;
-      throw new UpstreamError('rejected', code, message, response.status, response.status === 429 ? retryAfterOf(parsed.data?.error.details, response) : undefined);
+      throw classifyHttpError(what, response.status, parsed.success ? parsed.data.error : undefined, {
+        retryAfterSeconds: (details) => retryAfterOf(details, response),
+      });
     }
 
     const parsed = schema.safeParse(unwrap(json));

@@ -1,13 +1,51 @@
 /**
  * What a failed call to PixelByte means for the money:
- * - `rejected`: PixelByte answered with an error, so no job exists and nothing was charged.
+ * - `rejected`: PixelByte itself answered with an error, so no job exists and nothing was charged.
  * - `not_sent`: the request never left this machine (connection refused, DNS): safe to send again.
- * - `unknown`: the request left but the answer was lost (timeout, reset): a job may exist and be paid.
+ * - `unknown`: the request left and no answer of PixelByte's own came back: a job may exist and be paid.
+ *
+ * Real PixelByte sits behind a load balancer/CDN, and any answer may be the gateway's rather than
+ * PixelByte's. Only PixelByte's error envelope `{ success:false, error:{ code } }` carrying a code it
+ * documents, at the HTTP status it documents for that code, proves PixelByte looked at the request and
+ * refused it. Everything else is `unknown`, and the submit fence applies (wait for the webhook, ask
+ * PixelByte where possible, and only then resend):
+ *
+ * | answer                                                                          | kind     | what pixelrelay does                          |
+ * |---------------------------------------------------------------------------------|----------|-----------------------------------------------|
+ * | envelope + documented code at its status: 400 INVALID_INPUT, INVALID_MODEL_SLUG, | rejected | fails the edit with PixelByte's code          |
+ * |   MODEL_VERSION_NOT_ACTIVE, INVALID_WEBHOOK_URL; 401 UNAUTHORIZED,               |          |                                               |
+ * |   INVALID_API_KEY, API_KEY_INACTIVE, API_KEY_EXPIRED; 402 INSUFFICIENT_BALANCE;  |          |                                               |
+ * |   403 MODEL_ACCESS_DENIED, IP_NOT_WHITELISTED, OPERATION_NOT_ALLOWED, FORBIDDEN; |          |                                               |
+ * |   404 MODEL_NOT_FOUND, MODEL_VERSION_NOT_FOUND, JOB_NOT_FOUND;                   |          |                                               |
+ * |   400 JOB_CANNOT_BE_CANCELLED                                                    |          |                                               |
+ * | envelope + 429 CONCURRENT_JOBS_EXCEEDED                                          | rejected | pauses the queue for `retryAfter`, resends    |
+ * | envelope + 500 INTERNAL_ERROR, 503 PUBSUB_PUBLISH_FAILED                         | rejected | resends with backoff (PixelByte's advice)     |
+ * | 502, 504, whatever the body                                                      | unknown  | fence                                         |
+ * | any other non-2xx without that envelope: HTML, empty, not JSON, an undocumented  | unknown  | fence                                         |
+ * |   code, a documented code at another status, a body lost while reading it        |          |                                               |
+ * | 2xx whose body is not a job                                                      | unknown  | fence                                         |
+ * | timeout, connection reset after the request left                                 | unknown  | fence                                         |
+ * | connection refused, DNS failure, connect timeout                                 | not_sent | resends with backoff                          |
  */
 export type UpstreamFailureKind = 'rejected' | 'not_sent' | 'unknown';
 
-// PixelByte's own retry advice: only these codes are worth another try.
-const RETRYABLE_HTTP = new Set([429, 500, 502, 503, 504]);
+/** Every error code PixelByte documents, at the one HTTP status it documents it with. */
+const DOCUMENTED_ERRORS: ReadonlyMap<string, number> = new Map([
+  ...['INVALID_INPUT', 'INVALID_MODEL_SLUG', 'MODEL_VERSION_NOT_ACTIVE', 'INVALID_WEBHOOK_URL', 'JOB_CANNOT_BE_CANCELLED'].map((c) => [c, 400] as const),
+  ...['UNAUTHORIZED', 'INVALID_API_KEY', 'API_KEY_INACTIVE', 'API_KEY_EXPIRED'].map((c) => [c, 401] as const),
+  ['INSUFFICIENT_BALANCE', 402],
+  ...['MODEL_ACCESS_DENIED', 'IP_NOT_WHITELISTED', 'OPERATION_NOT_ALLOWED', 'FORBIDDEN'].map((c) => [c, 403] as const),
+  ...['MODEL_NOT_FOUND', 'MODEL_VERSION_NOT_FOUND', 'JOB_NOT_FOUND'].map((c) => [c, 404] as const),
+  ['CONCURRENT_JOBS_EXCEEDED', 429],
+  ['INTERNAL_ERROR', 500],
+  ['PUBSUB_PUBLISH_FAILED', 503],
+]);
+
+// PixelByte's own retry advice: back off and try again on these, and on nothing else it refuses.
+const RETRYABLE_CODES = new Set(['CONCURRENT_JOBS_EXCEEDED', 'INTERNAL_ERROR', 'PUBSUB_PUBLISH_FAILED']);
+
+// A gateway's timeout or bad-gateway: PixelByte may have done the work behind it, whatever the body says.
+const GATEWAY_STATUSES = new Set([502, 504]);
 
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
@@ -22,11 +60,46 @@ export class UpstreamError extends Error {
     super(message);
   }
 
-  /** Worth trying again later; a permanent error (bad input, auth, balance, unknown model) is not. */
+  /**
+   * Worth trying again later. A definite refusal is retried only where PixelByte advises it; a permanent
+   * one (bad input, auth, balance, unknown model) is not. An unknown outcome is retried, but only behind
+   * the fence; a request that never left, at once.
+   */
   get retryable(): boolean {
-    if (this.kind !== 'rejected') return true;
-    return this.httpStatus !== undefined && RETRYABLE_HTTP.has(this.httpStatus);
+    return this.kind !== 'rejected' || RETRYABLE_CODES.has(this.code);
   }
+}
+
+/** PixelByte's error envelope, as far as a non-2xx body carries one. */
+export interface ErrorEnvelope {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+/**
+ * A non-2xx answer, by the table above. `envelope` is what the body parsed to (undefined when it is not
+ * PixelByte's shape), `bodyRead` false when the body was lost mid-way.
+ */
+export function classifyHttpError(
+  what: string,
+  status: number,
+  envelope: ErrorEnvelope | undefined,
+  options: { bodyRead?: boolean; retryAfterSeconds?: (details: unknown) => number } = {},
+): UpstreamError {
+  const bodyRead = options.bodyRead ?? true;
+  if (bodyRead && envelope && !GATEWAY_STATUSES.has(status) && DOCUMENTED_ERRORS.get(envelope.code) === status) {
+    const retryAfter = status === 429 ? options.retryAfterSeconds?.(envelope.details) : undefined;
+    return new UpstreamError('rejected', envelope.code, envelope.message || `PixelByte answered HTTP ${status} ${envelope.code}`, status, retryAfter);
+  }
+  const why = !bodyRead
+    ? 'its body was lost'
+    : GATEWAY_STATUSES.has(status)
+      ? 'a gateway error'
+      : envelope
+        ? `${envelope.code} is not an error PixelByte documents at this status`
+        : 'not in PixelByte’s error shape';
+  return new UpstreamError('unknown', envelope?.code ?? `HTTP_${status}`, `${what}: HTTP ${status}, ${why}: PixelByte may have acted on it`, status);
 }
 
 // Errors raised before a single byte reached the server.

@@ -51,13 +51,32 @@ export const cancelResponse = z.object({
   refundedMicroCents: z.number().int().nonnegative().optional(),
 });
 
+/** PixelByte's own error envelope; a gateway's page in front of it never parses as one. */
 export const errorResponse = z.object({
+  success: z.literal(false),
   error: z.object({
-    code: z.string(),
-    message: z.string().default(''),
+    code: z.string().min(1),
+    message: z.string().catch(''),
     details: z.unknown().optional(),
   }),
 });
+
+/** One job of `GET /v1/jobs`. Fields beyond the id are read leniently: the list is only searched, never applied. */
+export const listedJob = z.object({
+  jobId: z.string().min(1),
+  status: z.string(),
+  model: z.string().nullish(),
+  createdAt: z.string().nullish(),
+  completedAt: z.string().nullish(),
+});
+export type ListedJob = z.infer<typeof listedJob>;
+
+export const jobListResponse = z.object({
+  jobs: z.array(listedJob),
+  nextCursor: z.string().nullish(),
+  hasMore: z.boolean().default(false),
+});
+export type JobList = z.infer<typeof jobListResponse>;
 
 /** The webhook PixelByte POSTs when a job reaches a terminal state. */
 export const webhookPayload = z.discriminatedUnion('status', [

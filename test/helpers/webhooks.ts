@@ -1,5 +1,16 @@
+import type { Config } from '../../src/config.js';
 import { signPixelByteWebhook } from '../../src/upstream/signature.js';
+import { WEBHOOK_PATH_PREFIX, webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
 import { SIM_WEBHOOK_SECRET } from './relay.js';
+
+/**
+ * The path of an edit's webhook URL on a relay with `config`: with the edit's own token by default, with
+ * `token` when given (a wrong one), or with none (`null`: the URL of an edit submitted before tokens).
+ */
+export function webhookPath(config: Pick<Config, 'PIXELBYTE_WEBHOOK_SECRET' | 'WEBHOOK_URL_SECRET'>, editId: string, token?: string | null): string {
+  if (token === null) return `${WEBHOOK_PATH_PREFIX}/${editId}`;
+  return `${WEBHOOK_PATH_PREFIX}/${token ?? webhookToken(webhookUrlKey(config), editId)}/${editId}`;
+}
 
 /** A webhook exactly as PixelByte would sign it: raw body, timestamp header, signature header. */
 export function signedWebhook(payload: object, options: { secret?: string; timestamp?: number } = {}) {

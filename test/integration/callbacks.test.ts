@@ -8,7 +8,7 @@ import { createQueues } from '../../src/jobs/queues.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { CallbackReceiver, type ReceivedCallback } from '../helpers/callbackReceiver.js';
 import { eventually, startTestRelay, TEST_CALLBACK_SECRET, type TestRelay } from '../helpers/relay.js';
-import { completedPayload, signedWebhook } from '../helpers/webhooks.js';
+import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 // Callbacks to 127.0.0.1 over plain http need both escape hatches; the retry schedule is shrunk
 // 100,000-fold, so all ten attempts of a series take a few seconds.
@@ -310,7 +310,7 @@ describe('a callback whose worker is down', () => {
 
     for (const [i, id] of [queued, lost].entries()) {
       const webhook = signedWebhook(completedPayload(jobIds[i]!));
-      const res = await api.relay.app!.inject({ method: 'POST', url: `/webhooks/pixelbyte/${id}`, headers: webhook.headers, body: webhook.body });
+      const res = await api.relay.app!.inject({ method: 'POST', url: webhookPath(api.config, id), headers: webhook.headers, body: webhook.body });
       expect(res.statusCode).toBe(200);
       expect(await getEdit(id, api)).toMatchObject({ status: 'completed', callback: { status: 'pending', attempts: 0 } });
     }

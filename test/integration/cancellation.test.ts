@@ -87,3 +87,42 @@ describe('POST /v1/edits/:id/cancel', () => {
     expect(unknown.json().code).toBe('EDIT_NOT_FOUND');
   });
 });
+
+describe('a cancel that a status poll overtakes', () => {
+  let racingSim: Simulator;
+  let racing: TestRelay;
+  beforeAll(async () => {
+    // Jobs stay pending for a minute, so the cancel always finds its job cancellable; PixelByte's answer
+    // to it takes 5 s, long enough for the reconciler to learn of the cancellation first.
+    racingSim = createSimulator({ pendingMs: 60_000, processingMs: 100 });
+    racingSim.configure({ cancelResponseDelayMs: 5_000 });
+    racing = await startTestRelay(await racingSim.listen(0, '127.0.0.1'), { RECONCILE_GRACE_MS: '0', UPSTREAM_TIMEOUT_MS: '20000' });
+  });
+  afterAll(async () => {
+    await racing?.stop();
+    await racingSim?.close();
+  });
+
+  it('still records the refund and answers 200 with the cancelled edit', async () => {
+    const id = await post(racing);
+    const jobId = await eventually(async () => (await getEdit(racing, id)).upstream.jobId ?? undefined, 10_000, 'the submit');
+    const answer = cancel(racing, id);
+    await eventually(() => (racingSim.jobs.get(jobId)?.status === 'cancelled' ? true : undefined), 10_000, 'the cancel at PixelByte');
+    // Overdue now (not a minute from now): the reconciler's next round polls the job and finds it cancelled.
+    await racing.db.edit.update({ where: { id }, data: { nextPollAt: new Date() } });
+    await eventually(async () => ((await getEdit(racing, id)).status === 'cancelled' ? true : undefined), 10_000, 'the reconciler');
+
+    const res = await answer;
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, status: 'cancelled', upstream: { jobId, status: 'cancelled' } });
+    const { history } = await getEdit(racing, id);
+    // The poll moved the edit, before PixelByte's answer to the cancel arrived: the race did happen.
+    expect(history.filter((h: { from: string; to: string }) => h.to === 'cancelled' && h.from !== 'cancelled')).toMatchObject([
+      { from: 'submitted', cause: expect.stringContaining('poll') },
+    ]);
+    expect(history.at(-1)).toMatchObject({ from: 'cancelled', to: 'cancelled', cause: `PixelByte refunded 45000 micro-cents for cancelled job ${jobId}` });
+    expect((await racing.db.edit.findUniqueOrThrow({ where: { id } })).refundedMicroCents).toBe(45_000);
+    expect(racingSim.stats().refundedMicroCents).toBe(45_000);
+    expect(racingSim.calls.filter((c) => c.path === `/v1/jobs/${jobId}/cancel`)).toHaveLength(1);
+  });
+});

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { eventually, SIM_API_KEY, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { webhookPath } from '../helpers/webhooks.js';
 
 let sim: Simulator;
 let t: TestRelay;
@@ -62,7 +63,7 @@ describe('an edit, end to end', () => {
     expect(submit.body).toEqual({
       model: 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image',
       input: { prompt: body.input.prompt, image_urls: body.input.image_urls, size: '2K', num_images: '3' },
-      webhookUrl: `${t.config.PUBLIC_BASE_URL}/webhooks/pixelbyte/${accepted.id}`,
+      webhookUrl: `${t.config.PUBLIC_BASE_URL}${webhookPath(t.config, accepted.id)}`,
     });
 
     const job = sim.jobs.get(done.upstream.jobId)!;

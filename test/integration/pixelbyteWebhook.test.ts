@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { completedPayload, signedWebhook } from '../helpers/webhooks.js';
+import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 let sim: Simulator;
 let t: TestRelay;
@@ -36,10 +36,10 @@ async function finishedUpstreamEdit(numImages = 2) {
 }
 
 function postWebhook(editId: string, webhook: { body: string; headers: Record<string, string> }) {
-  return inject({ method: 'POST', url: `/webhooks/pixelbyte/${editId}`, headers: webhook.headers, body: webhook.body });
+  return inject({ method: 'POST', url: webhookPath(t.config, editId), headers: webhook.headers, body: webhook.body });
 }
 
-describe('POST /webhooks/pixelbyte/:editId', () => {
+describe('POST /webhooks/pixelbyte/:token/:editId', () => {
   it('applies a valid completed webhook with every output listed upstream, and stores it', async () => {
     const { id, jobId } = await finishedUpstreamEdit(2);
     const res = await postWebhook(id, signedWebhook(completedPayload(jobId)));
@@ -98,7 +98,7 @@ describe('POST /webhooks/pixelbyte/:editId', () => {
     const res = await postWebhook(unknown, signedWebhook(completedPayload('job_nobody')));
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ code: 'EDIT_NOT_FOUND' });
-    const unsigned = await inject({ method: 'POST', url: `/webhooks/pixelbyte/${unknown}`, headers: { 'content-type': 'application/json' }, body: '{}' });
+    const unsigned = await inject({ method: 'POST', url: webhookPath(t.config, unknown), headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(unsigned.statusCode).toBe(401);
   });
 
@@ -117,7 +117,9 @@ describe('POST /webhooks/pixelbyte/:editId', () => {
     expect(res.statusCode).toBe(200); // a job this edit never adopted: stored, ignored
     expect((await getEdit(id)).status).toBe('submitted');
 
+    // An edit whose submit is unanswered, so it may adopt the job a webhook names.
     const orphan = await t.edits.create({ id: randomUUID(), model: edit.model, input: {}, clientId: t.clientId, estimatedCostMicroCents: 1 });
+    await t.edits.beginSubmitAttempt(orphan.id, 1, 'submit attempt 1');
     const lost = await postWebhook(orphan.id, signedWebhook(completedPayload('job_unknown_upstream')));
     expect(lost.statusCode).toBe(503);
     expect(lost.json().code).toBe('UPSTREAM_UNAVAILABLE');

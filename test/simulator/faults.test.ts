@@ -50,6 +50,72 @@ describe('submit faults', () => {
     expect(s.sim.stats()).toMatchObject({ submits: 1, jobsCreated: 0, chargedMicroCents: 0 });
   });
 
+  describe("'gateway-error': the load balancer answers 502/504 with HTML, no PixelByte envelope", () => {
+    const rawSubmit = () =>
+      fetch(`${s.url}/v1/jobs/submit`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    it.each([502, 504] as const)('%s after PixelByte created and charged the job: the job runs and its webhook is sent as usual', async (status) => {
+      const receiver = await startReceiver();
+      try {
+        s.sim.nextSubmit({ kind: 'gateway-error', status, jobCreated: true });
+        const res = await fetch(`${s.url}/v1/jobs/submit`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ ...body, webhookUrl: receiver.url }),
+        });
+        expect(res.status).toBe(status);
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+        const text = await res.text();
+        expect(text).toMatch(/^<html>/);
+        expect(text).not.toMatch(/success|error|jobId/);
+        expect(s.sim.stats()).toMatchObject({ submits: 1, jobsCreated: 1, chargedMicroCents: 45_000 });
+        const [job] = [...s.sim.jobs.values()];
+        await s.sim.waitFor(() => receiver.received.length === 1);
+        expect(receiver.received[0]!.body).toMatchObject({ jobId: job!.jobId, status: 'completed' });
+        expect((await s.api('GET', '/v1/jobs')).body.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([job!.jobId]);
+        expect(s.sim.calls[0]!.statusCode).toBe(status);
+      } finally {
+        await receiver.close();
+      }
+    });
+
+    it.each([502, 504] as const)('%s before anything reached PixelByte: no job, no charge', async (status) => {
+      s.sim.nextSubmit({ kind: 'gateway-error', status, jobCreated: false });
+      const res = await rawSubmit();
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await res.text()).toContain(`<h1>${status} `);
+      expect(s.sim.stats()).toMatchObject({ submits: 1, jobsCreated: 0, chargedMicroCents: 0 });
+      expect((await s.api('GET', '/v1/jobs')).body.jobs).toEqual([]);
+    });
+
+    it('a submit PixelByte itself refuses gets PixelByte’s answer through the gateway, and creates nothing', async () => {
+      s.sim.nextSubmit({ kind: 'gateway-error', status: 504, jobCreated: true });
+      const res = await s.submit({ model: PRO, input: { prompt: 'no images' } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_INPUT');
+      expect(s.sim.stats()).toMatchObject({ jobsCreated: 0, chargedMicroCents: 0 });
+    });
+
+    it('works as the global submitFault, and combines with a global webhook switch', async () => {
+      s.sim.configure({ submitFault: { kind: 'gateway-error', status: 502, jobCreated: true }, webhook: 'drop' });
+      for (let i = 0; i < 2; i++) expect((await rawSubmit()).status).toBe(502);
+      expect(s.sim.stats()).toMatchObject({ submits: 2, jobsCreated: 2 });
+      expect([...s.sim.jobs.values()].map((j) => j.webhookMode)).toEqual(['drop', 'drop']);
+      s.sim.configure({ submitFault: { kind: 'gateway-error', status: 504, jobCreated: false } });
+      expect((await rawSubmit()).status).toBe(504);
+      expect(s.sim.stats().jobsCreated).toBe(2);
+    });
+
+    it('is refused by /__sim with a status other than 502/504', async () => {
+      const bad = await s.api('POST', '/__sim/next-submit', { behaviours: [{ kind: 'gateway-error', status: 500, jobCreated: true }] }, null);
+      expect(bad.status).toBe(400);
+      const good = await s.api('POST', '/__sim/next-submit', { behaviours: [{ kind: 'gateway-error', status: 504, jobCreated: false }] }, null);
+      expect(good.status).toBe(200);
+      expect((await rawSubmit()).status).toBe(504);
+    });
+  });
+
   it("'slow' delays the answer; a client that gives up still gets a job created", async () => {
     s.sim.nextSubmit({ kind: 'slow', delayMs: 200 });
     const started = Date.now();

@@ -53,4 +53,17 @@ describe('loadConfig', () => {
     expect(errorOf({ ...required, PUBLIC_BASE_URL: 'http://relay.example.com' })).toMatch(/PUBLIC_BASE_URL must be https/);
     expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe('http://127.0.0.1:3000');
   });
+
+  it('bounds slow and idle HTTP clients by default, and takes other limits', () => {
+    expect(loadConfig(required)).toMatchObject({ HTTP_REQUEST_TIMEOUT_MS: 30_000, HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000, HTTP_MAX_CONNECTIONS: 1024 });
+    expect(loadConfig({ ...required, HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000', HTTP_MAX_CONNECTIONS: '2' })).toMatchObject({
+      HTTP_REQUEST_TIMEOUT_MS: 1000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 5000,
+      HTTP_MAX_CONNECTIONS: 2,
+    });
+    // 0 would mean "no limit" to node: exactly what these variables exist to prevent.
+    expect(errorOf({ ...required, HTTP_REQUEST_TIMEOUT_MS: '0' })).toMatch(/HTTP_REQUEST_TIMEOUT_MS/);
+    expect(errorOf({ ...required, HTTP_KEEP_ALIVE_TIMEOUT_MS: '0' })).toMatch(/HTTP_KEEP_ALIVE_TIMEOUT_MS/);
+    expect(errorOf({ ...required, HTTP_MAX_CONNECTIONS: '0' })).toMatch(/HTTP_MAX_CONNECTIONS/);
+  });
 });

@@ -30,6 +30,17 @@ function destroySocket(request: FastifyRequest, reply: FastifyReply): FastifyRep
   return reply;
 }
 
+const GATEWAY_TITLES = { 502: '502 Bad Gateway', 504: '504 Gateway Time-out' } as const;
+
+/** What a load balancer in front of PixelByte answers on its own: an HTML page, nothing of PixelByte's shape. */
+function gatewayError(reply: FastifyReply, status: 502 | 504): FastifyReply {
+  const title = GATEWAY_TITLES[status];
+  return reply
+    .code(status)
+    .type('text/html')
+    .send(`<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`);
+}
+
 /** PixelByte's job API under /v1, bearer-authenticated. */
 export function jobRoutes(ctx: SimulatorContext) {
   const ok = (request: FastifyRequest, data: object) =>
@@ -57,6 +68,7 @@ export function jobRoutes(ctx: SimulatorContext) {
         );
       }
       if (interception.kind === 'drop') return destroySocket(request, reply);
+      if (interception.kind === 'gateway-error' && !interception.jobCreated) return gatewayError(reply, interception.status);
       if (interception.kind === 'slow') await ctx.timers.sleep(interception.delayMs);
 
       const job = acceptSubmit(ctx, { apiKey, requestId: request.id, body: request.body, plan });
@@ -64,6 +76,7 @@ export function jobRoutes(ctx: SimulatorContext) {
       // 'early': the job finishes and its webhook is delivered before this response is written.
       if (job.webhookMode === 'early') await ctx.lifecycle.finishNow(job);
       if (interception.kind === 'accept-then-drop') return destroySocket(request, reply);
+      if (interception.kind === 'gateway-error') return gatewayError(reply, interception.status);
       return ok(request, submitView(job, estimated));
     });
 
@@ -92,6 +105,8 @@ export function jobRoutes(ctx: SimulatorContext) {
       if (!ctx.lifecycle.cancel(job)) {
         throw new SimError(400, 'JOB_CANNOT_BE_CANCELLED', `Job ${jobId} is ${job.status}; only pending jobs can be cancelled`);
       }
+      // Meanwhile the job reads as cancelled to anyone who asks: a status poll can learn of it before the canceller does.
+      await ctx.timers.sleep(ctx.faults.switches.cancelResponseDelayMs ?? 0);
       return ok(request, { jobId, status: 'cancelled', refundedMicroCents: job.costMicroCents });
     });
   };

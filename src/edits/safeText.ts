@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/**
+ * Text Postgres can store exactly as the client sent it. `text` and `jsonb` refuse U+0000, and a UTF-16
+ * surrogate without its pair has no UTF-8 form: the driver sends U+FFFD instead (the text changes silently),
+ * and jsonb refuses the `\ud800` escape outright. Matched per code unit (no `u` flag) so lone halves are seen.
+ */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export const UNSTORABLE_TEXT = 'must not contain U+0000 or an unpaired UTF-16 surrogate';
+
+export function isStorableText(text: string): boolean {
+  return !UNSTORABLE.test(text);
+}
+
+/** A zod string that Postgres can store; chain the field's own checks after it. */
+export const storableString = () => z.string().refine(isStorableText, UNSTORABLE_TEXT);
