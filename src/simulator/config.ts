@@ -10,6 +10,10 @@ const envSchema = z.object({
   SIMULATOR_WEBHOOK_SECRET: z.string().min(1).default('whsec_sim_secret'),
   SIMULATOR_PENDING_MS: optionalMs,
   SIMULATOR_PROCESSING_MS: optionalMs,
+  /** Base of the output URLs it hands out, when clients reach it under another address than it listens on. */
+  SIMULATOR_PUBLIC_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),
+  /** Accept http webhook URLs to any host (a compose stack's `http://api:3000`), not only loopback. */
+  SIMULATOR_HTTP_WEBHOOKS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -8,6 +8,8 @@ const simulator = createSimulator({
   webhookSecret: config.SIMULATOR_WEBHOOK_SECRET,
   ...(config.SIMULATOR_PENDING_MS === undefined ? {} : { pendingMs: config.SIMULATOR_PENDING_MS }),
   ...(config.SIMULATOR_PROCESSING_MS === undefined ? {} : { processingMs: config.SIMULATOR_PROCESSING_MS }),
+  ...(config.SIMULATOR_PUBLIC_URL === undefined ? {} : { publicUrl: config.SIMULATOR_PUBLIC_URL }),
+  httpWebhooks: config.SIMULATOR_HTTP_WEBHOOKS ? 'any' : 'loopback',
   logger: { level: config.LOG_LEVEL },
 });
 

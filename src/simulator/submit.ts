@@ -3,7 +3,7 @@ import type { SimulatorContext } from './context.js';
 import { SimError, invalidInput } from './errors.js';
 import type { SubmitPlan } from './faults.js';
 import { MODEL_SLUG_PATTERN, findSimModel } from './models.js';
-import type { SimJob } from './types.js';
+import type { HttpWebhooks, SimJob } from './types.js';
 
 // Strict at the top level too: a misspelt `webhookURL` must fail loudly, not silently lose every webhook.
 const submitBody = z.strictObject({
@@ -22,7 +22,7 @@ export function issuesOf(error: z.ZodError, prefix: string[] = []) {
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
-function checkWebhookUrl(raw: string, requireHttps: boolean): void {
+function checkWebhookUrl(raw: string, httpWebhooks: HttpWebhooks): void {
   let url: URL;
   try {
     url = new URL(raw);
@@ -31,8 +31,7 @@ function checkWebhookUrl(raw: string, requireHttps: boolean): void {
   }
   if (raw.length > 2048) throw new SimError(400, 'INVALID_WEBHOOK_URL', 'webhookUrl must be at most 2048 characters');
   if (url.protocol === 'https:') return;
-  // PixelByte accepts https only; the simulator also lets http through to loopback so local pixelrelay can be called back.
-  if (url.protocol === 'http:' && !requireHttps && LOOPBACK.test(url.hostname)) return;
+  if (url.protocol === 'http:' && (httpWebhooks === 'any' || (httpWebhooks === 'loopback' && LOOPBACK.test(url.hostname)))) return;
   throw new SimError(400, 'INVALID_WEBHOOK_URL', 'webhookUrl must be an https URL');
 }
 
@@ -48,7 +47,7 @@ export function acceptSubmit(ctx: SimulatorContext, args: { apiKey: string; requ
   if (!MODEL_SLUG_PATTERN.test(slug)) throw new SimError(400, 'INVALID_MODEL_SLUG', `"${slug}" is not a valid model slug`);
   const model = findSimModel(slug);
   if (!model) throw new SimError(404, 'MODEL_NOT_FOUND', `Model ${slug} not found`);
-  if (webhookUrl !== undefined) checkWebhookUrl(webhookUrl, ctx.options.requireHttpsWebhooks);
+  if (webhookUrl !== undefined) checkWebhookUrl(webhookUrl, ctx.options.httpWebhooks);
 
   const parsedInput = model.input.safeParse(input);
   if (!parsedInput.success) throw invalidInput(`Input is invalid for ${slug}`, issuesOf(parsedInput.error, ['input']));

@@ -108,6 +108,9 @@ export interface RecordedDelivery {
   at: Date;
 }
 
+export const HTTP_WEBHOOKS = ['none', 'loopback', 'any'] as const;
+export type HttpWebhooks = (typeof HTTP_WEBHOOKS)[number];
+
 export interface SimulatorOptions {
   apiKeys?: string[];
   webhookSecret?: string;
@@ -118,7 +121,11 @@ export interface SimulatorOptions {
   webhookTimeoutMs?: number;
   concurrencyLimit?: number;
   envelope?: 'flat' | 'wrapped';
-  requireHttpsWebhooks?: boolean;
+  /**
+   * Which plain-http webhook URLs submit accepts (PixelByte itself takes https only): `loopback` lets a local
+   * pixelrelay be called back, `any` lets one on a private network (a compose stack) be, `none` is PixelByte's rule.
+   */
+  httpWebhooks?: HttpWebhooks;
   publicUrl?: string;
   logger?: boolean | object;
 }
@@ -136,7 +143,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     webhookTimeoutMs: options.webhookTimeoutMs ?? 30_000,
     concurrencyLimit: options.concurrencyLimit ?? Number.POSITIVE_INFINITY,
     envelope: options.envelope ?? 'flat',
-    requireHttpsWebhooks: options.requireHttpsWebhooks ?? false,
+    httpWebhooks: options.httpWebhooks ?? 'loopback',
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
     logger: options.logger ?? false,
   };

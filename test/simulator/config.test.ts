@@ -22,4 +22,14 @@ describe('loadSimulatorConfig', () => {
     });
     expect(() => loadSimulatorConfig({ SIMULATOR_PORT: 'abc', SIMULATOR_PENDING_MS: '-1' })).toThrow(/SIMULATOR_PORT.*SIMULATOR_PENDING_MS/);
   });
+
+  it('reads the public URL and the http-webhook switch a compose stack sets', () => {
+    expect(loadSimulatorConfig({}).SIMULATOR_PUBLIC_URL).toBeUndefined();
+    expect(loadSimulatorConfig({}).SIMULATOR_HTTP_WEBHOOKS).toBe(false);
+    expect(loadSimulatorConfig({ SIMULATOR_PUBLIC_URL: 'http://localhost:4010', SIMULATOR_HTTP_WEBHOOKS: 'true' })).toMatchObject({
+      SIMULATOR_PUBLIC_URL: 'http://localhost:4010',
+      SIMULATOR_HTTP_WEBHOOKS: true,
+    });
+    expect(() => loadSimulatorConfig({ SIMULATOR_PUBLIC_URL: 'localhost:4010' })).toThrow(/SIMULATOR_PUBLIC_URL/);
+  });
 });

@@ -141,11 +141,18 @@ describe('POST /v1/jobs/submit', () => {
     expect((await submitWith('not a url')).body.error.code).toBe('INVALID_WEBHOOK_URL');
   });
 
-  it('requireHttpsWebhooks refuses http even to loopback', async () => {
+  it("httpWebhooks 'none' refuses http even to loopback", async () => {
     await s.sim.close();
-    s = await startSimulator({ requireHttpsWebhooks: true });
+    s = await startSimulator({ httpWebhooks: 'none' });
     const res = await s.submit({ model: PRO, input: proInput(), webhookUrl: 'http://127.0.0.1:9/hooks' });
     expect(res.body.error.code).toBe('INVALID_WEBHOOK_URL');
+  });
+
+  it("httpWebhooks 'any' accepts http to a named host, as a compose stack's api service needs", async () => {
+    await s.sim.close();
+    s = await startSimulator({ httpWebhooks: 'any' });
+    expect((await s.submit({ model: PRO, input: proInput(), webhookUrl: 'http://api:3000/hooks' })).status).toBe(200);
+    expect((await s.submit({ model: PRO, input: proInput(), webhookUrl: 'ftp://api/hooks' })).body.error.code).toBe('INVALID_WEBHOOK_URL');
   });
 
   it('answers 402 INSUFFICIENT_BALANCE when the balance cannot cover the cost', async () => {
