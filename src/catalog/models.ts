@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import { storableString } from '../edits/safeText.js';
+import { perImage, perRequest, type Pricing } from './pricing.js';
+
+/**
+ * The PixelByte edit models pixelrelay offers, as PixelByte documents them (../shared/pixelbyte-api.md): each
+ * validates the caller's input by its own schema, turns it into exactly the `input` PixelByte expects (its field
+ * names, its types, its documented defaults), and prices it as PixelByte will charge.
+ * Deliberately independent of src/simulator/models.ts: the simulator plays PixelByte, and the relay must not
+ * validate against itself.
+ */
+export interface CatalogModel<Input extends Record<string, unknown> = Record<string, unknown>> {
+  slug: string;
+  name: string;
+  provider: string;
+  /** PixelByte's stated processing time. */
+  typicalSeconds: number;
+  /** Parses the caller's input into the upstream input. */
+  input: z.ZodType<Input>;
+  pricing: Pricing<Input>;
+  /** A documented, valid input: the API reference and the tests use it. */
+  example: Record<string, unknown>;
+}
+
+export const DEFAULT_MODEL = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
+
+// PixelByte states 5,000 characters for the pixel-image models and no limit for the others; one limit for all
+// keeps a prompt that works on one model working on every other.
+const prompt = storableString().trim().min(1, 'must not be empty').max(5000, 'must be at most 5000 characters');
+
+const httpUrl = storableString()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL')
+  .pipe(z.string().max(2048, 'must be at most 2048 characters'));
+
+const imageUrls = (max?: number) => {
+  const atLeastOne = z.array(httpUrl).min(1, 'needs at least 1 image URL');
+  return max === undefined ? atLeastOne : atLeastOne.max(max, `takes at most ${max} image URLs`);
+};
+
+/** A count from 1 to 4, given as a number or a string of digits (clients differ; PixelByte's models do too). */
+const oneToFour = z
+  .union([z.number().int('must be a whole number from 1 to 4'), z.string().regex(/^\d+$/, 'must be a whole number from 1 to 4').transform(Number)])
+  .pipe(z.number().int().min(1, 'must be from 1 to 4').max(4, 'must be from 1 to 4'));
+
+const SAMPLE_IMAGE = 'https://example.com/photo.jpg';
+const SAMPLE_PROMPT = 'Replace the background with a tropical beach at sunset';
+
+// The pixel-image and Wan models take num_images as a STRING: "1"…"4".
+const pixelImageInput = z.strictObject({
+  prompt,
+  image_urls: imageUrls(4),
+  size: z.enum(['1K', '2K']).default('2K'),
+  num_images: oneToFour.default(1).transform((n) => String(n) as '1' | '2' | '3' | '4'),
+});
+
+function pixelImageModel(slug: string, name: string, provider: string, baseMicroCents: number): CatalogModel {
+  return {
+    slug,
+    name,
+    provider,
+    typicalSeconds: 30,
+    input: pixelImageInput,
+    pricing: perImage(baseMicroCents, (input) => Number(input.num_images)),
+    example: { prompt: SAMPLE_PROMPT, image_urls: [SAMPLE_IMAGE], size: '2K', num_images: '2' },
+  };
+}
+
+// Seedream takes num_images as a NUMBER, and `resolution` rather than `size`.
+const seedreamInput = z.strictObject({
+  prompt,
+  image_urls: imageUrls(10),
+  resolution: z.enum(['1K', '2K']).optional(),
+  aspect_ratio: z.enum(['1:1', '16:9', '9:16', '3:2', '2:3', '4:3', '3:4']).default('1:1'),
+  num_images: oneToFour.default(1),
+});
+
+// Lower-case resolutions, and a price per request that 4k multiplies.
+const nanoBananaInput = z.strictObject({
+  prompt,
+  image_urls: imageUrls(),
+  aspect_ratio: z.enum(['9:16', '16:9', '1:1', '2:3', '3:2']).default('9:16'),
+  resolution: z.enum(['1k', '2k', '4k']).optional(),
+});
+
+function nanoBananaModel(slug: string, name: string, baseMicroCents: number, fourK: number): CatalogModel {
+  return {
+    slug,
+    name,
+    provider: 'Google',
+    typicalSeconds: 30,
+    input: nanoBananaInput,
+    pricing: perRequest(baseMicroCents, { when: (input) => input.resolution === '4k', multiplier: fourK, rule: `× ${fourK} at resolution 4k` }),
+    example: { prompt: SAMPLE_PROMPT, image_urls: [SAMPLE_IMAGE], aspect_ratio: '16:9', resolution: '2k' },
+  };
+}
+
+// One source image, as a single string `image_url`.
+const gptImageInput = z.strictObject({
+  prompt,
+  image_url: httpUrl,
+  aspect_ratio: z.enum(['1:1', '3:2', '2:3']).optional(),
+});
+
+function gptImageModel(slug: string, name: string, baseMicroCents: number): CatalogModel {
+  return {
+    slug,
+    name,
+    provider: 'OpenAI',
+    typicalSeconds: 30,
+    input: gptImageInput,
+    pricing: perRequest(baseMicroCents),
+    example: { prompt: SAMPLE_PROMPT, image_url: SAMPLE_IMAGE, aspect_ratio: '3:2' },
+  };
+}
+
+// PixelByte enumerates neither Runway's aspect ratios nor its styles.
+const runwayInput = z.strictObject({
+  prompt,
+  image_urls: imageUrls(3),
+  aspect_ratio: z.string().regex(/^\d{1,2}:\d{1,2}$/, 'must look like "16:9"').optional(),
+  style: storableString().max(100, 'must be at most 100 characters').optional(),
+});
+
+const MODELS: readonly CatalogModel[] = [
+  pixelImageModel('pixelbyte-plus/pixel-image-1.0-pro/image-to-image', 'Pixel Image 1.0 Pro', 'PixelByte+', 45_000),
+  pixelImageModel('pixelbyte-plus/pixel-image-1.0/image-to-image', 'Pixel Image 1.0', 'PixelByte+', 30_000),
+  pixelImageModel('alibaba-plus/wan-2.7/image-to-image', 'Wan 2.7', 'Alibaba+', 30_000),
+  pixelImageModel('alibaba-plus/wan-2.7-pro/image-to-image', 'Wan 2.7 Pro', 'Alibaba+', 45_000),
+  {
+    slug: 'bytedance-plus/seedream-v5-lite/image-to-image',
+    name: 'Seedream v5 Lite',
+    provider: 'ByteDance+',
+    typicalSeconds: 60,
+    input: seedreamInput,
+    pricing: perImage(35_000, (input) => Number(input.num_images)),
+    example: { prompt: SAMPLE_PROMPT, image_urls: [SAMPLE_IMAGE], resolution: '2K', aspect_ratio: '16:9', num_images: 2 },
+  },
+  nanoBananaModel('google/nano-banana/edit-image', 'Nano Banana', 40_000, 2),
+  nanoBananaModel('google/nano-banana-pro/edit-image', 'Nano Banana Pro', 134_000, 1.8),
+  gptImageModel('openai/gpt-image-1.5/edit-image', 'GPT Image 1.5', 34_000),
+  gptImageModel('openai/gpt-image-1-mini/edit-image', 'GPT Image 1 Mini', 11_000),
+  {
+    slug: 'runway/gen-4-turbo-image/edit-image',
+    name: 'Gen-4 Turbo Image',
+    provider: 'Runway',
+    typicalSeconds: 30,
+    input: runwayInput,
+    pricing: perRequest(20_000),
+    example: { prompt: SAMPLE_PROMPT, image_urls: [SAMPLE_IMAGE], aspect_ratio: '16:9', style: 'cinematic' },
+  },
+];
+
+const bySlug: ReadonlyMap<string, CatalogModel> = new Map(MODELS.map((m) => [m.slug, m]));
+
+export function findModel(slug: string): CatalogModel | undefined {
+  return bySlug.get(slug);
+}
+
+export function allModels(): readonly CatalogModel[] {
+  return MODELS;
+}
+
+export function supportedModels(): string[] {
+  return MODELS.map((m) => m.slug);
+}
