@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { z } from 'zod';
 
 /** An error we mean to show the caller: a stable machine-readable code, an HTTP status, a human message. */
 export class AppError extends Error {
@@ -14,13 +15,18 @@ export class AppError extends Error {
   }
 }
 
-export interface ErrorBody {
-  statusCode: number;
-  code: string;
-  error: string;
-  message: string;
-  details?: unknown;
-}
+/** The one JSON shape of every 4xx and 5xx answer. */
+export const errorBodySchema = z.object({
+  statusCode: z.number().int(),
+  code: z.string(),
+  error: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** The error answers every route declares beside its own success schema. */
+export const errorResponses = { '4xx': errorBodySchema, '5xx': errorBodySchema } as const;
 
 export function errorBody(err: AppError): ErrorBody {
   const body: ErrorBody = { statusCode: err.statusCode, code: err.code, error: STATUS_CODES[err.statusCode] ?? 'Error', message: err.message };

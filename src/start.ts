@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
-import { CallbackRepository } from './callbacks/repository.js';
-import { EditRepository } from './edits/repository.js';
 import { createPrisma } from './infra/prisma.js';
 import { createRedis } from './infra/redis.js';
-import { createQueues, enqueueCallbackInBackground } from './jobs/queues.js';
-import { startWorkers, type RunningWorkers } from './jobs/workers.js';
-import { PixelByteClient } from './upstream/client.js';
-import { webhookUrlKey } from './upstream/webhookUrl.js';
+import { createQueues, type EditQueues } from './jobs/queues.js';
+import { type RunningWorkers, startWorkers } from './jobs/workers.js';
+import { createServices } from './services.js';
 
 export interface RunningRelay {
   /** The API's address when this process serves HTTP. */
@@ -23,61 +21,43 @@ export interface RunningRelay {
 /** Connects and starts what ROLE asks for: the HTTP API, the workers, or both. */
 export async function startPixelRelay(config: Config, logger: Logger): Promise<RunningRelay> {
   const db = createPrisma(config.DATABASE_URL);
-  const pixelbyte = new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  const worker = config.ROLE !== 'api' ? connectRole(config, logger, 'worker') : undefined;
+  const api = config.ROLE !== 'worker' ? connectRole(config, logger, 'producer') : undefined;
+  const services = createServices(config, { db, logger, queues: { api: api?.queues, worker: worker?.queues } });
+
   const closers: (() => Promise<unknown>)[] = [];
   const running: RunningRelay = { stop: async () => {} };
 
-  if (config.ROLE !== 'api') {
-    const redis = createRedis(config.REDIS_URL, 'worker');
-    redis.on('error', (err) => logger.warn({ err: err.message }, 'worker redis error'));
-    const queues = createQueues(redis, config.QUEUE_PREFIX);
-    running.workers = startWorkers({
-      connection: redis,
-      prefix: config.QUEUE_PREFIX,
-      queues,
-      edits: new EditRepository(db, { callbackCreated: enqueueCallbackInBackground(queues.callback, logger) }),
-      logger,
-      concurrency: config.WORKER_CONCURRENCY,
-      lockDurationMs: config.WORKER_LOCK_DURATION_MS,
-      sweepIntervalMs: config.SWEEP_INTERVAL_MS,
-      maxSubmitsPerMinute: config.UPSTREAM_MAX_PER_MINUTE,
-      reconcile: { pixelbyte, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
-      callbacks: config.CALLBACK_SIGNING_SECRET
-        ? {
-            deliveries: new CallbackRepository(db),
-            signingSecret: config.CALLBACK_SIGNING_SECRET,
-            timeoutMs: config.CALLBACK_TIMEOUT_MS,
-            retryScale: config.CALLBACK_RETRY_SCALE,
-            policy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
-          }
-        : undefined,
-      submit: {
-        pixelbyte,
-        publicBaseUrl: config.PUBLIC_BASE_URL,
-        webhookUrlKey: webhookUrlKey(config),
-        maxAttempts: config.SUBMIT_MAX_ATTEMPTS,
-        backoffBaseMs: config.SUBMIT_BACKOFF_BASE_MS,
-        backoffMaxMs: config.SUBMIT_BACKOFF_MAX_MS,
-        fenceGraceMs: config.SUBMIT_FENCE_GRACE_MS,
-        keyExclusive: config.PIXELBYTE_KEY_EXCLUSIVE,
-        maxInFlight: config.UPSTREAM_MAX_CONCURRENCY,
-        reconcileGraceMs: config.RECONCILE_GRACE_MS,
+  if (worker && services.worker) {
+    const workers = startWorkers(
+      {
+        connection: worker.redis,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+        sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+        maxSubmitsPerMinute: config.UPSTREAM_MAX_PER_MINUTE,
       },
-    });
-    const workers = running.workers;
-    closers.push(() => workers.close(), () => queues.close(), () => redis.quit());
+      services.worker,
+    );
+    running.workers = workers;
+    closers.push(
+      () => workers.close(),
+      () => worker.queues.close(),
+      () => worker.redis.quit(),
+    );
   }
 
-  if (config.ROLE !== 'worker') {
-    const redis = createRedis(config.REDIS_URL, 'producer');
-    redis.on('error', (err) => logger.warn({ err: err.message }, 'api redis error'));
-    const queues = createQueues(redis, config.QUEUE_PREFIX);
-    const app = await buildApp({ config, db, redis, queues, pixelbyte, logger });
+  if (api && services.api) {
+    const app = buildApp({ config, services: services.api, db, redis: api.redis, logger });
     running.app = app;
     running.url = await app.listen({ host: config.HOST, port: config.PORT });
     // HTTP stops first so nothing new arrives while the workers drain.
     closers.unshift(() => app.close());
-    closers.push(() => queues.close(), () => redis.quit());
+    closers.push(
+      () => api.queues.close(),
+      () => api.redis.quit(),
+    );
   }
   closers.push(() => db.$disconnect());
 
@@ -91,4 +71,11 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
     }
   };
   return running;
+}
+
+/** One role's Redis connection (the API's fails fast, the workers' waits) and the queues on it. */
+function connectRole(config: Config, logger: Logger, role: 'producer' | 'worker'): { redis: Redis; queues: EditQueues } {
+  const redis = createRedis(config.REDIS_URL, role);
+  redis.on('error', (err) => logger.warn({ err: err.message }, `${role === 'worker' ? 'worker' : 'api'} redis error`));
+  return { redis, queues: createQueues(redis, config.QUEUE_PREFIX) };
 }

@@ -1,24 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import type { CallbackAttempt, CallbackDelivery, Prisma } from '../generated/prisma/client.js';
-import type { EditStatus } from '../edits/status.js';
+import type { CallbackAttempt, CallbackDelivery } from '../generated/prisma/client.js';
 import type { Db } from '../infra/prisma.js';
 
 export type { CallbackAttempt, CallbackDelivery };
-
-export const CALLBACK_EVENT_TYPES = { completed: 'edit.completed', failed: 'edit.failed', cancelled: 'edit.cancelled' } as const;
-export type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[keyof typeof CALLBACK_EVENT_TYPES];
-
-/**
- * Writes the outbox row for an edit that just reached `status`, inside the caller's transaction (the
- * one that changes the status), so the event exists exactly when the change does. Returns its id.
- */
-export async function createCallbackDelivery(tx: Prisma.TransactionClient, editId: string, status: EditStatus): Promise<string | null> {
-  const type = (CALLBACK_EVENT_TYPES as Partial<Record<EditStatus, CallbackEventType>>)[status];
-  if (!type) return null;
-  const id = `msg_${randomUUID()}`;
-  const { count } = await tx.callbackDelivery.createMany({ data: { id, editId, type }, skipDuplicates: true });
-  return count === 1 ? id : null;
-}
 
 export interface AttemptRecord {
   series: number;

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { isUuid } from '../edits/cursor.js';
 import type { EditRepository } from '../edits/repository.js';
 import { AppError, editNotFound } from '../errors.js';
+import { isUuid } from '../shared/ids.js';
 import type { CallbackRepository } from './repository.js';
-import { checkCallbackUrl, type CallbackUrlPolicy, type Resolve } from './urlSafety.js';
+import { type CallbackUrlPolicy, checkCallbackUrl, type Resolve } from './urlSafety.js';
 
 export interface CallbackServiceDeps {
   deliveries: CallbackRepository;
@@ -45,10 +45,9 @@ export class CallbackService {
     if (!this.deps.enabled) throw callbacksDisabled();
     const delivery = await this.deps.deliveries.findByEdit(editId);
     if (!delivery) {
-      throw notRedeliverable(
-        edit.callbackUrl ? `The edit is ${edit.status}; its callback is sent when it finishes` : 'The edit has no callbackUrl',
-        { status: 'none' },
-      );
+      throw notRedeliverable(edit.callbackUrl ? `The edit is ${edit.status}; its callback is sent when it finishes` : 'The edit has no callbackUrl', {
+        status: 'none',
+      });
     }
     if (!(await this.deps.deliveries.restart(delivery.id))) {
       throw notRedeliverable('The callback is still being delivered; it is retried on its own schedule', { status: 'pending' });

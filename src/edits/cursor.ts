@@ -1,3 +1,5 @@
+import { isUuid } from '../shared/ids.js';
+
 /** Opaque list cursors: the sort key of the last row seen, so pages stay stable while new edits arrive. */
 export interface CursorPosition {
   createdAt: Date;
@@ -25,8 +27,4 @@ export function decodeCursor(cursor: string): CursorPosition | null {
   } catch {
     return null;
   }
-}
-
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

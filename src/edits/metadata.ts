@@ -1,4 +1,4 @@
-import { UNSTORABLE_TEXT, isStorableText } from './safeText.js';
+import { isStorableText, UNSTORABLE_TEXT } from './safeText.js';
 
 /** Client metadata is any JSON object within these bounds; pixelrelay stores it and shows it back. */
 export const METADATA_LIMITS = { maxDepth: 32, maxBytes: 16 * 1024, maxKeyLength: 256 } as const;
@@ -26,7 +26,8 @@ export function metadataIssues(value: unknown): JsonIssue[] {
       if (!isStorableText(node.value)) issues.push({ path: node.path, message: UNSTORABLE_TEXT });
     } else if (typeof node.value === 'number') {
       if (!Number.isFinite(node.value)) issues.push({ path: node.path, message: 'must be a finite number' });
-      else if (Math.abs(node.value) > Number.MAX_SAFE_INTEGER) issues.push({ path: node.path, message: `must be within ±${Number.MAX_SAFE_INTEGER}; larger numbers lose precision` });
+      else if (Math.abs(node.value) > Number.MAX_SAFE_INTEGER)
+        issues.push({ path: node.path, message: `must be within ±${Number.MAX_SAFE_INTEGER}; larger numbers lose precision` });
     } else if (node.value !== null && typeof node.value === 'object') {
       if (node.depth > METADATA_LIMITS.maxDepth) {
         issues.push({ path: node.path, message: `nests deeper than ${METADATA_LIMITS.maxDepth} levels` });

@@ -1,9 +1,8 @@
-import { Prisma } from '../generated/prisma/client.js';
 import type { Edit, EditTransition, IdempotencyKey, SubmitAttempt } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { SubmitOutcome } from '../generated/prisma/enums.js';
-import { createCallbackDelivery } from '../callbacks/repository.js';
 import type { Db } from '../infra/prisma.js';
-import { canMove, type EditStatus } from './status.js';
+import { AT_UPSTREAM, canMove, type EditStatus, isAwaitingSubmit, isTerminal, UPSTREAM_SLOT_HOLDERS } from './status.js';
 
 export type { Edit, EditTransition, IdempotencyKey, SubmitAttempt };
 
@@ -34,7 +33,25 @@ export interface TransitionChange {
   onlyIf?: Prisma.EditWhereInput;
 }
 
-export type TransitionResult = { moved: true; from: EditStatus; edit: Edit } | { moved: false; edit: Edit | null };
+/** `outbox`: ids of the outbox rows the move wrote, to be relayed once it has committed (see EditTransitions). */
+export type TransitionResult = { moved: true; from: EditStatus; edit: Edit; outbox: string[] } | { moved: false; edit: Edit | null };
+
+/** One guarded status change: from the status the caller expects to the next. */
+interface Move extends TransitionChange {
+  from: EditStatus;
+  to: EditStatus;
+}
+
+/**
+ * What another feature adds to a move into a terminal status, inside the move's own transaction, so that it
+ * exists exactly when the move does (the callbacks feature writes its outbox row here). Returns the ids of
+ * the rows it wrote; the caller relays them after the commit.
+ */
+export type TerminalMoveHook = (tx: Prisma.TransactionClient, edit: Edit) => Promise<string[]>;
+
+export interface EditRepositoryHooks {
+  onTerminalMove?: TerminalMoveHook;
+}
 
 export interface ListPage {
   status?: EditStatus;
@@ -44,8 +61,6 @@ export interface ListPage {
 
 const UNIQUE_VIOLATION = 'P2002';
 const UPSTREAM_SLOTS_LOCK = 7_262_001; // any constant; names the advisory lock guarding upstream slots
-/** Edits that hold (or may hold) an unfinished job at PixelByte. */
-const IN_FLIGHT_UPSTREAM: EditStatus[] = ['submitting', 'submitted', 'processing'];
 export const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION;
 
 /**
@@ -54,15 +69,10 @@ export const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaC
  */
 export const MAY_ADOPT_A_JOB: Prisma.EditWhereInput = { upstreamJobId: null, submitAttempts: { some: { outcome: { in: ['in_flight', 'unknown'] } } } };
 
-export interface EditRepositoryHooks {
-  /**
-   * Called after the commit that created a callback delivery (an edit with a callbackUrl became terminal),
-   * without waiting for it: its job is to enqueue the delivery, best effort. Must not throw.
-   */
-  callbackCreated?(deliveryId: string): void;
-}
-
-/** Prisma queries for edits. Every status change goes through `transition`, which is guarded and leaves a history row. */
+/**
+ * Prisma queries for edits. Every status change goes through `move`, a guarded compare-and-set that leaves a
+ * history row; the repository knows nothing of queues, so what a move wrote to an outbox is returned, not sent.
+ */
 export class EditRepository {
   constructor(
     private readonly db: Db,
@@ -115,9 +125,7 @@ export class EditRepository {
   async list(page: ListPage): Promise<{ edits: Edit[]; hasMore: boolean }> {
     const where: Prisma.EditWhereInput = {
       ...(page.status ? { status: page.status } : {}),
-      ...(page.after
-        ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] }
-        : {}),
+      ...(page.after ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] } : {}),
     };
     const rows = await this.db.edit.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1 });
     return { edits: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
@@ -127,29 +135,36 @@ export class EditRepository {
    * Moves an edit to `to` if the state machine allows it from where the edit is now. The update is a
    * compare-and-set on the status just read, so of two racing writers exactly one wins and writes history;
    * the loser re-reads and finds the move no longer allowed (or allowed from the new status).
-   * A move to a terminal status of an edit with a callbackUrl writes its callback (the outbox row) in the same transaction.
    */
   async transition(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
     for (;;) {
       const current = await this.db.edit.findUnique({ where: { id } });
       if (!current || !canMove(current.status, to)) return { moved: false, edit: current };
-      const moved = await this.db.$transaction(async (tx) => {
-        const { count } = await tx.edit.updateMany({ where: { AND: [{ id, status: current.status }, change.onlyIf ?? {}] }, data: { ...change.data, status: to } });
-        if (count === 0) return null;
-        await tx.editTransition.create({
-          data: { editId: id, fromStatus: current.status, toStatus: to, cause: change.cause, upstreamCode: change.upstreamCode ?? null },
-        });
-        const callbackId = current.callbackUrl ? await createCallbackDelivery(tx, id, to) : null;
-        return { edit: await tx.edit.findUniqueOrThrow({ where: { id } }), callbackId };
-      });
-      if (moved?.callbackId) this.hooks.callbackCreated?.(moved.callbackId);
-      if (moved) return { moved: true, from: current.status, edit: moved.edit };
+      const moved = await this.db.$transaction((tx) => this.move(tx, id, { ...change, from: current.status, to }));
+      if (moved) return { moved: true, from: current.status, ...moved };
       if (change.onlyIf) {
         // Nothing moved with the status unchanged: the condition failed, and would fail again.
         const now = await this.db.edit.findUnique({ where: { id } });
         if (now?.status === current.status) return { moved: false, edit: now };
       }
     }
+  }
+
+  /**
+   * The one way a status changes, inside the caller's transaction: the update holds only while the edit is
+   * still in `from` (and `onlyIf` holds), so a racing writer that got there first makes it a no-op. A move
+   * into a terminal status also runs the terminal-move hook. Null when nothing moved.
+   */
+  private async move(tx: Prisma.TransactionClient, id: string, move: Move): Promise<{ edit: Edit; outbox: string[] } | null> {
+    if (!canMove(move.from, move.to)) return null;
+    const { count } = await tx.edit.updateMany({ where: { AND: [{ id, status: move.from }, move.onlyIf ?? {}] }, data: { ...move.data, status: move.to } });
+    if (count === 0) return null;
+    await tx.editTransition.create({
+      data: { editId: id, fromStatus: move.from, toStatus: move.to, cause: move.cause, upstreamCode: move.upstreamCode ?? null },
+    });
+    const edit = await tx.edit.findUniqueOrThrow({ where: { id } });
+    const outbox = isTerminal(move.to) && this.hooks.onTerminalMove ? await this.hooks.onTerminalMove(tx, edit) : [];
+    return { edit, outbox };
   }
 
   /** Writes facts that do not change the status, only while the edit is in one of `statuses`. */
@@ -159,9 +174,9 @@ export class EditRepository {
   }
 
   /** Edits left in `statuses` since before `olderThan`: the sweeper's work list. */
-  findStale(statuses: EditStatus[], olderThan: Date, take: number): Promise<Pick<Edit, 'id' | 'status'>[]> {
+  findStale(statuses: readonly EditStatus[], olderThan: Date, take: number): Promise<Pick<Edit, 'id' | 'status'>[]> {
     return this.db.edit.findMany({
-      where: { status: { in: statuses }, updatedAt: { lt: olderThan } },
+      where: { status: { in: [...statuses] }, updatedAt: { lt: olderThan } },
       select: { id: true, status: true },
       orderBy: { updatedAt: 'asc' },
       take,
@@ -174,7 +189,7 @@ export class EditRepository {
    */
   async claimDuePolls(now: Date, leaseMs: number, take: number): Promise<Edit[]> {
     const due = await this.db.edit.findMany({
-      where: { status: { in: ['submitted', 'processing'] }, upstreamJobId: { not: null }, nextPollAt: { lte: now } },
+      where: { status: { in: [...AT_UPSTREAM] }, upstreamJobId: { not: null }, nextPollAt: { lte: now } },
       orderBy: { nextPollAt: 'asc' },
       take,
     });
@@ -209,21 +224,19 @@ export class EditRepository {
     try {
       return await this.db.$transaction(async (tx) => {
         const edit = await tx.edit.findUnique({ where: { id: editId }, select: { status: true, upstreamJobId: true } });
-        if (!edit || edit.upstreamJobId || (edit.status !== 'queued' && edit.status !== 'submitting')) return null;
+        if (!edit || edit.upstreamJobId || !isAwaitingSubmit(edit.status)) return null;
         if (maxInFlight !== undefined) {
           // One lock for every worker process: count and claim are one step, so the cap holds under any number of workers.
           await tx.$executeRaw`SELECT pg_advisory_xact_lock(${UPSTREAM_SLOTS_LOCK})`;
-          const inFlight = await tx.edit.count({ where: { status: { in: IN_FLIGHT_UPSTREAM }, id: { not: editId } } });
+          const inFlight = await tx.edit.count({ where: { status: { in: [...UPSTREAM_SLOT_HOLDERS] }, id: { not: editId } } });
           if (inFlight >= maxInFlight) return 'no-slot';
         }
         if (edit.status === 'queued') {
-          const { count } = await tx.edit.updateMany({ where: { id: editId, status: 'queued' }, data: { status: 'submitting' } });
-          if (count === 0) return null;
-          await tx.editTransition.create({ data: { editId, fromStatus: 'queued', toStatus: 'submitting', cause } });
+          if (!(await this.move(tx, editId, { from: 'queued', to: 'submitting', cause }))) return null;
         } else {
           await tx.editTransition.create({ data: { editId, fromStatus: 'submitting', toStatus: 'submitting', cause } });
         }
-        // Every submit from this release on sends the tokenized webhookUrl (jobs/submitEdit.ts webhookUrlFor).
+        // Every submit from this release on sends the tokenized webhookUrl (submit/submitEdit.ts webhookUrlFor).
         return tx.submitAttempt.create({ data: { editId, attempt, tokenizedWebhookUrl: true } });
       });
     } catch (err) {
@@ -249,12 +262,8 @@ export class EditRepository {
         where: { id: attemptId },
         data: { outcome: 'accepted', httpStatus: 200, upstreamJobId: facts.upstreamJobId, finishedAt: new Date() },
       });
-      const { count } = await tx.edit.updateMany({ where: { id: editId, status: 'submitting' }, data: { ...facts, ...whenMoving.data, status: 'submitted' } });
-      if (count === 1) {
-        await tx.editTransition.create({ data: { editId, fromStatus: 'submitting', toStatus: 'submitted', cause: whenMoving.cause } });
-      } else {
-        await tx.edit.updateMany({ where: { id: editId, OR: [{ upstreamJobId: null }, { upstreamJobId: facts.upstreamJobId }] }, data: facts });
-      }
+      const moved = await this.move(tx, editId, { from: 'submitting', to: 'submitted', cause: whenMoving.cause, data: { ...facts, ...whenMoving.data } });
+      if (!moved) await tx.edit.updateMany({ where: { id: editId, OR: [{ upstreamJobId: null }, { upstreamJobId: facts.upstreamJobId }] }, data: facts });
     });
   }
 
@@ -284,7 +293,11 @@ export class EditRepository {
    * within `started` began: any of them could own a job nobody knows. Runs only when a fence expires, so
    * unindexed columns are fine.
    */
-  async upstreamJobEvidence(editId: string, jobIds: string[], started: { from: Date; to: Date }): Promise<{ known: Set<string>; otherUncertainStarts: Date[] }> {
+  async upstreamJobEvidence(
+    editId: string,
+    jobIds: string[],
+    started: { from: Date; to: Date },
+  ): Promise<{ known: Set<string>; otherUncertainStarts: Date[] }> {
     const named = { upstreamJobId: { in: jobIds } };
     const [edits, attempts, webhooks, others] = await Promise.all([
       this.db.edit.findMany({ where: named, select: { upstreamJobId: true } }),

@@ -32,6 +32,16 @@ export const listEditsQuery = z.strictObject({
 });
 export type ListEditsQuery = z.infer<typeof listEditsQuery>;
 
+/** Any string: an id that is not a UUID is an edit that does not exist (404), not a malformed request. */
+export const editIdParams = z.object({ id: z.string() });
+
+export const getEditQuery = z.object({
+  include: z.string().optional().describe('Comma-separated extras; `history` adds the status transitions'),
+});
+
+/** Its format is checked by the service, which answers INVALID_IDEMPOTENCY_KEY. */
+export const createEditHeaders = z.object({ 'idempotency-key': z.string().optional() });
+
 /** Turns zod issues into the `details` of an INVALID_INPUT error: where, and what is wrong. */
 export function issuesToDetails(error: z.ZodError, prefix: (string | number)[] = []) {
   return error.issues.map((issue) => ({

@@ -1,19 +1,28 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallbackRepository } from '../callbacks/repository.js';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
-import { decodeCursor, encodeCursor, isUuid } from './cursor.js';
-import { findModel, supportedModels } from './models.js';
+import { isUuid } from '../shared/ids.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
-import { isUniqueViolation, type EditRepository, type NewEdit, type NewIdempotencyKey } from './repository.js';
-import { toEditResource, type EditResource } from './resource.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { findModel, supportedModels } from './models.js';
+import { isUniqueViolation, type NewEdit, type NewIdempotencyKey } from './repository.js';
 import { requestHash } from './requestHash.js';
+import { type CallbackState, type EditResource, toEditResource } from './resource.js';
 import { createEditBody, issuesToDetails, listEditsQuery } from './schemas.js';
+import { isAtUpstream } from './status.js';
+import type { EditStore, EditTransitions } from './transitions.js';
+
+/** Where an edit's callback delivery is read from, to show it on the edit. */
+export interface CallbackStates {
+  findByEdit(editId: string): Promise<CallbackState | null>;
+  findByEdits(editIds: string[]): Promise<Map<string, CallbackState>>;
+}
 
 export interface EditServiceDeps {
-  edits: EditRepository;
+  edits: EditStore;
+  transitions: EditTransitions;
   /** Puts the edit on the submit queue. May fail (Redis down): the edit is already durable and the sweeper retries. */
   enqueueSubmit(editId: string): Promise<void>;
   /** Takes a cancelled edit's job off the queue; best effort, since the worker re-checks the status anyway. */
@@ -22,7 +31,7 @@ export interface EditServiceDeps {
   idempotencyTtlHours: number;
   logger: Logger;
   /** Callback deliveries, shown on every edit this service returns. */
-  callbacks: CallbackRepository;
+  callbacks: CallbackStates;
   /** Throws CALLBACKS_DISABLED or INVALID_CALLBACK_URL for a callbackUrl that must not be stored. */
   vetCallbackUrl(url: string): Promise<void>;
 }
@@ -35,11 +44,6 @@ export interface AcceptResult {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/** A stable, non-secret name for whoever holds a bearer token. */
-export function clientIdOf(token: string): string {
-  return `key_${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
-}
 
 function notCancellable(status: string, upstreamCode?: string) {
   return new AppError(409, 'EDIT_NOT_CANCELLABLE', `An edit that is ${status} cannot be cancelled`, { status, ...(upstreamCode ? { upstreamCode } : {}) });
@@ -96,7 +100,10 @@ export class EditService {
   }
 
   private async store(edit: NewEdit, idempotency?: Omit<NewIdempotencyKey, 'respond'>): Promise<EditResource> {
-    const created = await this.deps.edits.create(edit, idempotency && { ...idempotency, respond: (e) => toEditResource(e) as unknown as Prisma.InputJsonValue });
+    const created = await this.deps.edits.create(
+      edit,
+      idempotency && { ...idempotency, respond: (e) => toEditResource(e) as unknown as Prisma.InputJsonValue },
+    );
     try {
       await this.deps.enqueueSubmit(created.id);
     } catch (err) {
@@ -115,7 +122,10 @@ export class EditService {
     if (!edit) throw editNotFound(id);
 
     if (edit.status === 'queued') {
-      const result = await this.deps.edits.transition(id, 'cancelled', { cause: 'cancelled by the client before submit', data: { completedAt: new Date() } });
+      const result = await this.deps.transitions.transition(id, 'cancelled', {
+        cause: 'cancelled by the client before submit',
+        data: { completedAt: new Date() },
+      });
       if (result.moved) {
         await this.deps.dequeueSubmit(id).catch((err) => this.deps.logger.warn({ err, editId: id }, 'could not remove the cancelled edit from the queue'));
         return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
@@ -123,7 +133,7 @@ export class EditService {
       return this.cancel(id); // a worker claimed it meanwhile: answer for its new status
     }
 
-    if ((edit.status === 'submitted' || edit.status === 'processing') && edit.upstreamJobId) {
+    if (isAtUpstream(edit.status) && edit.upstreamJobId) {
       let refund;
       try {
         refund = await this.deps.pixelbyte.cancelJob(edit.upstreamJobId);
@@ -131,7 +141,7 @@ export class EditService {
         if (err instanceof UpstreamError && err.kind === 'rejected' && !err.retryable) throw notCancellable(edit.status, err.code);
         throw new AppError(503, 'UPSTREAM_UNAVAILABLE', 'PixelByte could not be asked to cancel the job; try again', undefined, { 'retry-after': '5' });
       }
-      const result = await this.deps.edits.transition(id, 'cancelled', {
+      const result = await this.deps.transitions.transition(id, 'cancelled', {
         cause: `cancelled upstream (job ${edit.upstreamJobId})`,
         data: { upstreamStatus: 'cancelled', refundedMicroCents: refund.refundedMicroCents ?? null, completedAt: new Date() },
       });

@@ -3,11 +3,19 @@ import type { EditStatus } from '../generated/prisma/enums.js';
 export type { EditStatus };
 
 export const EDIT_STATUSES = ['queued', 'submitting', 'submitted', 'processing', 'completed', 'failed', 'cancelled'] as const satisfies readonly EditStatus[];
-export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly EditStatus[];
 
-export function isTerminal(status: EditStatus): boolean {
-  return (TERMINAL_STATUSES as readonly EditStatus[]).includes(status);
-}
+/** Not yet known to PixelByte: the submit queue must hold a job for each (the sweeper sees to it). */
+export const AWAITING_SUBMIT = ['queued', 'submitting'] as const satisfies readonly EditStatus[];
+/** PixelByte holds the job; webhooks and the reconciler's polls move these on. */
+export const AT_UPSTREAM = ['submitted', 'processing'] as const satisfies readonly EditStatus[];
+/** Hold (or, mid-submit, may hold) an unfinished job at PixelByte: what UPSTREAM_MAX_CONCURRENCY counts. */
+export const UPSTREAM_SLOT_HOLDERS = ['submitting', 'submitted', 'processing'] as const satisfies readonly EditStatus[];
+export const TERMINAL = ['completed', 'failed', 'cancelled'] as const satisfies readonly EditStatus[];
+
+const isIn = (set: readonly EditStatus[], status: EditStatus) => set.includes(status);
+export const isAwaitingSubmit = (status: EditStatus): boolean => isIn(AWAITING_SUBMIT, status);
+export const isAtUpstream = (status: EditStatus): boolean => isIn(AT_UPSTREAM, status);
+export const isTerminal = (status: EditStatus): boolean => isIn(TERMINAL, status);
 
 /**
  * The one place that says which status may follow which. An edit only ever moves forward: a late,

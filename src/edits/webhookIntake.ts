@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
 import { AppError, editNotFound } from '../errors.js';
+import { isUuid } from '../shared/ids.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { listedOutputs, type WebhookPayload } from '../upstream/schemas.js';
-import { isUuid } from './cursor.js';
-import type { EditRepository } from './repository.js';
 import type { EditOutput } from './resource.js';
 import { isTerminal } from './status.js';
-import { applyUpstreamResult, failedResult, upstreamDate, type UpstreamResult } from './upstreamResult.js';
+import type { EditStore, EditTransitions } from './transitions.js';
+import { toUpstreamResult, type UpstreamReport } from './upstreamResult.js';
 
 export interface WebhookIntakeDeps {
-  edits: EditRepository;
+  edits: Pick<EditStore, 'findById' | 'findByUpstreamJobId' | 'submitAttempts' | 'recordWebhook'>;
+  transitions: Pick<EditTransitions, 'applyUpstreamResult'>;
   pixelbyte: Pick<PixelByteClient, 'getJob'>;
   logger: Logger;
 }
@@ -31,7 +32,8 @@ export interface WebhookReceipt {
 }
 
 export const invalidWebhookToken = (message = 'The webhook URL does not carry this edit’s token') => new AppError(401, 'INVALID_WEBHOOK_TOKEN', message);
-const editNotSubmitted = (editId: string) => new AppError(409, 'EDIT_NOT_SUBMITTED', `Edit ${editId} was never sent to PixelByte; no job of PixelByte's can be its`);
+const editNotSubmitted = (editId: string) =>
+  new AppError(409, 'EDIT_NOT_SUBMITTED', `Edit ${editId} was never sent to PixelByte; no job of PixelByte's can be its`);
 const jobOfAnotherEdit = (jobId: string) => new AppError(409, 'JOB_OF_ANOTHER_EDIT', `Job ${jobId} belongs to another edit`);
 
 /**
@@ -64,11 +66,14 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   const foreign = edit.upstreamJobId !== null && edit.upstreamJobId !== payload.jobId;
   const unexplained = edit.upstreamJobId === null && !attempts.some((a) => a.outcome === 'in_flight' || a.outcome === 'unknown');
   if (foreign || unexplained) {
-    deps.logger.warn({ editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId }, 'webhook for an upstream job this edit did not adopt; stored, not applied');
+    deps.logger.warn(
+      { editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId },
+      'webhook for an upstream job this edit did not adopt; stored, not applied',
+    );
   }
   // Fetch what the webhook leaves out before storing anything: if PixelByte can't tell us now, our
   // non-2xx makes it deliver again later, and nothing half-applied is left behind.
-  const result = isTerminal(edit.status) || foreign || unexplained ? null : await toUpstreamResult(deps, webhook);
+  const result = isTerminal(edit.status) || foreign || unexplained ? null : toUpstreamResult(await reportOf(deps, payload));
 
   const fresh = await deps.edits.recordWebhook({
     editId,
@@ -79,7 +84,7 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   });
   if (!result) return { received: true, duplicate: !fresh, applied: false };
 
-  const applied = await applyUpstreamResult(deps.edits, editId, result, `webhook ${payload.status}`);
+  const applied = await deps.transitions.applyUpstreamResult(editId, result, `webhook ${payload.status}`);
   if ('refused' in applied && applied.refused === 'job-of-another-edit') {
     // Another edit adopted the job between our check and our update; this copy stays stored as evidence.
     deps.logger.warn({ editId, jobId: payload.jobId }, 'webhook for a job another edit adopted meanwhile; stored, not applied');
@@ -88,16 +93,11 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   return { received: true, duplicate: !fresh, applied: applied.moved };
 }
 
-async function toUpstreamResult(deps: WebhookIntakeDeps, { payload }: VerifiedWebhook): Promise<UpstreamResult> {
-  const completedAt = upstreamDate(payload.completedAt);
-  switch (payload.status) {
-    case 'failed':
-      return failedResult(payload.jobId, payload.error, payload.completedAt);
-    case 'cancelled':
-      return { jobId: payload.jobId, status: 'cancelled', completedAt };
-    case 'completed':
-      return { jobId: payload.jobId, status: 'completed', outputs: await fetchAllOutputs(deps, payload), completedAt };
-  }
+/** The webhook as PixelByte's report of its job, with every output of a completed one (the webhook names only one). */
+async function reportOf(deps: WebhookIntakeDeps, payload: WebhookPayload): Promise<UpstreamReport> {
+  const { jobId, status, completedAt } = payload;
+  if (payload.status === 'completed') return { jobId, status, completedAt, outputs: await fetchAllOutputs(deps, payload) };
+  return { jobId, status, completedAt, outputs: [], error: payload.status === 'failed' ? payload.error : undefined };
 }
 
 /** The webhook names one image; an edit may have made four. The job's `outputs` lists them all. */

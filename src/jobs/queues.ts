@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { type ConnectionOptions, type DefaultJobOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { withTimeout } from '../infra/timeout.js';
@@ -51,19 +51,21 @@ export async function enqueueSubmit(queue: Queue<SubmitJobPayload>, editId: stri
   await queue.add('submit', { editId }, { jobId: editId });
 }
 
-export async function enqueueCallback(queue: Queue<CallbackJobPayload>, deliveryId: string): Promise<void> {
+async function enqueueCallback(queue: Queue<CallbackJobPayload>, deliveryId: string): Promise<void> {
   await queue.add('deliver', { deliveryId }, { jobId: deliveryId });
 }
 
 /**
- * EditRepository's callbackCreated hook: enqueues without making the status change wait (BullMQ would wait
- * for Redis to come back). A failure only delays the callback: the callback sweeper finds the pending row.
+ * Relays callback outbox rows (see edits/transitions.ts) without making the status change wait: BullMQ would
+ * wait for Redis to come back. A failure only delays the callback: the callback sweeper finds the pending row.
  */
-export function enqueueCallbackInBackground(queue: Queue<CallbackJobPayload>, logger: Logger, timeoutMs = 1_000): (deliveryId: string) => void {
-  return (deliveryId) => {
-    withTimeout(enqueueCallback(queue, deliveryId), timeoutMs, 'enqueue').catch((err: unknown) =>
-      logger.warn({ err, deliveryId }, 'could not enqueue a callback; the callback sweeper will'),
-    );
+export function enqueueCallbacksInBackground(queue: Queue<CallbackJobPayload>, logger: Logger, timeoutMs: number): (deliveryIds: string[]) => void {
+  return (deliveryIds) => {
+    for (const deliveryId of deliveryIds) {
+      withTimeout(enqueueCallback(queue, deliveryId), timeoutMs, 'enqueue').catch((err: unknown) =>
+        logger.warn({ err, deliveryId }, 'could not enqueue a callback; the callback sweeper will'),
+      );
+    }
   };
 }
 
@@ -74,13 +76,18 @@ const LIVE_JOB_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 
  * (completed, or failed on our own infrastructure) still holds the jobId, so it is removed and `add`
  * runs anew. Returns the state it found when it (re)added the job, or null when a live job was there.
  */
-export async function ensureLiveJob(queue: Queue, jobId: string, add: () => Promise<void>): Promise<string | null> {
+async function ensureLiveJob(queue: Queue, jobId: string, add: () => Promise<void>): Promise<string | null> {
   const job = await queue.getJob(jobId);
   const state = job ? await job.getState() : 'missing';
   if (LIVE_JOB_STATES.has(state)) return null;
   if (job) await job.remove().catch(() => {});
   await add();
   return state;
+}
+
+/** An edit awaiting its submit must have a live job: the sweeper's repair. Returns what ensureLiveJob does. */
+export function ensureSubmitJob(queue: Queue<SubmitJobPayload>, editId: string): Promise<string | null> {
+  return ensureLiveJob(queue, editId, () => enqueueSubmit(queue, editId));
 }
 
 /** A pending callback delivery must have a live job: the sweeper and redeliver both use this. */

@@ -1,31 +1,35 @@
-import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { type ConnectionOptions, DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { EditRepository } from '../edits/repository.js';
-import { deliverCallback, type DeliverCallbackDeps } from './deliverCallback.js';
-import { callbackJobPayload, QUEUE_NAMES, submitJobPayload, type CallbackJobPayload, type EditQueues, type SubmitJobPayload } from './queues.js';
-import { submitEdit, type SubmitEditDeps } from './submitEdit.js';
+import { z } from 'zod';
+import { type DeliverCallbackDeps, deliverCallback } from '../callbacks/deliverCallback.js';
+import { type CallbackSweeperDeps, sweepUnqueuedCallbacks } from '../callbacks/sweepUnqueuedCallbacks.js';
+import { type ReconcilerDeps, reconcileOverdueEdits } from '../edits/reconcileOverdueEdits.js';
+import { type SubmitEditDeps, submitEdit } from '../edits/submit/submitEdit.js';
+import { type SweeperDeps, sweepUnqueuedEdits } from '../edits/sweepUnqueuedEdits.js';
 import { PeriodicTask } from './periodicTask.js';
-import { reconcileOverdueEdits, type ReconcilerDeps } from './reconciler.js';
-import { sweepUnqueuedEdits } from './sweeper.js';
-import { sweepUnqueuedCallbacks } from './sweepCallbacks.js';
+import { type CallbackJobPayload, callbackJobPayload, QUEUE_NAMES, type SubmitJobPayload, submitJobPayload } from './queues.js';
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER - 1;
 
-export interface WorkerDeps {
+/** What the workers run, each processor and periodic step with its dependencies (built by createServices). */
+export interface WorkerProcessors {
+  submit: SubmitEditDeps;
+  reconcile: ReconcilerDeps;
+  sweepEdits: SweeperDeps;
+  /** Absent when callbacks are off (no signing secret): deliveries then wait in the database. */
+  callbacks?: { deliver: DeliverCallbackDeps; sweep: CallbackSweeperDeps };
+  expireIdempotencyKeys(): Promise<number>;
+  logger: Logger;
+}
+
+export interface WorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
-  queues: EditQueues;
-  edits: EditRepository;
-  logger: Logger;
   concurrency: number;
   lockDurationMs: number;
   sweepIntervalMs: number;
   /** BullMQ's queue-wide limiter: shared by every worker process on this queue. */
   maxSubmitsPerMinute?: number;
-  submit: Omit<SubmitEditDeps, 'edits' | 'logger'>;
-  reconcile: Omit<ReconcilerDeps, 'edits' | 'logger'>;
-  /** Absent when callbacks are off (no signing secret): deliveries then wait in the database. */
-  callbacks?: Omit<DeliverCallbackDeps, 'edits' | 'logger'>;
 }
 
 export interface RunningWorkers {
@@ -35,15 +39,13 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-export function startWorkers(deps: WorkerDeps): RunningWorkers {
-  const logger = deps.logger.child({ component: 'worker' });
-  const submitDeps: SubmitEditDeps = { ...deps.submit, edits: deps.edits, logger };
-
+export function startWorkers(options: WorkerOptions, processors: WorkerProcessors): RunningWorkers {
+  const { logger } = processors;
   const submitWorker: Worker<SubmitJobPayload> = new Worker<SubmitJobPayload>(
     QUEUE_NAMES.submit,
     async (job: Job<SubmitJobPayload>, token?: string) => {
-      const { editId } = submitJobPayload.parse(job.data);
-      const decision = await submitEdit(editId, submitDeps);
+      const { editId } = payloadOf(submitJobPayload, job);
+      const decision = await submitEdit(editId, processors.submit);
       logger.debug({ editId, decision }, 'submit job step');
       if (decision.kind === 'retry') {
         // Our own schedule, counted in the database: BullMQ's attempts are kept for infrastructure failures.
@@ -57,28 +59,23 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       return decision.reason;
     },
     {
-      connection: deps.connection,
-      prefix: deps.prefix,
-      concurrency: deps.concurrency,
-      lockDuration: deps.lockDurationMs,
-      stalledInterval: deps.lockDurationMs,
-      autorun: true,
+      ...workerSettings(options),
       // BullMQ only honours rateLimit() (our 429 pause) when a limiter is configured, so there always is one.
-      limiter: { max: deps.maxSubmitsPerMinute ?? UNLIMITED, duration: 60_000 },
+      limiter: { max: options.maxSubmitsPerMinute ?? UNLIMITED, duration: 60_000 },
     },
   );
   submitWorker.on('failed', (job, err) => logger.error({ err, editId: job?.data.editId, attemptsMade: job?.attemptsMade }, 'submit job failed'));
   submitWorker.on('error', (err) => logger.error({ err }, 'submit worker error'));
 
-  const callbackWorker = deps.callbacks && startCallbackWorker(deps, { ...deps.callbacks, edits: deps.edits, logger });
-  const deliveries = deps.callbacks?.deliveries;
+  const callbacks = processors.callbacks;
+  const callbackWorker = callbacks && startCallbackWorker(options, callbacks.deliver, logger);
 
   // Housekeeping every worker runs: each step is safe to run in many processes at once.
-  const housekeeping = new PeriodicTask(deps.sweepIntervalMs, logger, [
-    ['sweep', () => sweepUnqueuedEdits({ edits: deps.edits, submitQueue: deps.queues.submit, logger, staleAfterMs: deps.sweepIntervalMs })],
-    ['sweep callbacks', async () => deliveries && sweepUnqueuedCallbacks({ deliveries, callbackQueue: deps.queues.callback, logger, staleAfterMs: deps.sweepIntervalMs })],
-    ['reconcile', () => reconcileOverdueEdits({ ...deps.reconcile, edits: deps.edits, logger })],
-    ['expire idempotency keys', () => deps.edits.deleteExpiredIdempotencyKeys()],
+  const housekeeping = new PeriodicTask(options.sweepIntervalMs, logger, [
+    ['sweep', () => sweepUnqueuedEdits(processors.sweepEdits)],
+    ['sweep callbacks', async () => callbacks && sweepUnqueuedCallbacks(callbacks.sweep)],
+    ['reconcile', () => reconcileOverdueEdits(processors.reconcile)],
+    ['expire idempotency keys', () => processors.expireIdempotencyKeys()],
   ]);
 
   return {
@@ -92,12 +89,12 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
 }
 
 /** Callbacks have a queue of their own, so a slow client never delays a submit or a webhook. */
-function startCallbackWorker(deps: WorkerDeps, callbackDeps: DeliverCallbackDeps): Worker<CallbackJobPayload> {
+function startCallbackWorker(options: WorkerOptions, deps: DeliverCallbackDeps, logger: Logger): Worker<CallbackJobPayload> {
   const worker: Worker<CallbackJobPayload> = new Worker<CallbackJobPayload>(
     QUEUE_NAMES.callback,
     async (job: Job<CallbackJobPayload>, token?: string) => {
-      const { deliveryId } = callbackJobPayload.parse(job.data);
-      const decision = await deliverCallback(deliveryId, callbackDeps);
+      const { deliveryId } = payloadOf(callbackJobPayload, job);
+      const decision = await deliverCallback(deliveryId, deps);
       if (decision.kind === 'retry') {
         // The schedule lives in the delivery row; BullMQ's attempts are kept for infrastructure failures.
         await job.moveToDelayed(Date.now() + Math.ceil(decision.delayMs), token);
@@ -105,9 +102,27 @@ function startCallbackWorker(deps: WorkerDeps, callbackDeps: DeliverCallbackDeps
       }
       return decision.reason;
     },
-    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: deps.lockDurationMs, stalledInterval: deps.lockDurationMs, autorun: true },
+    workerSettings(options),
   );
-  worker.on('failed', (job, err) => callbackDeps.logger.error({ err, deliveryId: job?.data.deliveryId, attemptsMade: job?.attemptsMade }, 'callback job failed'));
-  worker.on('error', (err) => callbackDeps.logger.error({ err }, 'callback worker error'));
+  worker.on('failed', (job, err) => logger.error({ err, deliveryId: job?.data.deliveryId, attemptsMade: job?.attemptsMade }, 'callback job failed'));
+  worker.on('error', (err) => logger.error({ err }, 'callback worker error'));
   return worker;
+}
+
+function workerSettings(options: WorkerOptions) {
+  return {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: options.lockDurationMs,
+    autorun: true,
+  };
+}
+
+/** A payload that fails its schema fails alike on every retry: the job fails at once instead. */
+function payloadOf<T>(schema: z.ZodType<T>, job: Job): T {
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`job ${job.id} has an invalid payload: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }

@@ -1,11 +1,23 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CallbackService } from '../callbacks/service.js';
+import { editResource } from '../edits/resource.js';
+import { editIdParams } from '../edits/schemas.js';
 import type { EditService } from '../edits/service.js';
+import { errorResponses } from '../errors.js';
 
-export function callbackRoutes(app: FastifyInstance, callbacks: CallbackService, edits: EditService): void {
-  // 202: the new attempts happen in the background; GET /v1/edits/{id} follows them under `callback`.
-  app.post<{ Params: { id: string } }>('/v1/edits/:id/callback/redeliver', async (request, reply) => {
-    await callbacks.redeliver(request.params.id);
-    return reply.status(202).send(await edits.get(request.params.id));
-  });
+export interface CallbackRoutesOptions {
+  callbacks: CallbackService;
+  edits: EditService;
 }
+
+export const callbackRoutes: FastifyPluginAsyncZod<CallbackRoutesOptions> = async (app, { callbacks, edits }) => {
+  // 202: the new attempts happen in the background; GET /v1/edits/{id} follows them under `callback`.
+  app.post(
+    '/v1/edits/:id/callback/redeliver',
+    { schema: { params: editIdParams, response: { 202: editResource, ...errorResponses } } },
+    async (request, reply) => {
+      await callbacks.redeliver(request.params.id);
+      return reply.status(202).send(await edits.get(request.params.id));
+    },
+  );
+};

@@ -1,21 +1,47 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { type EditResource, editPage, editResource } from '../edits/resource.js';
+import { createEditBody, createEditHeaders, editIdParams, getEditQuery, listEditsQuery } from '../edits/schemas.js';
 import type { EditService } from '../edits/service.js';
+import { errorResponses } from '../errors.js';
 
-export function editRoutes(app: FastifyInstance, service: EditService): void {
-  app.post('/v1/edits', async (request, reply) => {
-    const key = request.headers['idempotency-key'];
-    const result = await service.accept(request.body, request.clientId, Array.isArray(key) ? key[0] : key);
-    const id = (result.body as { id: string }).id;
-    if (result.replayed) void reply.header('idempotent-replayed', 'true');
-    return reply.status(result.status).header('location', `/v1/edits/${id}`).send(result.body);
-  });
-
-  app.post<{ Params: { id: string } }>('/v1/edits/:id/cancel', async (request) => service.cancel(request.params.id));
-
-  app.get<{ Params: { id: string }; Querystring: { include?: string } }>('/v1/edits/:id', async (request) => {
-    const include = (request.query.include ?? '').split(',');
-    return service.get(request.params.id, { includeHistory: include.includes('history') });
-  });
-
-  app.get('/v1/edits', async (request) => service.list(request.query));
+export interface EditRoutesOptions {
+  service: EditService;
 }
+
+/** The edit resource. Registered inside the /v1 scope, behind bearer auth (it reads `request.clientId`). */
+export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, { service }) => {
+  app.post(
+    '/v1/edits',
+    // The chosen model's own `input` schema is applied by the service: which one depends on `model`.
+    { schema: { body: createEditBody, headers: createEditHeaders, response: { 202: editResource, ...errorResponses } } },
+    async (request, reply) => {
+      const result = await service.accept(request.body, request.clientId, request.headers['idempotency-key']);
+      const body = result.body as EditResource;
+      void reply.status(result.status).header('location', `/v1/edits/${body.id}`);
+      // A replay is the answer stored for the first request, sent as stored: the resource schema may have grown
+      // since (within IDEMPOTENCY_TTL_HOURS of a deploy), and must neither reshape nor refuse what a client holds.
+      if (result.replayed) void reply.header('idempotent-replayed', 'true').type('application/json; charset=utf-8').serializer(JSON.stringify);
+      return reply.send(body);
+    },
+  );
+
+  app.post('/v1/edits/:id/cancel', { schema: { params: editIdParams, response: { 200: editResource, ...errorResponses } } }, async (request) =>
+    service.cancel(request.params.id),
+  );
+
+  app.get(
+    '/v1/edits/:id',
+    { schema: { params: editIdParams, querystring: getEditQuery, response: { 200: editResource, ...errorResponses } } },
+    async (request) => {
+      const include = (request.query.include ?? '').split(',');
+      return service.get(request.params.id, { includeHistory: include.includes('history') });
+    },
+  );
+
+  app.get(
+    '/v1/edits',
+    // An unreadable cursor is the service's to refuse (INVALID_INPUT at `cursor`): only it can decode one.
+    { schema: { querystring: listEditsQuery, response: { 200: editPage, ...errorResponses } } },
+    async (request) => service.list(request.query),
+  );
+};

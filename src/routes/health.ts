@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError, errorBody, errorResponses } from '../errors.js';
 import { withTimeout } from '../infra/timeout.js';
 
 export interface ReadinessProbe {
@@ -6,12 +8,21 @@ export interface ReadinessProbe {
   check(): Promise<unknown>;
 }
 
+export interface HealthRoutesOptions {
+  probes: ReadinessProbe[];
+}
+
 const PROBE_TIMEOUT_MS = 2_000;
 
-export function healthRoutes(app: FastifyInstance, probes: ReadinessProbe[]): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+const probeState = z.enum(['ok', 'unavailable']);
+const liveness = z.object({ status: z.literal('ok') });
+const readiness = z.object({ status: z.literal('ready'), checks: z.record(z.string(), probeState) });
 
-  app.get('/readyz', async (_request, reply) => {
+export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (app, { probes }) => {
+  app.get('/healthz', { schema: { response: { 200: liveness, ...errorResponses } } }, async () => ({ status: 'ok' as const }));
+
+  // 503 names every dependency's state in `details`.
+  app.get('/readyz', { schema: { response: { 200: readiness, ...errorResponses } } }, async (_request, reply) => {
     const results = await Promise.all(
       probes.map(async (probe) => {
         try {
@@ -23,7 +34,7 @@ export function healthRoutes(app: FastifyInstance, probes: ReadinessProbe[]): vo
       }),
     );
     const checks = Object.fromEntries(results);
-    if (results.every(([, state]) => state === 'ok')) return { status: 'ready', checks };
-    return reply.status(503).send({ statusCode: 503, code: 'NOT_READY', error: 'Service Unavailable', message: 'A dependency is unavailable', details: checks });
+    if (results.every(([, state]) => state === 'ok')) return { status: 'ready' as const, checks };
+    return reply.status(503).send(errorBody(new AppError(503, 'NOT_READY', 'A dependency is unavailable', checks)));
   });
-}
+};

@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, invalidInput } from '../errors.js';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { issuesToDetails } from '../edits/schemas.js';
 import { invalidWebhookToken, receivePixelByteWebhook, type WebhookIntakeDeps } from '../edits/webhookIntake.js';
+import { AppError, errorResponses, invalidInput } from '../errors.js';
 import { webhookPayload } from '../upstream/schemas.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyPixelByteWebhook } from '../upstream/signature.js';
 import { isValidWebhookToken, redactWebhookToken, WEBHOOK_PATH_PREFIX } from '../upstream/webhookUrl.js';
@@ -13,6 +15,12 @@ const SIGNATURE_MESSAGES = {
   SIGNATURE_MISMATCH: 'The signature does not match the body',
 } as const;
 
+// Optional here: their absence is the signature check's to name (401 INVALID_SIGNATURE), not a schema's (400).
+const signatureHeaders = z.object({ [SIGNATURE_HEADER]: z.string().optional(), [TIMESTAMP_HEADER]: z.string().optional() });
+
+const webhookReceipt = z.object({ received: z.literal(true), duplicate: z.boolean(), applied: z.boolean() });
+const responses = { 200: webhookReceipt, ...errorResponses };
+
 export interface PixelByteWebhookOptions {
   /** PixelByte's webhook signing secret. */
   secret: string;
@@ -21,31 +29,49 @@ export interface PixelByteWebhookOptions {
   intake: WebhookIntakeDeps;
 }
 
+/** What the handlers read of a webhook request: its body is the raw text the signature covers. */
+interface SignedRequest {
+  body: unknown;
+  headers: z.infer<typeof signatureHeaders>;
+}
+
 /**
- * PixelByte's completion callback. The signature covers the raw bytes, so this scope keeps the body as text.
+ * PixelByte's completion callback. The signature covers the raw bytes, so this scope keeps the body as text and
+ * no route declares a body schema: the payload is parsed (with `webhookPayload`) only once the signature holds.
  * `/{token}/{editId}` is the URL every submit hands PixelByte now; `/{editId}` is kept for edits submitted
  * before tokens, and the intake honours it only for those.
  */
-export async function pixelbyteWebhookRoutes(app: FastifyInstance, opts: PixelByteWebhookOptions) {
+export const pixelbyteWebhookRoutes: FastifyPluginAsyncZod<PixelByteWebhookOptions> = async (app, opts) => {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  app.post<{ Params: { token: string; editId: string } }>(`${WEBHOOK_PATH_PREFIX}/:token/:editId`, { logSerializers: { req: requestWithoutToken } }, async (request) => {
-    // Before anything else, the database above all: a wrong address learns nothing and stores nothing.
-    if (!isValidWebhookToken(opts.urlKey, request.params.editId, request.params.token)) throw invalidWebhookToken();
-    return receive(opts, request, request.params.editId, true);
-  });
+  app.post(
+    `${WEBHOOK_PATH_PREFIX}/:token/:editId`,
+    {
+      schema: { params: z.object({ token: z.string(), editId: z.string() }), headers: signatureHeaders, response: responses },
+      logSerializers: { req: requestWithoutToken },
+    },
+    async (request) => {
+      // Before anything else, the database above all: a wrong address learns nothing and stores nothing.
+      if (!isValidWebhookToken(opts.urlKey, request.params.editId, request.params.token)) throw invalidWebhookToken();
+      return receive(opts, request, request.params.editId, true);
+    },
+  );
 
-  app.post<{ Params: { editId: string } }>(`${WEBHOOK_PATH_PREFIX}/:editId`, async (request) => receive(opts, request, request.params.editId, false));
-}
+  app.post(
+    `${WEBHOOK_PATH_PREFIX}/:editId`,
+    { schema: { params: z.object({ editId: z.string() }), headers: signatureHeaders, response: responses } },
+    async (request) => receive(opts, request, request.params.editId, false),
+  );
+};
 
-async function receive(opts: PixelByteWebhookOptions, request: FastifyRequest, editId: string, tokenized: boolean) {
+async function receive(opts: PixelByteWebhookOptions, request: SignedRequest, editId: string, tokenized: boolean) {
   const rawBody = typeof request.body === 'string' ? request.body : '';
   const check = verifyPixelByteWebhook({
     secret: opts.secret,
     rawBody,
-    signature: header(request.headers[SIGNATURE_HEADER]),
-    timestamp: header(request.headers[TIMESTAMP_HEADER]),
+    signature: request.headers[SIGNATURE_HEADER],
+    timestamp: request.headers[TIMESTAMP_HEADER],
   });
   if (!check.ok) throw new AppError(401, 'INVALID_SIGNATURE', SIGNATURE_MESSAGES[check.reason], { reason: check.reason });
 
@@ -71,5 +97,3 @@ function requestWithoutToken(request: FastifyRequest) {
     remotePort: request.socket?.remotePort,
   };
 }
-
-const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);

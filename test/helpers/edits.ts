@@ -1,3 +1,4 @@
+import { isTerminal } from '../../src/edits/status.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { eventually, type TestRelay } from './relay.js';
 
@@ -8,10 +9,14 @@ export async function fetchEdit(t: TestRelay, id: string) {
 
 /** Waits for the edit to reach a terminal status and returns it. */
 export function settledEdit(t: TestRelay, id: string, timeoutMs = 15_000) {
-  return eventually(async () => {
-    const e = await fetchEdit(t, id);
-    return ['completed', 'failed', 'cancelled'].includes(e.status) ? e : undefined;
-  }, timeoutMs, `edit ${id} to settle`);
+  return eventually(
+    async () => {
+      const e = await fetchEdit(t, id);
+      return isTerminal(e.status) ? e : undefined;
+    },
+    timeoutMs,
+    `edit ${id} to settle`,
+  );
 }
 
 /** The submit calls the simulator received for one edit (its webhook URL ends with the edit id). */

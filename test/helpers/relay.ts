@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadConfig, type Config } from '../../src/config.js';
-import { EditRepository } from '../../src/edits/repository.js';
+import { type Config, loadConfig } from '../../src/config.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
-import { startPixelRelay, type RunningRelay } from '../../src/start.js';
+import { createRepositories, type Repositories } from '../../src/services.js';
+import { clientIdOf } from '../../src/shared/ids.js';
+import { type RunningRelay, startPixelRelay } from '../../src/start.js';
 import { isolatedDatabase, testRedisUrl } from './services.js';
 
 export const SIM_API_KEY = 'pb_sim_key';
@@ -46,7 +47,12 @@ export interface TestRelay {
   apiKey: string;
   clientId: string;
   db: Db;
-  edits: EditRepository;
+  /**
+   * The relay's repositories on a connection of the test's own, wired as the relay wires them (a terminal move
+   * writes its callback row). Moves made through them are not enqueued: the relay's sweepers find their work.
+   */
+  edits: Repositories['edits'];
+  deliveries: Repositories['deliveries'];
   logs: CapturedLogs;
   stop(): Promise<void>;
 }
@@ -88,7 +94,6 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
   const logs = new CapturedLogs();
   const relay = await startPixelRelay(config, pino({ level: config.LOG_LEVEL }, logs.stream));
   const db = createPrisma(config.DATABASE_URL, { max: 2 });
-  const { clientIdOf } = await import('../../src/edits/service.js');
   return {
     relay,
     config,
@@ -96,7 +101,7 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
     auth: { authorization: `Bearer ${apiKey}` },
     clientId: clientIdOf(apiKey),
     db,
-    edits: new EditRepository(db),
+    ...createRepositories(db),
     logs,
     stop: async () => {
       await relay.stop();

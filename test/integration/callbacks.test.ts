@@ -1,8 +1,7 @@
-import { Webhook } from 'standardwebhooks';
 import { pino } from 'pino';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallbackRepository } from '../../src/callbacks/repository.js';
-import { deliverCallback } from '../../src/jobs/deliverCallback.js';
+import { deliverCallback } from '../../src/callbacks/deliverCallback.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
@@ -51,13 +50,17 @@ async function getEdit(id: string, relay = t) {
 }
 const redeliver = (id: string, relay = t) => relay.relay.app!.inject({ method: 'POST', url: `/v1/edits/${id}/callback/redeliver`, headers: relay.auth });
 const callbackSettled = (id: string, relay = t, timeoutMs = 15_000) =>
-  eventually(async () => {
-    const edit = await getEdit(id, relay);
-    return edit.callback.status === 'delivered' || edit.callback.status === 'failed' ? edit : undefined;
-  }, timeoutMs, `the callback of ${id} to settle`);
-const attemptsOf = async (editId: string, relay = t) =>
-  relay.db.callbackAttempt.findMany({ where: { delivery: { editId } }, orderBy: { id: 'asc' } });
-const verified = (call: ReceivedCallback) => new Webhook(TEST_CALLBACK_SECRET).verify(call.body, call.headers as Record<string, string>) as { type: string; timestamp: string; data: any };
+  eventually(
+    async () => {
+      const edit = await getEdit(id, relay);
+      return edit.callback.status === 'delivered' || edit.callback.status === 'failed' ? edit : undefined;
+    },
+    timeoutMs,
+    `the callback of ${id} to settle`,
+  );
+const attemptsOf = async (editId: string, relay = t) => relay.db.callbackAttempt.findMany({ where: { delivery: { editId } }, orderBy: { id: 'asc' } });
+const verified = (call: ReceivedCallback) =>
+  new Webhook(TEST_CALLBACK_SECRET).verify(call.body, call.headers as Record<string, string>) as { type: string; timestamp: string; data: any };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a callback', () => {
@@ -210,10 +213,7 @@ describe('callbackUrl safety', () => {
   let off: TestRelay;
   beforeAll(async () => {
     // Defaults: https only, no private addresses. API only: nothing here is ever sent.
-    [strict, off] = await Promise.all([
-      startTestRelay(simUrl, { ROLE: 'api' }),
-      startTestRelay(simUrl, { ROLE: 'api', CALLBACK_SIGNING_SECRET: '' }),
-    ]);
+    [strict, off] = await Promise.all([startTestRelay(simUrl, { ROLE: 'api' }), startTestRelay(simUrl, { ROLE: 'api', CALLBACK_SIGNING_SECRET: '' })]);
   });
   afterAll(async () => {
     await Promise.all([strict?.stop(), off?.stop()]);
@@ -247,7 +247,7 @@ describe('callbackUrl safety', () => {
     expect(res.statusCode).toBe(202);
     const id = res.json().id;
     await strict.edits.transition(id, 'cancelled', { cause: 'test', data: { completedAt: new Date() } });
-    const deliveries = new CallbackRepository(strict.db);
+    const deliveries = strict.deliveries;
     const delivery = await deliveries.findByEdit(id);
     expect(delivery).toMatchObject({ type: 'edit.cancelled', status: 'pending', attempts: 0 });
 
@@ -300,10 +300,14 @@ describe('a callback whose worker is down', () => {
     const lost = await postWithCallback('/after-outage/lost', api);
     const jobIds = await Promise.all(
       [queued, lost].map((id) =>
-        eventually(async () => {
-          const jobId = (await getEdit(id, api)).upstream.jobId;
-          return jobId && sim2.jobs.get(jobId)?.status === 'completed' ? (jobId as string) : undefined;
-        }, 10_000, `${id} to be done at PixelByte`),
+        eventually(
+          async () => {
+            const jobId = (await getEdit(id, api)).upstream.jobId;
+            return jobId && sim2.jobs.get(jobId)?.status === 'completed' ? (jobId as string) : undefined;
+          },
+          10_000,
+          `${id} to be done at PixelByte`,
+        ),
       ),
     );
     await submitter.stop(); // no worker runs from here on

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../../src/jobs/backoff.js';
+import { backoffDelayMs } from '../../src/edits/backoff.js';
 
 describe('backoffDelayMs', () => {
   it('doubles per attempt between half and all of the step, capped', () => {

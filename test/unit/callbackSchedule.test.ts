@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { judge } from '../../src/callbacks/deliverCallback.js';
 import { MAX_ATTEMPTS_PER_SERIES, parseRetryAfter, retryDelayMs } from '../../src/callbacks/schedule.js';
-import { judge } from '../../src/jobs/deliverCallback.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 

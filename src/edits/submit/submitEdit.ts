@@ -1,13 +1,16 @@
 import type { Logger } from 'pino';
-import { isUniqueViolation, type EditRepository, type SubmitAttempt } from '../edits/repository.js';
-import type { PixelByteClient } from '../upstream/client.js';
-import { UpstreamError } from '../upstream/errors.js';
-import { pixelbyteWebhookUrl } from '../upstream/webhookUrl.js';
-import { backoffDelayMs } from './backoff.js';
+import type { PixelByteClient } from '../../upstream/client.js';
+import { UpstreamError } from '../../upstream/errors.js';
+import { pixelbyteWebhookUrl } from '../../upstream/webhookUrl.js';
+import { backoffDelayMs } from '../backoff.js';
+import { isUniqueViolation, type SubmitAttempt } from '../repository.js';
+import { isAwaitingSubmit } from '../status.js';
+import type { EditStore, EditTransitions } from '../transitions.js';
 import { findOrphanJob, type OrphanJobLookup } from './findOrphanJob.js';
 
 export interface SubmitEditDeps {
-  edits: EditRepository;
+  edits: EditStore;
+  transitions: Pick<EditTransitions, 'transition'>;
   pixelbyte: Pick<PixelByteClient, 'submitJob' | 'listJobs'>;
   logger: Logger;
   publicBaseUrl: string;
@@ -47,7 +50,7 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   const now = deps.now ?? (() => new Date());
   const edit = await deps.edits.findById(editId);
   if (!edit) return { kind: 'done', reason: 'edit does not exist' };
-  if (edit.upstreamJobId || (edit.status !== 'queued' && edit.status !== 'submitting')) {
+  if (edit.upstreamJobId || !isAwaitingSubmit(edit.status)) {
     return { kind: 'done', reason: `edit is ${edit.status}` };
   }
 
@@ -92,7 +95,11 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   if (attempt === 'no-slot') return { kind: 'pause-queue', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
 
   try {
-    const response = await deps.pixelbyte.submitJob({ model: edit.model, input: edit.input, webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId, deps.webhookUrlKey) });
+    const response = await deps.pixelbyte.submitJob({
+      model: edit.model,
+      input: edit.input,
+      webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId, deps.webhookUrlKey),
+    });
     await recordAccepted(deps, editId, attempt.id, response, now());
     return { kind: 'done', reason: `submitted as ${response.jobId}` };
   } catch (err) {
@@ -105,7 +112,12 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
     });
     const decision = await decideAfterFailure(deps, editId, used + 1, err);
     if (decision.kind !== 'done') {
-      await deps.edits.note(editId, 'submitting', `submit attempt ${number} failed (${err.kind}${err.httpStatus ? `, HTTP ${err.httpStatus}` : ''}): ${decision.reason}; next try in ${decision.delayMs} ms`, err.code);
+      await deps.edits.note(
+        editId,
+        'submitting',
+        `submit attempt ${number} failed (${err.kind}${err.httpStatus ? `, HTTP ${err.httpStatus}` : ''}): ${decision.reason}; next try in ${decision.delayMs} ms`,
+        err.code,
+      );
     }
     return decision;
   }
@@ -162,7 +174,7 @@ async function adoptOrphanJob(deps: SubmitEditDeps, editId: string, orphan: Extr
 }
 
 async function failEdit(deps: SubmitEditDeps, editId: string, code: string, message: string, upstreamCode?: string): Promise<void> {
-  await deps.edits.transition(editId, 'failed', {
+  await deps.transitions.transition(editId, 'failed', {
     cause: `submit failed: ${code}`,
     upstreamCode,
     data: { errorCode: code, errorMessage: message, completedAt: new Date() },

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
-import type { EditRepository } from '../edits/repository.js';
-import { applyUpstreamResult, failedResult, upstreamDate, type UpstreamResult } from '../edits/upstreamResult.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { listedOutputs, type UpstreamJob } from '../upstream/schemas.js';
 import { backoffDelayMs } from './backoff.js';
+import { AT_UPSTREAM } from './status.js';
+import type { EditStore, EditTransitions } from './transitions.js';
+import { toUpstreamResult } from './upstreamResult.js';
 
 export interface ReconcilerDeps {
-  edits: EditRepository;
+  edits: Pick<EditStore, 'claimDuePolls' | 'updateFieldsIf'>;
+  transitions: Pick<EditTransitions, 'applyUpstreamResult'>;
   pixelbyte: Pick<PixelByteClient, 'getJob'>;
   logger: Logger;
   /** Longest wait between two polls of one job. */
@@ -35,37 +37,25 @@ export async function reconcileOverdueEdits(deps: ReconcilerDeps): Promise<numbe
     } catch (err) {
       // Only PixelByte's own JOB_NOT_FOUND says the job is gone; a gateway's 404 page says nothing about a paid, running job.
       if (err instanceof UpstreamError && err.kind === 'rejected' && err.code === 'JOB_NOT_FOUND') {
-        await applyUpstreamResult(deps.edits, edit.id, { jobId, status: 'failed', code: 'UPSTREAM_JOB_NOT_FOUND', message: `PixelByte no longer knows job ${jobId}` }, 'poll: job not found');
+        const gone = { jobId, status: 'failed', code: 'UPSTREAM_JOB_NOT_FOUND', message: `PixelByte no longer knows job ${jobId}` } as const;
+        await deps.transitions.applyUpstreamResult(edit.id, gone, 'poll: job not found');
         continue;
       }
       deps.logger.warn({ err, editId: edit.id, jobId }, 'status poll failed; will ask again');
       await deps.edits.updateFieldsIf(edit.id, {}, { pollCount: { increment: 1 }, nextPollAt: nextPoll() });
       continue;
     }
-    const result = toUpstreamResult(job);
+    const result = toUpstreamResult({ ...job, outputs: listedOutputs(job) });
     if (result) {
-      const applied = await applyUpstreamResult(deps.edits, edit.id, result, `poll: ${job.status} (webhook missing)`);
+      const applied = await deps.transitions.applyUpstreamResult(edit.id, result, `poll: ${job.status} (webhook missing)`);
       if (applied.moved) deps.logger.info({ editId: edit.id, jobId, status: job.status }, 'reconciled an edit whose webhook did not arrive');
     }
     // Still running (or done but not yet listing its outputs): ask again later.
-    await deps.edits.updateFieldsIf(edit.id, { status: { in: ['submitted', 'processing'] } }, { upstreamStatus: job.status, pollCount: { increment: 1 }, nextPollAt: nextPoll() });
+    await deps.edits.updateFieldsIf(
+      edit.id,
+      { status: { in: [...AT_UPSTREAM] } },
+      { upstreamStatus: job.status, pollCount: { increment: 1 }, nextPollAt: nextPoll() },
+    );
   }
   return due.length;
-}
-
-function toUpstreamResult(job: UpstreamJob): UpstreamResult | null {
-  switch (job.status) {
-    case 'pending':
-      return null;
-    case 'processing':
-      return { jobId: job.jobId, status: 'processing' };
-    case 'completed': {
-      const outputs = listedOutputs(job);
-      return outputs.length ? { jobId: job.jobId, status: 'completed', outputs, completedAt: upstreamDate(job.completedAt) } : null;
-    }
-    case 'failed':
-      return failedResult(job.jobId, job.error, job.completedAt);
-    case 'cancelled':
-      return { jobId: job.jobId, status: 'cancelled', completedAt: upstreamDate(job.completedAt) };
-  }
 }

@@ -1,7 +1,7 @@
-import type { EditRepository, SubmitAttempt } from '../edits/repository.js';
-import { upstreamDate } from '../edits/upstreamResult.js';
-import type { PixelByteClient } from '../upstream/client.js';
-import { UpstreamError } from '../upstream/errors.js';
+import type { PixelByteClient } from '../../upstream/client.js';
+import { UpstreamError } from '../../upstream/errors.js';
+import type { EditRepository, SubmitAttempt } from '../repository.js';
+import { upstreamDate } from '../upstreamResult.js';
 
 export interface FindOrphanJobDeps {
   edits: Pick<EditRepository, 'upstreamJobEvidence'>;
@@ -57,7 +57,10 @@ export async function findOrphanJob(deps: FindOrphanJobDeps, edit: { id: string;
   const [job] = orphans as [ListedInWindow];
   const rivals = evidence.otherUncertainStarts.filter((start) => couldHaveCreated(start.getTime(), job.createdAt.getTime()));
   if (rivals.length > 0) {
-    return { kind: 'ambiguous', reason: `PixelByte lists job ${job.jobId} that no edit knows, but ${rivals.length} other submits of unknown outcome could have created it` };
+    return {
+      kind: 'ambiguous',
+      reason: `PixelByte lists job ${job.jobId} that no edit knows, but ${rivals.length} other submits of unknown outcome could have created it`,
+    };
   }
   // The latest uncertain attempt that had started by the time the job was created (allowing for skew) made it.
   const byStart = [...uncertain].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { AttemptVerdict, CallbackDelivery, CallbackRepository } from '../callbacks/repository.js';
-import { parseRetryAfter, retryDelayMs } from '../callbacks/schedule.js';
-import { postJson, type SendResult } from '../callbacks/send.js';
-import { signCallback } from '../callbacks/signing.js';
-import { checkCallbackUrl, pinnedLookup, type CallbackUrlPolicy, type Resolve } from '../callbacks/urlSafety.js';
 import type { Edit, EditRepository } from '../edits/repository.js';
 import { toEditResource } from '../edits/resource.js';
+import type { AttemptVerdict, CallbackDelivery, CallbackRepository } from './repository.js';
+import { parseRetryAfter, retryDelayMs } from './schedule.js';
+import { postJson, type SendResult } from './send.js';
+import { signCallback } from './signing.js';
+import { type CallbackUrlPolicy, checkCallbackUrl, pinnedLookup, type Resolve } from './urlSafety.js';
 
 export interface DeliverCallbackDeps {
   deliveries: CallbackRepository;
@@ -49,7 +49,9 @@ export async function deliverCallback(deliveryId: string, deps: DeliverCallbackD
   }
 
   const attempt = delivery.seriesAttempts + 1;
-  const result: Outcome = edit?.callbackUrl ? await send(edit as Edit & { callbackUrl: string }, delivery, deps) : { error: 'the edit has no callbackUrl', durationMs: 0 };
+  const result: Outcome = edit?.callbackUrl
+    ? await send(edit as Edit & { callbackUrl: string }, delivery, deps)
+    : { error: 'the edit has no callbackUrl', durationMs: 0 };
   const verdict = judge(result, attempt, deps.retryScale, now());
   await deps.deliveries.recordAttempt(
     delivery,

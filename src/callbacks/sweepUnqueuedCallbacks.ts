@@ -1,11 +1,10 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { CallbackRepository } from '../callbacks/repository.js';
-import { ensureCallbackJob, type CallbackJobPayload } from './queues.js';
+import type { CallbackRepository } from './repository.js';
 
 export interface CallbackSweeperDeps {
-  deliveries: CallbackRepository;
-  callbackQueue: Queue<CallbackJobPayload>;
+  deliveries: Pick<CallbackRepository, 'findOverdue'>;
+  /** Makes sure the callback queue holds a live job for the delivery; true when it had to add one. */
+  ensureCallbackJob(deliveryId: string): Promise<boolean>;
   logger: Logger;
   /** A delivery overdue by this much is checked for a live queue entry. */
   staleAfterMs: number;
@@ -20,7 +19,7 @@ export async function sweepUnqueuedCallbacks(deps: CallbackSweeperDeps, batch = 
   const overdue = await deps.deliveries.findOverdue(new Date(Date.now() - deps.staleAfterMs), batch);
   let requeued = 0;
   for (const delivery of overdue) {
-    if (!(await ensureCallbackJob(deps.callbackQueue, delivery.id))) continue;
+    if (!(await deps.ensureCallbackJob(delivery.id))) continue;
     requeued += 1;
     deps.logger.info({ deliveryId: delivery.id, editId: delivery.editId }, 'requeued a callback that had no live queue entry');
   }

@@ -1,0 +1,150 @@
+import type { Logger } from 'pino';
+import { writeCallbackOutbox } from './callbacks/outbox.js';
+import { CallbackRepository } from './callbacks/repository.js';
+import { CallbackService } from './callbacks/service.js';
+import type { CallbackUrlPolicy } from './callbacks/urlSafety.js';
+import type { Config } from './config.js';
+import { EditRepository } from './edits/repository.js';
+import { EditService } from './edits/service.js';
+import { EditTransitions } from './edits/transitions.js';
+import type { WebhookIntakeDeps } from './edits/webhookIntake.js';
+import type { Db } from './infra/prisma.js';
+import { withTimeout } from './infra/timeout.js';
+import { type EditQueues, enqueueCallbacksInBackground, enqueueSubmit, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
+import type { WorkerProcessors } from './jobs/workers.js';
+import { PixelByteClient } from './upstream/client.js';
+import { webhookUrlKey } from './upstream/webhookUrl.js';
+
+/** The longest a request or a status change waits for Redis: BullMQ would wait for it to come back. */
+const ENQUEUE_TIMEOUT_MS = 1_000;
+
+export interface Infra {
+  db: Db;
+  logger: Logger;
+  /** PixelByte's API; made from the config when not given. */
+  pixelbyte?: PixelByteClient;
+  /** The queues of each role this process plays, each on that role's own Redis connection (see infra/redis.ts). */
+  queues: { api?: EditQueues; worker?: EditQueues };
+}
+
+/** What the HTTP API's routes call. */
+export interface ApiServices {
+  edits: EditService;
+  callbacks: CallbackService;
+  webhookIntake: WebhookIntakeDeps;
+}
+
+export interface Services {
+  api?: ApiServices;
+  worker?: WorkerProcessors;
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
+
+/** The repositories, with the callbacks feature's outbox row registered on every terminal move of an edit. */
+export function createRepositories(db: Db) {
+  return {
+    edits: new EditRepository(db, { onTerminalMove: writeCallbackOutbox }),
+    deliveries: new CallbackRepository(db),
+  };
+}
+
+/**
+ * The composition root: the whole object graph, built once per process for the roles it plays (API, workers
+ * or both). Nothing else constructs repositories or services; entry points and tests come through here.
+ */
+export function createServices(config: Config, infra: Infra): Services {
+  const shared: Shared = {
+    config,
+    repositories: createRepositories(infra.db),
+    pixelbyte:
+      infra.pixelbyte ?? new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS }),
+    callbackPolicy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
+  };
+  return {
+    api: infra.queues.api && apiServices(shared, infra.queues.api, infra.logger),
+    worker: infra.queues.worker && workerProcessors(shared, infra.queues.worker, infra.logger.child({ component: 'worker' })),
+  };
+}
+
+interface Shared {
+  config: Config;
+  repositories: Repositories;
+  pixelbyte: PixelByteClient;
+  callbackPolicy: CallbackUrlPolicy;
+}
+
+/** Every status move a role makes relays its callback outbox on that role's own queue. */
+function transitionsOn(shared: Shared, queues: EditQueues, logger: Logger): EditTransitions {
+  return new EditTransitions(shared.repositories.edits, enqueueCallbacksInBackground(queues.callback, logger, ENQUEUE_TIMEOUT_MS));
+}
+
+function apiServices(shared: Shared, queues: EditQueues, logger: Logger): ApiServices {
+  const { config, pixelbyte } = shared;
+  const { edits, deliveries } = shared.repositories;
+  const transitions = transitionsOn(shared, queues, logger);
+  const callbacks = new CallbackService({
+    deliveries,
+    edits,
+    enabled: config.CALLBACK_SIGNING_SECRET !== undefined,
+    policy: shared.callbackPolicy,
+    requeue: (id) => withTimeout(ensureCallbackJob(queues.callback, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    logger,
+  });
+  const editService = new EditService({
+    edits,
+    transitions,
+    // An accepted edit is durable before it is enqueued: it must not wait for Redis with BullMQ.
+    enqueueSubmit: (id) => withTimeout(enqueueSubmit(queues.submit, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    dequeueSubmit: async (id) => void (await queues.submit.remove(id)),
+    pixelbyte,
+    idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
+    logger,
+    callbacks: deliveries,
+    vetCallbackUrl: (url) => callbacks.vetUrl(url),
+  });
+  return { edits: editService, callbacks, webhookIntake: { edits, transitions, pixelbyte, logger } };
+}
+
+function workerProcessors(shared: Shared, queues: EditQueues, logger: Logger): WorkerProcessors {
+  const { config, pixelbyte } = shared;
+  const { edits, deliveries } = shared.repositories;
+  const transitions = transitionsOn(shared, queues, logger);
+  // A row waiting one sweep interval without a change is checked for a live queue entry.
+  const staleAfterMs = config.SWEEP_INTERVAL_MS;
+  return {
+    logger,
+    submit: {
+      edits,
+      transitions,
+      pixelbyte,
+      logger,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      webhookUrlKey: webhookUrlKey(config),
+      maxAttempts: config.SUBMIT_MAX_ATTEMPTS,
+      backoffBaseMs: config.SUBMIT_BACKOFF_BASE_MS,
+      backoffMaxMs: config.SUBMIT_BACKOFF_MAX_MS,
+      fenceGraceMs: config.SUBMIT_FENCE_GRACE_MS,
+      keyExclusive: config.PIXELBYTE_KEY_EXCLUSIVE,
+      maxInFlight: config.UPSTREAM_MAX_CONCURRENCY,
+      reconcileGraceMs: config.RECONCILE_GRACE_MS,
+    },
+    reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
+    sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },
+    callbacks: config.CALLBACK_SIGNING_SECRET
+      ? {
+          deliver: {
+            deliveries,
+            edits,
+            logger,
+            signingSecret: config.CALLBACK_SIGNING_SECRET,
+            timeoutMs: config.CALLBACK_TIMEOUT_MS,
+            retryScale: config.CALLBACK_RETRY_SCALE,
+            policy: shared.callbackPolicy,
+          },
+          sweep: { deliveries, ensureCallbackJob: (id) => ensureCallbackJob(queues.callback, id), logger, staleAfterMs },
+        }
+      : undefined,
+    expireIdempotencyKeys: () => edits.deleteExpiredIdempotencyKeys(),
+  };
+}

@@ -1,0 +1,213 @@
+import Fastify, { type RouteOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { buildApp } from '../../src/app.js';
+import { editResource } from '../../src/edits/resource.js';
+import { errorBodySchema } from '../../src/errors.js';
+import { createPrisma } from '../../src/infra/prisma.js';
+import { createRedis } from '../../src/infra/redis.js';
+import { createQueues } from '../../src/jobs/queues.js';
+import { createServices } from '../../src/services.js';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { PixelByteClient } from '../../src/upstream/client.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+
+let sim: Simulator;
+let t: TestRelay;
+
+beforeAll(async () => {
+  sim = createSimulator();
+  // API only: the rows these tests write by hand are never touched by a worker.
+  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api' });
+});
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+});
+
+/** Every route pixelrelay's app registers, as Fastify was given it (schemas included). */
+async function registeredRoutes(): Promise<RouteOptions[]> {
+  const db = createPrisma(t.config.DATABASE_URL, { max: 1 });
+  const redis = createRedis(t.config.REDIS_URL, 'producer');
+  const queues = createQueues(redis, t.config.QUEUE_PREFIX);
+  const logger = pino({ level: 'silent' });
+  const pixelbyte = new PixelByteClient({ baseUrl: t.config.PIXELBYTE_API_URL, apiKey: t.config.PIXELBYTE_API_KEY, timeoutMs: 1_000 });
+  const services = createServices(t.config, { db, pixelbyte, logger, queues: { api: queues } });
+  const app = buildApp({ config: t.config, services: services.api!, db, redis, logger });
+  // buildApp only registers its plugins; they load on ready(), so this hook sees every route they add.
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
+  try {
+    await app.ready();
+  } finally {
+    await app.close();
+    await queues.close();
+    // Never used, maybe not even connected yet: quit() would be refused by the API's fail-fast connection.
+    redis.disconnect();
+    await db.$disconnect();
+  }
+  return routes.filter((r) => r.method !== 'HEAD');
+}
+
+// POSTs that take no body, and PixelByte's webhook, whose body must reach the signature check as raw text.
+const NO_BODY_SCHEMA = new Set([
+  'POST /v1/edits/:id/cancel',
+  'POST /v1/edits/:id/callback/redeliver',
+  'POST /webhooks/pixelbyte/:token/:editId',
+  'POST /webhooks/pixelbyte/:editId',
+]);
+
+/**
+ * What each route must declare for its OpenAPI description to be whole: a success and the error shape as
+ * responses, every path parameter, a body for every POST (unless listed above), a querystring for every GET.
+ */
+function schemaProblems(route: RouteOptions): string[] {
+  const name = `${route.method} ${route.url}`;
+  const schema = (route.schema ?? {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  const response = (schema.response ?? {}) as Record<string, unknown>;
+  if (!Object.keys(response).some((status) => /^2\d\d$/.test(status))) problems.push(`${name}: no success response schema`);
+  if (route.url.startsWith('/v1/') || route.url.startsWith('/webhooks/')) {
+    for (const range of ['4xx', '5xx']) if (response[range] !== errorBodySchema) problems.push(`${name}: ${range} is not the error body`);
+    const declared = schema.params instanceof z.ZodObject ? Object.keys(schema.params.shape).sort() : [];
+    const inUrl = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!).sort();
+    if (declared.join() !== inUrl.join()) problems.push(`${name}: params schema names [${declared}], the URL [${inUrl}]`);
+    if (route.method === 'POST' && (schema.body === undefined) !== NO_BODY_SCHEMA.has(name))
+      problems.push(`${name}: body schema ${schema.body ? 'unexpected' : 'missing'}`);
+    if (route.method === 'GET' && schema.querystring === undefined) problems.push(`${name}: no querystring schema`);
+  }
+  return problems;
+}
+
+describe('route schemas', () => {
+  it('every route of the app declares its schemas', async () => {
+    const routes = await registeredRoutes();
+    expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'GET /healthz',
+      'GET /readyz',
+      'GET /v1/edits',
+      'GET /v1/edits/:id',
+      'POST /v1/edits',
+      'POST /v1/edits/:id/callback/redeliver',
+      'POST /v1/edits/:id/cancel',
+      'POST /webhooks/pixelbyte/:editId',
+      'POST /webhooks/pixelbyte/:token/:editId',
+    ]);
+    expect(routes.flatMap(schemaProblems)).toEqual([]);
+  });
+
+  it('the check catches a route without a response schema, an undeclared parameter or a missing body', async () => {
+    const app = Fastify().withTypeProvider<ZodTypeProvider>();
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    const routes: RouteOptions[] = [];
+    app.addHook('onRoute', (route) => void routes.push(route));
+    app.get('/v1/things/:id', async () => ({}));
+    app.post('/v1/things', { schema: { response: { 201: z.object({}), '4xx': errorBodySchema, '5xx': errorBodySchema } } }, async () => ({}));
+    await app.ready();
+    expect(routes.filter((r) => r.method !== 'HEAD').flatMap(schemaProblems)).toEqual([
+      'GET /v1/things/:id: no success response schema',
+      'GET /v1/things/:id: 4xx is not the error body',
+      'GET /v1/things/:id: 5xx is not the error body',
+      'GET /v1/things/:id: params schema names [], the URL [id]',
+      'GET /v1/things/:id: no querystring schema',
+      'POST /v1/things: body schema missing',
+    ]);
+    await app.close();
+  });
+});
+
+describe('a query a route schema refuses', () => {
+  // The route schema refuses these before any handler runs; the answer is the one the service used to give.
+  it.each([
+    ['/v1/edits?limit=0', 'limit'],
+    ['/v1/edits?status=done', 'status'],
+    ['/v1/edits?colour=red', '(body)'],
+    ['/v1/edits/00000000-0000-4000-8000-000000000000?include=history&include=history', 'include'],
+  ])('%s → 400 INVALID_INPUT at %s', async (url, path) => {
+    const res = await t.relay.app!.inject({ method: 'GET', url, headers: t.auth });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ statusCode: 400, code: 'INVALID_INPUT', error: 'Bad Request', details: [{ path, message: expect.any(String) }] });
+  });
+});
+
+describe('responses are serialized by their schema', () => {
+  const input = { prompt: 'serialized by schema', image_urls: ['https://example.com/a.jpg'] };
+
+  async function storedEdit() {
+    const res = await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input } });
+    expect(res.statusCode).toBe(202);
+    return res.json().id as string;
+  }
+
+  it('sends only the fields the edit schema names, whatever the stored row and its JSON carry', async () => {
+    const id = await storedEdit();
+    // Internal columns toEditResource leaves out, and outputs JSON with a key no schema names.
+    await t.db.edit.update({
+      where: { id },
+      data: {
+        pollCount: 7,
+        nextPollAt: new Date(),
+        refundedMicroCents: 424_242,
+        outputs: [{ url: 'https://cdn.example.com/out.png', type: 'image', width: 1024, internalNote: 'staff-only-4f1c' }],
+      },
+    });
+
+    for (const url of [`/v1/edits/${id}`, '/v1/edits?limit=100']) {
+      const res = await t.relay.app!.inject({ method: 'GET', url, headers: t.auth });
+      expect(res.statusCode).toBe(200);
+      const edit = url.includes('?') ? res.json().edits.find((e: { id: string }) => e.id === id) : res.json();
+      expect(Object.keys(edit).sort()).toEqual(
+        Object.keys(editResource.shape)
+          .filter((k) => k !== 'history')
+          .sort(),
+      );
+      expect(edit.outputs).toEqual([{ url: 'https://cdn.example.com/out.png', type: 'image', width: 1024 }]);
+      for (const internal of ['staff-only-4f1c', 'internalNote', 'pollCount', 'nextPollAt', 'refundedMicroCents', '424242', t.clientId, 'clientId']) {
+        expect(res.body).not.toContain(internal);
+      }
+    }
+  });
+
+  it('replays an Idempotency-Key answer as it was stored, even one an earlier release stored without a field the schema has now', async () => {
+    const headers = { ...t.auth, 'idempotency-key': 'stored-by-an-earlier-release' };
+    const first = await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers, payload: { input } });
+    expect(first.statusCode).toBe(202);
+    // The releases before callbacks stored their answers without `callback`.
+    const { callback: _added, ...stored } = first.json();
+    await t.db.idempotencyKey.update({ where: { clientId_key: { clientId: t.clientId, key: headers['idempotency-key'] } }, data: { responseBody: stored } });
+
+    const replay = await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers, payload: { input } });
+
+    expect(replay.statusCode).toBe(202);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(replay.json()).toEqual(stored);
+  });
+
+  it('answers 500 INTERNAL_ERROR for a row its schema refuses, logging the route and the place, never the data', async () => {
+    const id = await storedEdit();
+    // No release ever stored an output without its URL: this row is corrupt, and saying so must not show it.
+    await t.db.edit.update({ where: { id }, data: { outputs: [{ type: 'corrupt-row-9d2e' }] } });
+    const logFrom = t.logs.lines.length;
+
+    const res = await t.relay.app!.inject({ method: 'GET', url: `/v1/edits/${id}`, headers: t.auth });
+
+    expect(res.statusCode).toBe(500);
+    expect(errorBodySchema.parse(res.json())).toEqual({
+      statusCode: 500,
+      code: 'INTERNAL_ERROR',
+      error: 'Internal Server Error',
+      message: 'Internal server error',
+    });
+    const lines = t.logs.lines.slice(logFrom).map((line) => JSON.parse(line));
+    expect(lines.find((l) => l.msg === 'response does not match its schema')).toMatchObject({
+      level: 50,
+      route: 'GET /v1/edits/:id',
+      issues: [{ path: 'outputs.0.url', code: 'invalid_type' }],
+    });
+    expect(t.logs.lines.slice(logFrom).join('\n')).not.toContain('corrupt-row-9d2e');
+  });
+});
