@@ -5,7 +5,7 @@
  * `--exclusive 1` runs with PIXELBYTE_KEY_EXCLUSIVE=true (the soak's key is its own), so unanswered submits
  * are looked up in PixelByte's job list before any resend.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,13 @@ await ensureDatabaseExists(databaseUrl);
 await applyMigrations(databaseUrl);
 const db = createPrisma(databaseUrl, { max: 4 });
 
-const sim = createSimulator({ apiKeys: ['pb_soak_key'], webhookSecret: 'whsec_soak_secret', pendingMs: 50, processingMs: 150, webhookRetryDelaysMs: [100, 400, 1600, 6400] });
+const sim = createSimulator({
+  apiKeys: ['pb_soak_key'],
+  webhookSecret: 'whsec_soak_secret',
+  pendingMs: 50,
+  processingMs: 150,
+  webhookRetryDelaysMs: [100, 400, 1600, 6400],
+});
 const simUrl = await sim.listen(0, '127.0.0.1');
 const port = await freePort();
 const env: Record<string, string> = {
@@ -79,9 +85,13 @@ const api = await startPixelRelay(loadConfig({ ...env, ROLE: 'api' }), pino({ le
 
 // --- two worker processes, restarted at random ---
 const workers: (ChildProcess | undefined)[] = [undefined, undefined];
-let restarts = { kill: 0, term: 0 };
+const restarts = { kill: 0, term: 0 };
 function startWorker(slot: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, ROLE: 'worker' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env, ROLE: 'worker' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   workers[slot] = child;
 }
 startWorker(0);
@@ -150,9 +160,11 @@ async function postOne(i: number): Promise<void> {
   }
 }
 let next = 0;
-await Promise.all(Array.from({ length: POST_CONCURRENCY }, async () => {
-  while (next < EDITS) await postOne(next++);
-}));
+await Promise.all(
+  Array.from({ length: POST_CONCURRENCY }, async () => {
+    while (next < EDITS) await postOne(next++);
+  }),
+);
 const postedAt = Date.now();
 console.log(`posted ${posted} edits in ${((postedAt - started) / 1000).toFixed(1)} s (${postErrors.length} refused)`);
 
@@ -160,7 +172,15 @@ console.log(`posted ${posted} edits in ${((postedAt - started) / 1000).toFixed(1
 await sleep(10_000);
 chaos = false;
 await Promise.all([faults, restarter]);
-sim.configure({ submitFault: undefined, submitFaultRate: undefined, webhook: 'deliver', webhookFaultRate: undefined, failureRate: undefined, responseDelayMs: undefined, webhookDelayMs: undefined });
+sim.configure({
+  submitFault: undefined,
+  submitFaultRate: undefined,
+  webhook: 'deliver',
+  webhookFaultRate: undefined,
+  failureRate: undefined,
+  responseDelayMs: undefined,
+  webhookDelayMs: undefined,
+});
 
 const TERMINAL = ['completed', 'failed', 'cancelled'] as const;
 for (;;) {
@@ -192,10 +212,14 @@ for (const job of sim.jobs.values()) {
   const editId = editOfJob(job) ?? 'unknown';
   jobsPerEdit.set(editId, (jobsPerEdit.get(editId) ?? 0) + 1);
 }
-const byStatus = Object.fromEntries(['queued', 'submitting', 'submitted', 'processing', ...TERMINAL].map((s) => [s, edits.filter((e) => e.status === s).length]));
+const byStatus = Object.fromEntries(
+  ['queued', 'submitting', 'submitted', 'processing', ...TERMINAL].map((s) => [s, edits.filter((e) => e.status === s).length]),
+);
 const errorCodes: Record<string, number> = {};
 for (const e of edits) if (e.errorCode) errorCodes[e.errorCode] = (errorCodes[e.errorCode] ?? 0) + 1;
-const completedWithoutAllOutputs = edits.filter((e) => e.status === 'completed' && (e.outputs as unknown[]).length !== Number((e.input as { num_images: string }).num_images));
+const completedWithoutAllOutputs = edits.filter(
+  (e) => e.status === 'completed' && (e.outputs as unknown[]).length !== Number((e.input as { num_images: string }).num_images),
+);
 const reached = edits.filter((e) => (jobsPerEdit.get(e.id) ?? 0) > 0).length;
 const extraJobs = [...jobsPerEdit.values()].reduce((a, n) => a + n - 1, 0);
 const unflaggedDuplicates = [...jobsPerEdit.entries()].filter(([id, n]) => n - 1 > (riskedResends.get(id) ?? 0)).map(([id]) => id);
@@ -220,7 +244,10 @@ const result = {
   cleanRetriesAfterListing: cleanRetries,
   adoptedFromJobList: adoptedFromList,
   // The soak's gateway faults: every 504 follows a created job, every 502 precedes any.
-  gatewayErrors: { '504 after the job was created': submitCalls.filter((c) => c.statusCode === 504).length, '502 before anything': submitCalls.filter((c) => c.statusCode === 502).length },
+  gatewayErrors: {
+    '504 after the job was created': submitCalls.filter((c) => c.statusCode === 504).length,
+    '502 before anything': submitCalls.filter((c) => c.statusCode === 502).length,
+  },
   secondsPosting: Math.round((postedAt - started) / 1000),
   secondsToDrain: Math.round((finishedAt - postedAt) / 1000),
 };
@@ -234,8 +261,18 @@ if (completedWithoutAllOutputs.length) failures.push(`${completedWithoutAllOutpu
 if (completedNotAdopting.length) failures.push(`${completedNotAdopting.length} completed edits without an upstream job`);
 // Every upstream job beyond one per edit must be one pixelrelay knowingly risked and recorded, never a silent double charge.
 if (unflaggedDuplicates.length) failures.push(`${unflaggedDuplicates.length} edits paid twice without a record: ${unflaggedDuplicates.slice(0, 3).join(', ')}`);
-if (adoptedForeignJob.length) failures.push(`${adoptedForeignJob.length} edits hold a job another edit submitted: ${adoptedForeignJob.slice(0, 3).map((e) => e.id).join(', ')}`);
-console.log(failures.length ? `SOAK FAILED:\n- ${failures.join('\n- ')}` : 'SOAK PASSED: every edit terminal, completed ones with all outputs, no silent duplicate submission');
+if (adoptedForeignJob.length)
+  failures.push(
+    `${adoptedForeignJob.length} edits hold a job another edit submitted: ${adoptedForeignJob
+      .slice(0, 3)
+      .map((e) => e.id)
+      .join(', ')}`,
+  );
+console.log(
+  failures.length
+    ? `SOAK FAILED:\n- ${failures.join('\n- ')}`
+    : 'SOAK PASSED: every edit terminal, completed ones with all outputs, no silent duplicate submission',
+);
 
 for (const child of workers) child?.kill('SIGTERM');
 await api.stop();

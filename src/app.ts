@@ -18,8 +18,14 @@ import { webhookUrlKey } from './upstream/webhookUrl.js';
 export interface AppDeps {
   config: Pick<
     Config,
-    'API_KEYS' | 'PIXELBYTE_WEBHOOK_SECRET' | 'WEBHOOK_URL_SECRET' | 'BODY_LIMIT_BYTES'
-    | 'HTTP_REQUEST_TIMEOUT_MS' | 'HTTP_KEEP_ALIVE_TIMEOUT_MS' | 'HTTP_MAX_CONNECTIONS' | 'UPSTREAM_TIMEOUT_MS'
+    | 'API_KEYS'
+    | 'PIXELBYTE_WEBHOOK_SECRET'
+    | 'WEBHOOK_URL_SECRET'
+    | 'BODY_LIMIT_BYTES'
+    | 'HTTP_REQUEST_TIMEOUT_MS'
+    | 'HTTP_KEEP_ALIVE_TIMEOUT_MS'
+    | 'HTTP_MAX_CONNECTIONS'
+    | 'UPSTREAM_TIMEOUT_MS'
   >;
   /** Built by createServices (services.ts): the app constructs none of its own. */
   services: ApiServices;

@@ -21,7 +21,10 @@ const envSchema = z
     PORT: integer(0, 65535).default(3000),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgresql://postgres@127.0.0.1:5432/pixelrelay'),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
-    QUEUE_PREFIX: z.string().regex(/^[\w-]+$/).default('pixelrelay'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[\w-]+$/)
+      .default('pixelrelay'),
     PIXELBYTE_API_URL: z.url({ protocol: /^https?$/ }).default(PIXELBYTE_PRODUCTION_URL),
     PIXELBYTE_API_KEY: z.string().min(1),
     PIXELBYTE_WEBHOOK_SECRET: z.string().min(1),
@@ -35,7 +38,12 @@ const envSchema = z
     PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }),
     API_KEYS: z
       .string()
-      .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'at least one key is required')),
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
     /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
@@ -97,7 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty string is how shells and compose files say "unset".
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
-  if (parsed.success) return { ...parsed.data, PIXELBYTE_API_URL: parsed.data.PIXELBYTE_API_URL.replace(/\/+$/, ''), PUBLIC_BASE_URL: parsed.data.PUBLIC_BASE_URL.replace(/\/+$/, '') };
+  if (parsed.success)
+    return {
+      ...parsed.data,
+      PIXELBYTE_API_URL: parsed.data.PIXELBYTE_API_URL.replace(/\/+$/, ''),
+      PUBLIC_BASE_URL: parsed.data.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    };
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
     const given = present[name];

@@ -27,9 +27,7 @@ const env = {
   CALLBACK_SIGNING_SECRET: DEV_CALLBACK_SECRET,
   ALLOW_HTTP_CALLBACKS: 'true',
   CALLBACK_ALLOW_PRIVATE: 'true',
-  ...(useSimulator
-    ? { PIXELBYTE_API_URL: `http://127.0.0.1:${SIM_PORT}`, PIXELBYTE_API_KEY: 'pb_sim_key', PIXELBYTE_WEBHOOK_SECRET: 'whsec_sim_secret' }
-    : {}),
+  ...(useSimulator ? { PIXELBYTE_API_URL: `http://127.0.0.1:${SIM_PORT}`, PIXELBYTE_API_KEY: 'pb_sim_key', PIXELBYTE_WEBHOOK_SECRET: 'whsec_sim_secret' } : {}),
   ...process.env,
 };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { storableString } from '../edits/safeText.js';
-import { perImage, perRequest, type Pricing } from './pricing.js';
+import { type Pricing, perImage, perRequest } from './pricing.js';
 
 /**
  * The PixelByte edit models pixelrelay offers, as PixelByte documents them (../shared/pixelbyte-api.md): each
@@ -124,7 +124,10 @@ function gptImageModel(slug: string, name: string, baseMicroCents: number): Cata
 const runwayInput = z.strictObject({
   prompt,
   image_urls: imageUrls(3),
-  aspect_ratio: z.string().regex(/^\d{1,2}:\d{1,2}$/, 'must look like "16:9"').optional(),
+  aspect_ratio: z
+    .string()
+    .regex(/^\d{1,2}:\d{1,2}$/, 'must look like "16:9"')
+    .optional(),
   style: storableString().max(100, 'must be at most 100 characters').optional(),
 });
 

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_MIGRATIONS_DIR, MIGRATION_LOCK_CONTENT, MIGRATION_LOCK_FILE, diffSchemaToMigration } from '../infra/migrate.js';
+import { DEFAULT_MIGRATIONS_DIR, diffSchemaToMigration, MIGRATION_LOCK_CONTENT, MIGRATION_LOCK_FILE } from '../infra/migrate.js';
 
 // `npm run migration:create -- <name>`: writes prisma/migrations/<UTC timestamp>_<name>/migration.sql with
 // the SQL that takes the existing migrations to prisma/schema.prisma (what `prisma migrate dev --create-only`
@@ -36,17 +36,28 @@ async function main(args: string[]): Promise<void> {
 
 /** The same slug Prisma makes of a migration name: lower case, runs of anything else become one underscore. */
 function migrationSlug(raw: string): string {
-  return raw.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 200);
+  return raw
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 200);
 }
 
 /** YYYYMMDDHHMMSS in UTC, like Prisma, and always after the newest existing migration so the order holds. */
 async function nextTimestamp(migrationsDir: string): Promise<string> {
   const now = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const existing = await readdir(migrationsDir).catch(() => [] as string[]);
-  const newest = existing.map((n) => /^(\d{14})_/.exec(n)?.[1]).filter((t): t is string => t !== undefined).sort().at(-1);
+  const newest = existing
+    .map((n) => /^(\d{14})_/.exec(n)?.[1])
+    .filter((t): t is string => t !== undefined)
+    .sort()
+    .at(-1);
   if (newest === undefined || now > newest) return now;
   // Same second (or a clock behind a committed migration): one second after the newest, as a 14-digit stamp.
-  const d = new Date(Date.UTC(+newest.slice(0, 4), +newest.slice(4, 6) - 1, +newest.slice(6, 8), +newest.slice(8, 10), +newest.slice(10, 12), +newest.slice(12, 14)) + 1000);
+  const d = new Date(
+    Date.UTC(+newest.slice(0, 4), +newest.slice(4, 6) - 1, +newest.slice(6, 8), +newest.slice(8, 10), +newest.slice(10, 12), +newest.slice(12, 14)) + 1000,
+  );
   return d.toISOString().replace(/\D/g, '').slice(0, 14);
 }
 

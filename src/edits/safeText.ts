@@ -5,6 +5,7 @@ import { z } from 'zod';
  * surrogate without its pair has no UTF-8 form: the driver sends U+FFFD instead (the text changes silently),
  * and jsonb refuses the `\ud800` escape outright. Matched per code unit (no `u` flag) so lone halves are seen.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what Postgres refuses
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const UNSTORABLE_TEXT = 'must not contain U+0000 or an unpaired UTF-16 surrogate';

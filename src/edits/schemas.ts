@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_MODEL } from '../catalog/models.js';
 import { metadataIssues } from './metadata.js';
-import { DEFAULT_MODEL } from './models.js';
 import { isStorableText, storableString, UNSTORABLE_TEXT } from './safeText.js';
 import { EDIT_STATUSES } from './status.js';
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { findModel, supportedModels } from '../catalog/models.js';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { isUuid } from '../shared/ids.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { findModel, supportedModels } from './models.js';
 import { isUniqueViolation, type NewEdit, type NewIdempotencyKey } from './repository.js';
 import { requestHash } from './requestHash.js';
 import { type CallbackState, type EditResource, toEditResource } from './resource.js';
@@ -73,7 +73,7 @@ export class EditService {
       callbackUrl,
       metadata: metadata as Prisma.InputJsonValue | undefined,
       clientId,
-      estimatedCostMicroCents: model.priceMicroCents(upstreamInput.data),
+      estimatedCostMicroCents: model.pricing.price(upstreamInput.data).totalMicroCents,
     };
 
     if (idempotencyKey === undefined) return { status: 202, body: await this.store(edit), replayed: false };

@@ -43,7 +43,10 @@ export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
     if (err.code === 'ENOENT') return [];
     throw err;
   });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const migrationDirectories = await Promise.all(
     names.map(async (name) => ({
       path: name,
@@ -196,7 +199,7 @@ const PG_TEXT = 25;
 /** A pg client that reports `"char"` columns as text; their values already arrive as one-letter strings. */
 class CatalogFriendlyClient extends pg.Client {
   // pg's query has a dozen overloads; this forwards all of them and only rewrites the result's field types.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the override must match pg's overloaded signature
   override query(...args: any[]): any {
     const last = args.at(-1);
     if (typeof last === 'function') {

@@ -27,7 +27,8 @@ const detailPath = (instancePath: string) => instancePath.split('/').slice(1).jo
 
 /** Errors that mean Postgres is unreachable, however the driver and Prisma wrap them. */
 function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e: any = err, depth = 0; e && depth < 6; e = e.cause, depth++) {
+  type Wrapped = { name?: string; code?: unknown; originalCode?: unknown; kind?: unknown; message?: unknown; cause?: unknown };
+  for (let e = err as Wrapped | undefined, depth = 0; e && depth < 6; e = e.cause as Wrapped | undefined, depth++) {
     if (e.name === 'PrismaClientInitializationError') return true;
     const code = e.code ?? e.originalCode;
     if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|57P01|57P03|53300|08\d{3})$/.test(code)) return true;

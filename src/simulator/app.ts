@@ -1,6 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { SimulatorContext } from './context.js';
-import { SimError, errorBody } from './errors.js';
+import { errorBody, SimError } from './errors.js';
 import { randomId } from './jobStore.js';
 import { controlRoutes } from './routes/control.js';
 import { jobRoutes } from './routes/jobs.js';

@@ -13,7 +13,10 @@ const envSchema = z.object({
   /** Base of the output URLs it hands out, when clients reach it under another address than it listens on. */
   SIMULATOR_PUBLIC_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),
   /** Accept http webhook URLs to any host (a compose stack's `http://api:3000`), not only loopback. */
-  SIMULATOR_HTTP_WEBHOOKS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  SIMULATOR_HTTP_WEBHOOKS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

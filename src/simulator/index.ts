@@ -8,15 +8,7 @@ import { webhookBody } from './jobViews.js';
 import { Ledger } from './ledger.js';
 import { JobLifecycle } from './lifecycle.js';
 import { TimerSet } from './timers.js';
-import {
-  resolveOptions,
-  type RecordedCall,
-  type RecordedDelivery,
-  type SimJob,
-  type SimulatorOptions,
-  type SubmitBehaviour,
-  type Switches,
-} from './types.js';
+import { type RecordedCall, type RecordedDelivery, resolveOptions, type SimJob, type SimulatorOptions, type SubmitBehaviour, type Switches } from './types.js';
 import { WebhookSender } from './webhookSender.js';
 
 export type { SimulatorStats } from './context.js';
@@ -78,9 +70,7 @@ export function createSimulator(options?: SimulatorOptions): Simulator {
     pendingMs: resolved.pendingMs,
     processingMs: resolved.processingMs,
     onFinished: (job) =>
-      job.webhookUrl
-        ? sender.dispatch({ jobId: job.jobId, url: job.webhookUrl, body: webhookBody(job, baseUrl()), mode: job.webhookMode })
-        : Promise.resolve(),
+      job.webhookUrl ? sender.dispatch({ jobId: job.jobId, url: job.webhookUrl, body: webhookBody(job, baseUrl()), mode: job.webhookMode }) : Promise.resolve(),
   });
 
   const ctx: SimulatorContext = {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { UNFINISHED, type JobStatus, type SimJob } from './types.js';
+import { type JobStatus, type SimJob, UNFINISHED } from './types.js';
 
 export function randomId(prefix: string): string {
   return `${prefix}_${randomBytes(12).toString('base64url')}`;

@@ -104,7 +104,10 @@ function gptImageModel(slug: string, perRequest: number): SimModel {
 const runwayInput = z.strictObject({
   prompt,
   image_urls: imageUrls(3),
-  aspect_ratio: z.string().regex(/^\d{1,2}:\d{1,2}$/, 'must look like "16:9"').default('1:1'),
+  aspect_ratio: z
+    .string()
+    .regex(/^\d{1,2}:\d{1,2}$/, 'must look like "16:9"')
+    .default('1:1'),
   style: z.string().max(100).optional(),
 });
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { SimulatorContext } from './context.js';
-import { SimError, invalidInput } from './errors.js';
+import { invalidInput, SimError } from './errors.js';
 import type { SubmitPlan } from './faults.js';
-import { MODEL_SLUG_PATTERN, findSimModel } from './models.js';
+import { findSimModel, MODEL_SLUG_PATTERN } from './models.js';
 import type { HttpWebhooks, SimJob } from './types.js';
 
 // Strict at the top level too: a misspelt `webhookURL` must fail loudly, not silently lose every webhook.

@@ -1,4 +1,4 @@
-import { request as httpRequest, type ClientRequest } from 'node:http';
+import { type ClientRequest, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { signPixelByteWebhook } from '../upstream/signature.js';
 import type { TimerSet } from './timers.js';

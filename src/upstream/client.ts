@@ -1,15 +1,15 @@
 import type { z } from 'zod';
-import { UpstreamError, classifyHttpError, classifyNetworkError } from './errors.js';
+import { classifyHttpError, classifyNetworkError, UpstreamError } from './errors.js';
 import {
   cancelResponse,
   errorResponse,
+  type JobList,
   jobListResponse,
   jobResponse,
-  submitResponse,
-  unwrap,
-  type JobList,
   type SubmitResponse,
+  submitResponse,
   type UpstreamJob,
+  unwrap,
 } from './schemas.js';
 
 export interface PixelByteClientOptions {

@@ -23,7 +23,9 @@ export function webhookUrlKey(config: { WEBHOOK_URL_SECRET?: string; PIXELBYTE_W
 
 /** HMAC-SHA256 of the edit id, base64url: 43 characters, safe in a path segment. */
 export function webhookToken(key: Buffer, editId: string): string {
-  return createHmac('sha256', key).update(TOKEN_LABEL + editId).digest('base64url');
+  return createHmac('sha256', key)
+    .update(TOKEN_LABEL + editId)
+    .digest('base64url');
 }
 
 /** Constant-time: how much of a guess matched must not show in how long the answer takes. */

@@ -27,5 +27,11 @@ export function signedWebhook(payload: object, options: { secret?: string; times
 }
 
 export function completedPayload(jobId: string, imageUrl = `https://cdn.example.com/${jobId}.png`) {
-  return { jobId, requestId: 'req_test', status: 'completed', output: { imageUrl, metadata: { width: 1024, height: 1024, format: 'png' } }, completedAt: new Date().toISOString() };
+  return {
+    jobId,
+    requestId: 'req_test',
+    status: 'completed',
+    output: { imageUrl, metadata: { width: 1024, height: 1024, format: 'png' } },
+    completedAt: new Date().toISOString(),
+  };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { loadSimulatorConfig } from '../../src/simulator/config.js';
-import { environmentOf, loadComposeServices, readDotenv, REPO_ROOT, type ComposeService } from '../helpers/compose.js';
+import { type ComposeService, environmentOf, loadComposeServices, REPO_ROOT, readDotenv } from '../helpers/compose.js';
 
 // No Docker engine runs in CI, so these read docker-compose.yml and the Dockerfile the way the engine would and
 // run our own config loaders over what each container would get: a compose file the server refuses fails here.

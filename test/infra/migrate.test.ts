@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseName, dropDatabase, ensureDatabaseExists, withDatabase } from '../../src/infra/database.js';
-import { DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA_PATH, applyMigrations, diffSchemaToMigration, loadMigrations } from '../../src/infra/migrate.js';
+import { applyMigrations, DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA_PATH, diffSchemaToMigration, loadMigrations } from '../../src/infra/migrate.js';
 import { testDatabaseUrl } from '../helpers/services.js';
 
 // Each test makes its own databases on the test server and drops them afterwards.

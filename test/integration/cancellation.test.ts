@@ -30,7 +30,8 @@ async function post(t: TestRelay) {
   return (await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input } })).json().id as string;
 }
 const cancel = (t: TestRelay, id: string) => t.relay.app!.inject({ method: 'POST', url: `/v1/edits/${id}/cancel`, headers: t.auth });
-const getEdit = async (t: TestRelay, id: string) => (await t.relay.app!.inject({ method: 'GET', url: `/v1/edits/${id}?include=history`, headers: t.auth })).json();
+const getEdit = async (t: TestRelay, id: string) =>
+  (await t.relay.app!.inject({ method: 'GET', url: `/v1/edits/${id}?include=history`, headers: t.auth })).json();
 
 describe('POST /v1/edits/:id/cancel', () => {
   it('cancels a queued edit and takes it off the queue', async () => {

@@ -26,11 +26,13 @@ afterEach(() => sim.configure({ webhook: 'deliver', webhookFaultRate: undefined 
 
 const input = { prompt: 'delivery guarantees', image_urls: ['https://example.com/a.jpg'] };
 const inject = (req: Parameters<NonNullable<TestRelay['relay']['app']>['inject']>[0]) => t.relay.app!.inject(req);
-const post = async (body: object = { input }, headers: Record<string, string> = {}) => inject({ method: 'POST', url: '/v1/edits', headers: { ...t.auth, ...headers }, payload: body });
+const post = async (body: object = { input }, headers: Record<string, string> = {}) =>
+  inject({ method: 'POST', url: '/v1/edits', headers: { ...t.auth, ...headers }, payload: body });
 const getEdit = (id: string) => fetchEdit(t, id);
 const settled = (id: string) => settledEdit(t, id);
 const submitsFor = (id: string) => submitsForEdit(sim, id);
-const realTransitions = (edit: { history: { from: string | null; to: string }[] }) => edit.history.filter((h) => h.from !== h.to).map((h) => `${h.from}->${h.to}`);
+const realTransitions = (edit: { history: { from: string | null; to: string }[] }) =>
+  edit.history.filter((h) => h.from !== h.to).map((h) => `${h.from}->${h.to}`);
 
 describe('the submit fence', () => {
   it('resubmits only after the grace period shows no trace of a lost submit, and says a duplicate charge was possible', async () => {
@@ -55,13 +57,20 @@ describe('an accepted submit', () => {
     // The state a crash between two separate writes would leave: PixelByte took it, the edit does not know.
     const stranded = await t.edits.create({ id: randomUUID(), model: edit.model, input: edit.input, clientId: t.clientId, estimatedCostMicroCents: 45_000 });
     const attempt = await t.edits.beginSubmitAttempt(stranded.id, 1, 'submit attempt 1');
-    await t.db.submitAttempt.update({ where: { id: (attempt as { id: bigint }).id }, data: { outcome: 'accepted', upstreamJobId: 'job_stranded', finishedAt: new Date() } });
+    await t.db.submitAttempt.update({
+      where: { id: (attempt as { id: bigint }).id },
+      data: { outcome: 'accepted', upstreamJobId: 'job_stranded', finishedAt: new Date() },
+    });
     await t.db.edit.update({ where: { id: stranded.id }, data: { updatedAt: new Date(Date.now() - 60_000) } });
     // The sweeper finds it (submitting, no queue entry) and hands it to a worker, which must not send it again.
     const redis = createRedis(t.config.REDIS_URL, 'worker');
     const queues = createQueues(redis, t.config.QUEUE_PREFIX);
     try {
-      const verdict = await eventually(async () => ((await queues.submit.getJob(stranded.id))?.returnvalue as string | null) ?? undefined, 10_000, 'the worker to look at it');
+      const verdict = await eventually(
+        async () => ((await queues.submit.getJob(stranded.id))?.returnvalue as string | null) ?? undefined,
+        10_000,
+        'the worker to look at it',
+      );
       expect(verdict).toBe('PixelByte already accepted this edit');
     } finally {
       await queues.close();

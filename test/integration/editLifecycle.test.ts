@@ -51,10 +51,14 @@ describe('an edit, end to end', () => {
       completedAt: null,
     });
 
-    const done = await eventually(async () => {
-      const { body } = await getEdit(accepted.id);
-      return body.status === 'completed' ? body : undefined;
-    }, 15_000, 'the edit to complete');
+    const done = await eventually(
+      async () => {
+        const { body } = await getEdit(accepted.id);
+        return body.status === 'completed' ? body : undefined;
+      },
+      15_000,
+      'the edit to complete',
+    );
 
     const submits = sim.calls.filter((c) => c.method === 'POST' && c.path === '/v1/jobs/submit');
     expect(submits).toHaveLength(1);
@@ -91,10 +95,14 @@ describe('an edit, end to end', () => {
   it('surfaces a generation failure with PixelByte’s code', async () => {
     sim.nextSubmit({ kind: 'generation-failure' });
     const res = await postEdit({ input: { prompt: 'make it fail', image_urls: ['https://example.com/a.jpg'] } });
-    const failed = await eventually(async () => {
-      const { body } = await getEdit(res.json().id);
-      return body.status === 'failed' ? body : undefined;
-    }, 15_000, 'the edit to fail');
+    const failed = await eventually(
+      async () => {
+        const { body } = await getEdit(res.json().id);
+        return body.status === 'failed' ? body : undefined;
+      },
+      15_000,
+      'the edit to fail',
+    );
     expect(failed.error).toEqual({ code: 'GENERATION_FAILED', message: expect.any(String) });
     expect(failed.outputs).toEqual([]);
     expect(failed.completedAt).toEqual(expect.any(String));

@@ -103,8 +103,16 @@ describe('POST /v1/edits rejects bad input, storing nothing', () => {
   });
 
   it('accepts num_images as a number or a string and sends PixelByte a string', async () => {
-    for (const [given, sent] of [[2, '2'], ['4', '4']] as const) {
-      const res = await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { ...valid, num_images: given, size: '1K' } } });
+    for (const [given, sent] of [
+      [2, '2'],
+      ['4', '4'],
+    ] as const) {
+      const res = await t.relay.app!.inject({
+        method: 'POST',
+        url: '/v1/edits',
+        headers: t.auth,
+        payload: { input: { ...valid, num_images: given, size: '1K' } },
+      });
       expect(res.statusCode).toBe(202);
       expect(res.json().input).toEqual({ ...valid, num_images: sent, size: '1K' });
       expect(res.json().estimatedCostMicroCents).toBe(45_000 * Number(sent));

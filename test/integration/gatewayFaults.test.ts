@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL } from '../../src/edits/models.js';
+import { DEFAULT_MODEL } from '../../src/catalog/models.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { settledEdit } from '../helpers/edits.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
@@ -34,7 +34,8 @@ async function post({ t }: Setup): Promise<string> {
 
 // Matched on the edit id anywhere in the webhook URL, whatever else the URL carries.
 const named = (webhookUrl: unknown, id: string) => String(webhookUrl).includes(id);
-const submitsFor = ({ sim }: Setup, id: string) => sim.calls.filter((c) => c.path === '/v1/jobs/submit' && named((c.body as { webhookUrl?: string })?.webhookUrl, id));
+const submitsFor = ({ sim }: Setup, id: string) =>
+  sim.calls.filter((c) => c.path === '/v1/jobs/submit' && named((c.body as { webhookUrl?: string })?.webhookUrl, id));
 const jobsFor = ({ sim }: Setup, id: string) => [...sim.jobs.values()].filter((j) => named(j.webhookUrl, id));
 const causes = (edit: { history: { cause: string }[] }) => edit.history.map((h) => h.cause);
 const attemptsOf = ({ t }: Setup, id: string) => t.db.submitAttempt.findMany({ where: { editId: id }, orderBy: { attempt: 'asc' } });
@@ -75,20 +76,23 @@ describe('behind a gateway, with a PixelByte key that may be shared (no listing)
     expect(causes(edit).join('\n')).not.toMatch(/duplicate charge/);
   });
 
-  it.each([502, 504] as const)('%s before anything reached PixelByte: no webhook, one resend after the grace, noting a duplicate charge was possible', async (status) => {
-    s.sim.nextSubmit({ kind: 'gateway-error', status, jobCreated: false });
-    const id = await post(s);
-    const edit = await settledEdit(s.t, id);
-    expect(edit.status).toBe('completed');
+  it.each([502, 504] as const)(
+    '%s before anything reached PixelByte: no webhook, one resend after the grace, noting a duplicate charge was possible',
+    async (status) => {
+      s.sim.nextSubmit({ kind: 'gateway-error', status, jobCreated: false });
+      const id = await post(s);
+      const edit = await settledEdit(s.t, id);
+      expect(edit.status).toBe('completed');
 
-    const calls = submitsFor(s, id);
-    expect(calls.map((c) => c.statusCode)).toEqual([status, 200]);
-    expect(at(calls[1]!) - at(calls[0]!)).toBeGreaterThanOrEqual(GRACE_MS - 100);
-    expect(s.sim.deliveries.filter((d) => d.at.getTime() < at(calls[1]!))).toEqual([]);
-    expect(jobsFor(s, id)).toHaveLength(1);
-    expect(s.sim.stats().jobsCreated).toBe(1);
-    expect(causes(edit).some((c) => c.includes('a duplicate charge is possible'))).toBe(true);
-  });
+      const calls = submitsFor(s, id);
+      expect(calls.map((c) => c.statusCode)).toEqual([status, 200]);
+      expect(at(calls[1]!) - at(calls[0]!)).toBeGreaterThanOrEqual(GRACE_MS - 100);
+      expect(s.sim.deliveries.filter((d) => d.at.getTime() < at(calls[1]!))).toEqual([]);
+      expect(jobsFor(s, id)).toHaveLength(1);
+      expect(s.sim.stats().jobsCreated).toBe(1);
+      expect(causes(edit).some((c) => c.includes('a duplicate charge is possible'))).toBe(true);
+    },
+  );
 
   it('504 after the job was created and its webhook lost: the resend pays twice, and the history says so', async () => {
     s.sim.configure({ webhook: 'drop' });

@@ -42,48 +42,212 @@ interface Row {
 
 const rows: Row[] = [
   { name: 'U+0000 in the prompt', body: edit({ input: { ...input, prompt: `${MARKER} a\u0000b` } }), status: 400, code: 'INVALID_INPUT', path: 'input.prompt' },
-  { name: 'a lone high surrogate in the prompt', body: edit({ input: { ...input, prompt: `${MARKER} a\ud800b` } }), status: 400, code: 'INVALID_INPUT', path: 'input.prompt' },
-  { name: 'a lone low surrogate ending the prompt', body: edit({ input: { ...input, prompt: `${MARKER} a\udc00` } }), status: 400, code: 'INVALID_INPUT', path: 'input.prompt' },
-  { name: 'U+0000 in an image URL', body: edit({ input: { ...input, image_urls: ['https://example.com/a\u0000.jpg'] } }), status: 400, code: 'INVALID_INPUT', path: 'input.image_urls.0' },
-  { name: 'a lone surrogate in an image URL', body: edit({ input: { ...input, image_urls: ['https://example.com/a.jpg', 'https://example.com/\udbff.jpg'] } }), status: 400, code: 'INVALID_INPUT', path: 'input.image_urls.1' },
-  { name: 'U+0000 in the callbackUrl', body: edit({ callbackUrl: 'https://hooks.example.com/cb\u0000' }), status: 400, code: 'INVALID_INPUT', path: 'callbackUrl' },
-  { name: 'a lone surrogate in the callbackUrl', body: edit({ callbackUrl: 'https://hooks.example.com/cb?x=\ud83d' }), status: 400, code: 'INVALID_INPUT', path: 'callbackUrl' },
-  { name: 'U+0000 in the model', body: edit({ model: 'pixelbyte-plus/pixel-image-1.0/image-to-image\u0000' }), status: 400, code: 'INVALID_INPUT', path: 'model' },
+  {
+    name: 'a lone high surrogate in the prompt',
+    body: edit({ input: { ...input, prompt: `${MARKER} a\ud800b` } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.prompt',
+  },
+  {
+    name: 'a lone low surrogate ending the prompt',
+    body: edit({ input: { ...input, prompt: `${MARKER} a\udc00` } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.prompt',
+  },
+  {
+    name: 'U+0000 in an image URL',
+    body: edit({ input: { ...input, image_urls: ['https://example.com/a\u0000.jpg'] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a lone surrogate in an image URL',
+    body: edit({ input: { ...input, image_urls: ['https://example.com/a.jpg', 'https://example.com/\udbff.jpg'] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.1',
+  },
+  {
+    name: 'U+0000 in the callbackUrl',
+    body: edit({ callbackUrl: 'https://hooks.example.com/cb\u0000' }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'callbackUrl',
+  },
+  {
+    name: 'a lone surrogate in the callbackUrl',
+    body: edit({ callbackUrl: 'https://hooks.example.com/cb?x=\ud83d' }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'callbackUrl',
+  },
+  {
+    name: 'U+0000 in the model',
+    body: edit({ model: 'pixelbyte-plus/pixel-image-1.0/image-to-image\u0000' }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'model',
+  },
   { name: 'U+0000 in a metadata value', body: edit({ metadata: { note: `${MARKER}\u0000` } }), status: 400, code: 'INVALID_INPUT', path: 'metadata.note' },
-  { name: 'a lone surrogate in a metadata value', body: edit({ metadata: { note: `${MARKER}\udfff` } }), status: 400, code: 'INVALID_INPUT', path: 'metadata.note' },
-  { name: 'U+0000 in a nested metadata value', body: edit({ metadata: { list: [{ ok: 'fine' }, { deep: `x\u0000` }] } }), status: 400, code: 'INVALID_INPUT', path: 'metadata.list.1.deep' },
+  {
+    name: 'a lone surrogate in a metadata value',
+    body: edit({ metadata: { note: `${MARKER}\udfff` } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'metadata.note',
+  },
+  {
+    name: 'U+0000 in a nested metadata value',
+    body: edit({ metadata: { list: [{ ok: 'fine' }, { deep: `x\u0000` }] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'metadata.list.1.deep',
+  },
   { name: 'U+0000 in a metadata key', body: edit({ metadata: { 'a\u0000b': 1 } }), status: 400, code: 'INVALID_INPUT', path: 'metadata.a\u0000b' },
-  { name: 'a lone surrogate in a nested metadata key', body: edit({ metadata: { outer: { 'k\ud800': 'v' } } }), status: 400, code: 'INVALID_INPUT', path: 'metadata.outer.k\ud800' },
+  {
+    name: 'a lone surrogate in a nested metadata key',
+    body: edit({ metadata: { outer: { 'k\ud800': 'v' } } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'metadata.outer.k\ud800',
+  },
   { name: 'metadata nested 3,000 objects deep', body: rawMetadata(nested(3_000, '{"a":', '}')), status: 400, code: 'INVALID_INPUT', path: /^metadata(\.a)+$/ },
-  { name: 'metadata nested 3,000 arrays deep', body: rawMetadata(`{"a":${nested(3_000, '[', ']')}}`), status: 400, code: 'INVALID_INPUT', path: /^metadata\.a(\.0)+$/ },
-  { name: 'a prompt nested 3,000 arrays deep', body: `{"input":{"prompt":${nested(3_000, '[', ']')},"image_urls":["https://example.com/a.jpg"]}}`, status: 400, code: 'INVALID_INPUT', path: 'input.prompt' },
-  { name: 'an unknown field nested 3,000 objects deep', body: `{"input":${JSON.stringify(input)},"extra":${nested(3_000, '{"a":', '}')}}`, status: 400, code: 'INVALID_INPUT', path: '(body)' },
+  {
+    name: 'metadata nested 3,000 arrays deep',
+    body: rawMetadata(`{"a":${nested(3_000, '[', ']')}}`),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: /^metadata\.a(\.0)+$/,
+  },
+  {
+    name: 'a prompt nested 3,000 arrays deep',
+    body: `{"input":{"prompt":${nested(3_000, '[', ']')},"image_urls":["https://example.com/a.jpg"]}}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.prompt',
+  },
+  {
+    name: 'an unknown field nested 3,000 objects deep',
+    body: `{"input":${JSON.stringify(input)},"extra":${nested(3_000, '{"a":', '}')}}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: '(body)',
+  },
   { name: 'metadata nested 33 levels', body: rawMetadata(nested(33, '{"a":', '}')), status: 400, code: 'INVALID_INPUT', path: /^metadata(\.a)+$/ },
   { name: 'metadata over 16 KiB', body: edit({ metadata: { pad: 'y'.repeat(17 * 1024) } }), status: 400, code: 'INVALID_INPUT', path: 'metadata' },
-  { name: 'metadata over 16 KiB in UTF-8 though under 16 Ki characters', body: edit({ metadata: { pad: 'é'.repeat(9 * 1024) } }), status: 400, code: 'INVALID_INPUT', path: 'metadata' },
-  { name: 'a metadata key of 257 characters', body: edit({ metadata: { ['k'.repeat(257)]: 1 } }), status: 400, code: 'INVALID_INPUT', path: `metadata.${'k'.repeat(257)}` },
+  {
+    name: 'metadata over 16 KiB in UTF-8 though under 16 Ki characters',
+    body: edit({ metadata: { pad: 'é'.repeat(9 * 1024) } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'metadata',
+  },
+  {
+    name: 'a metadata key of 257 characters',
+    body: edit({ metadata: { ['k'.repeat(257)]: 1 } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: `metadata.${'k'.repeat(257)}`,
+  },
   { name: 'metadata 1e400 (Infinity)', body: rawMetadata('{"n":1e400}'), status: 400, code: 'INVALID_INPUT', path: 'metadata.n' },
   { name: 'metadata -1e400 (-Infinity), nested', body: rawMetadata('{"deep":{"n":[-1e400]}}'), status: 400, code: 'INVALID_INPUT', path: 'metadata.deep.n.0' },
   { name: 'metadata 2^60 (rounded by JSON.parse)', body: rawMetadata('{"n":1152921504606846976}'), status: 400, code: 'INVALID_INPUT', path: 'metadata.n' },
   { name: 'metadata 2^53 + 1 (read as 2^53)', body: rawMetadata('{"n":9007199254740993}'), status: 400, code: 'INVALID_INPUT', path: 'metadata.n' },
-  { name: 'a cursor in year 275760', method: 'GET', url: `/v1/edits?cursor=${cursorOf('+275760-09-13T00:00:00.000Z')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
-  { name: 'a cursor in year -271821', method: 'GET', url: `/v1/edits?cursor=${cursorOf('-271821-04-20T00:00:00.000Z')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
-  { name: 'a cursor in year 0 (1 BC)', method: 'GET', url: `/v1/edits?cursor=${cursorOf('0000-01-01T00:00:00.000Z')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
-  { name: 'a cursor in year -1 (2 BC)', method: 'GET', url: `/v1/edits?cursor=${cursorOf('-000001-01-01T00:00:00.000Z')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
-  { name: 'a cursor in year 10000', method: 'GET', url: `/v1/edits?cursor=${cursorOf('+010000-01-01T00:00:00.000Z')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
+  {
+    name: 'a cursor in year 275760',
+    method: 'GET',
+    url: `/v1/edits?cursor=${cursorOf('+275760-09-13T00:00:00.000Z')}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'cursor',
+  },
+  {
+    name: 'a cursor in year -271821',
+    method: 'GET',
+    url: `/v1/edits?cursor=${cursorOf('-271821-04-20T00:00:00.000Z')}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'cursor',
+  },
+  {
+    name: 'a cursor in year 0 (1 BC)',
+    method: 'GET',
+    url: `/v1/edits?cursor=${cursorOf('0000-01-01T00:00:00.000Z')}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'cursor',
+  },
+  {
+    name: 'a cursor in year -1 (2 BC)',
+    method: 'GET',
+    url: `/v1/edits?cursor=${cursorOf('-000001-01-01T00:00:00.000Z')}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'cursor',
+  },
+  {
+    name: 'a cursor in year 10000',
+    method: 'GET',
+    url: `/v1/edits?cursor=${cursorOf('+010000-01-01T00:00:00.000Z')}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'cursor',
+  },
   { name: 'a cursor with a BC date', method: 'GET', url: `/v1/edits?cursor=${cursorOf('0001-01-01 BC')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
-  { name: 'a cursor with 30 February', method: 'GET', url: `/v1/edits?cursor=${cursorOf('2024-02-30T00:00:00.000Z')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
+  {
+    name: 'a cursor with 30 February',
+    method: 'GET',
+    url: `/v1/edits?cursor=${cursorOf('2024-02-30T00:00:00.000Z')}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'cursor',
+  },
   { name: 'a cursor that is not base64 JSON', method: 'GET', url: '/v1/edits?cursor=%00%ff', status: 400, code: 'INVALID_INPUT', path: 'cursor' },
-  { name: 'a cursor of the wrong shape', method: 'GET', url: `/v1/edits?cursor=${Buffer.from('{"a":1}').toString('base64url')}`, status: 400, code: 'INVALID_INPUT', path: 'cursor' },
-  { name: 'a callbackUrl with user:password@', body: edit({ callbackUrl: 'https://user:password@hooks.example.com/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
+  {
+    name: 'a cursor of the wrong shape',
+    method: 'GET',
+    url: `/v1/edits?cursor=${Buffer.from('{"a":1}').toString('base64url')}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'cursor',
+  },
+  {
+    name: 'a callbackUrl with user:password@',
+    body: edit({ callbackUrl: 'https://user:password@hooks.example.com/cb' }),
+    status: 400,
+    code: 'INVALID_CALLBACK_URL',
+  },
   { name: 'a callbackUrl with a user name only', body: edit({ callbackUrl: 'https://user@hooks.example.com/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
   { name: 'a 6to4 callbackUrl embedding 127.0.0.1', body: edit({ callbackUrl: 'https://[2002:7f00:1::]/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
   { name: 'a 6to4 callbackUrl embedding 10.0.0.1', body: edit({ callbackUrl: 'https://[2002:a00:1::]/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
   // Teredo keeps the client's IPv4 inverted in the last 32 bits: f5ff:fffe is 10.0.0.1.
-  { name: 'a Teredo callbackUrl embedding 10.0.0.1', body: edit({ callbackUrl: 'https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
-  { name: 'a NAT64 (64:ff9b:1::/48) callbackUrl embedding 10.0.0.1', body: edit({ callbackUrl: 'https://[64:ff9b:1::a00:1]/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
-  { name: 'an SIIT (::ffff:0:0:0/96) callbackUrl embedding 10.0.0.1', body: edit({ callbackUrl: 'https://[::ffff:0:a00:1]/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
-  { name: 'a callbackUrl in 192.88.99.0/24 (6to4 relay anycast)', body: edit({ callbackUrl: 'https://192.88.99.1/cb' }), status: 400, code: 'INVALID_CALLBACK_URL' },
+  {
+    name: 'a Teredo callbackUrl embedding 10.0.0.1',
+    body: edit({ callbackUrl: 'https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/cb' }),
+    status: 400,
+    code: 'INVALID_CALLBACK_URL',
+  },
+  {
+    name: 'a NAT64 (64:ff9b:1::/48) callbackUrl embedding 10.0.0.1',
+    body: edit({ callbackUrl: 'https://[64:ff9b:1::a00:1]/cb' }),
+    status: 400,
+    code: 'INVALID_CALLBACK_URL',
+  },
+  {
+    name: 'an SIIT (::ffff:0:0:0/96) callbackUrl embedding 10.0.0.1',
+    body: edit({ callbackUrl: 'https://[::ffff:0:a00:1]/cb' }),
+    status: 400,
+    code: 'INVALID_CALLBACK_URL',
+  },
+  {
+    name: 'a callbackUrl in 192.88.99.0/24 (6to4 relay anycast)',
+    body: edit({ callbackUrl: 'https://192.88.99.1/cb' }),
+    status: 400,
+    code: 'INVALID_CALLBACK_URL',
+  },
 ];
 
 const storedCount = () => t.db.edit.count({ where: { clientId: t.clientId } });
@@ -114,7 +278,11 @@ describe('hostile client input', () => {
     if (row.path !== undefined) {
       const paths: string[] = body.details.map((d: { path: string }) => d.path);
       if (typeof row.path === 'string') expect(paths).toContain(row.path);
-      else expect(paths.some((p) => (row.path as RegExp).test(p)), paths.join(', ').slice(0, 500)).toBe(true);
+      else
+        expect(
+          paths.some((p) => (row.path as RegExp).test(p)),
+          paths.join(', ').slice(0, 500),
+        ).toBe(true);
     }
     expect(await storedCount()).toBe(before);
 
@@ -140,7 +308,12 @@ describe('hostile client input', () => {
 
 describe('x-request-id', () => {
   const post = (requestId: string) =>
-    t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: { ...t.auth, 'x-request-id': requestId }, payload: { input: { ...input, prompt: 'request id' } } });
+    t.relay.app!.inject({
+      method: 'POST',
+      url: '/v1/edits',
+      headers: { ...t.auth, 'x-request-id': requestId },
+      payload: { input: { ...input, prompt: 'request id' } },
+    });
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
   it.each([

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { isolatedDatabase, testRedisUrl } from '../helpers/services.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { isolatedDatabase, testRedisUrl } from '../helpers/services.js';
 import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
 // Postgres and Redis are reached through proxies the tests cut: real outages for the relay, while the
@@ -62,14 +62,19 @@ describe('outages', () => {
     for (const id of ids) {
       await eventually(async () => ((await statusOf(id)) === 'completed' ? true : undefined), 20_000, `edit ${id} after Redis returned`);
     }
-    const submitted = sim.calls.filter((c) => c.path === '/v1/jobs/submit').map((c) => String((c.body as { webhookUrl: string }).webhookUrl).split('/').at(-1));
+    const submitted = sim.calls
+      .filter((c) => c.path === '/v1/jobs/submit')
+      .map((c) =>
+        String((c.body as { webhookUrl: string }).webhookUrl)
+          .split('/')
+          .at(-1),
+      );
     for (const id of ids) expect(submitted.filter((s) => s === id)).toHaveLength(1);
   });
 
   it('answers 503 DATABASE_UNAVAILABLE while Postgres is down, writes nothing, and drains once it is back', async () => {
     const inFlight = (await post()).json().id; // accepted just before the outage
     pgProxy.cut();
-    let countDuring: number;
     try {
       const res = await post();
       expect(res.statusCode).toBe(503);
@@ -82,11 +87,15 @@ describe('outages', () => {
     } finally {
       pgProxy.restore();
     }
-    countDuring = await t.db.edit.count({ where: { clientId: t.clientId } });
-    const after = await eventually(async () => {
-      const status = await statusOf(inFlight);
-      return status === 'completed' ? status : undefined;
-    }, 30_000, 'the in-flight edit to complete after Postgres returned');
+    const countDuring = await t.db.edit.count({ where: { clientId: t.clientId } });
+    const after = await eventually(
+      async () => {
+        const status = await statusOf(inFlight);
+        return status === 'completed' ? status : undefined;
+      },
+      30_000,
+      'the in-flight edit to complete after Postgres returned',
+    );
     expect(after).toBe('completed');
     // The rejected POST left no row: only the edits accepted before (5 + 1).
     expect(countDuring).toBe(6);

@@ -28,7 +28,12 @@ async function getEdit(id: string) {
 
 /** An edit PixelByte has finished, whose webhook has not arrived. */
 async function finishedUpstreamEdit(numImages = 2) {
-  const res = await inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { prompt: 'webhook test', image_urls: ['https://example.com/a.jpg'], num_images: numImages, size: '1K' } } });
+  const res = await inject({
+    method: 'POST',
+    url: '/v1/edits',
+    headers: t.auth,
+    payload: { input: { prompt: 'webhook test', image_urls: ['https://example.com/a.jpg'], num_images: numImages, size: '1K' } },
+  });
   const id = res.json().id as string;
   const jobId = await eventually(async () => (await getEdit(id)).upstream.jobId ?? undefined, 10_000, 'the submit');
   await eventually(() => (sim.jobs.get(jobId)?.status === 'completed' ? true : undefined), 10_000, 'the upstream job to finish');
@@ -53,10 +58,18 @@ describe('POST /webhooks/pixelbyte/:token/:editId', () => {
   });
 
   it.each([
-    ['a wrong signature', (w: ReturnType<typeof signedWebhook>) => ({ ...w, headers: { ...w.headers, 'x-pixelbyte-signature': `sha256=${'0'.repeat(64)}` } }), 'SIGNATURE_MISMATCH'],
+    [
+      'a wrong signature',
+      (w: ReturnType<typeof signedWebhook>) => ({ ...w, headers: { ...w.headers, 'x-pixelbyte-signature': `sha256=${'0'.repeat(64)}` } }),
+      'SIGNATURE_MISMATCH',
+    ],
     ['a wrong secret', (_w: ReturnType<typeof signedWebhook>, p: object) => signedWebhook(p, { secret: 'whsec_someone_else' }), 'SIGNATURE_MISMATCH'],
     ['missing headers', (w: ReturnType<typeof signedWebhook>) => ({ ...w, headers: { 'content-type': 'application/json' } }), 'MISSING_SIGNATURE'],
-    ['a stale timestamp', (_w: ReturnType<typeof signedWebhook>, p: object) => signedWebhook(p, { timestamp: Math.floor(Date.now() / 1000) - 301 }), 'STALE_TIMESTAMP'],
+    [
+      'a stale timestamp',
+      (_w: ReturnType<typeof signedWebhook>, p: object) => signedWebhook(p, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+      'STALE_TIMESTAMP',
+    ],
     ['a tampered body', (w: ReturnType<typeof signedWebhook>) => ({ ...w, body: w.body.replace('"completed"', '"failed"') }), 'SIGNATURE_MISMATCH'],
   ])('rejects %s with 401 INVALID_SIGNATURE and changes nothing', async (_name, mutate, reason) => {
     const { id, jobId } = await finishedUpstreamEdit(1);
@@ -85,7 +98,16 @@ describe('POST /webhooks/pixelbyte/:token/:editId', () => {
 
   it('surfaces the code and message of a failed webhook', async () => {
     const { id, jobId } = await finishedUpstreamEdit(1);
-    const res = await postWebhook(id, signedWebhook({ jobId, requestId: 'req_1', status: 'failed', error: { code: 'CONTENT_POLICY_VIOLATION', message: 'The prompt was refused' }, completedAt: new Date().toISOString() }));
+    const res = await postWebhook(
+      id,
+      signedWebhook({
+        jobId,
+        requestId: 'req_1',
+        status: 'failed',
+        error: { code: 'CONTENT_POLICY_VIOLATION', message: 'The prompt was refused' },
+        completedAt: new Date().toISOString(),
+      }),
+    );
     expect(res.statusCode).toBe(200);
     const edit = await getEdit(id);
     expect(edit.status).toBe('failed');
@@ -131,16 +153,29 @@ describe('a webhook that arrives before the submit response', () => {
   it('is applied, and the late submit response fills in the facts without moving the edit back', async () => {
     sim.configure({ webhook: 'deliver' });
     sim.nextSubmit({ kind: 'early-webhook' });
-    const res = await inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { prompt: 'early', image_urls: ['https://example.com/a.jpg'], num_images: '2' } } });
+    const res = await inject({
+      method: 'POST',
+      url: '/v1/edits',
+      headers: t.auth,
+      payload: { input: { prompt: 'early', image_urls: ['https://example.com/a.jpg'], num_images: '2' } },
+    });
     const id = res.json().id;
-    const edit = await eventually(async () => {
-      const e = await getEdit(id);
-      return e.status === 'completed' && e.upstream.requestId ? e : undefined;
-    }, 10_000, 'completion and the late submit response');
+    const edit = await eventually(
+      async () => {
+        const e = await getEdit(id);
+        return e.status === 'completed' && e.upstream.requestId ? e : undefined;
+      },
+      10_000,
+      'completion and the late submit response',
+    );
     expect(edit.outputs).toHaveLength(2);
     expect(edit.costMicroCents).toBe(90_000);
     expect(edit.submittedAt).toEqual(expect.any(String));
-    expect(edit.history.map((h: { from: string; to: string }) => `${h.from}->${h.to}`)).toEqual(['null->queued', 'queued->submitting', 'submitting->completed']);
+    expect(edit.history.map((h: { from: string; to: string }) => `${h.from}->${h.to}`)).toEqual([
+      'null->queued',
+      'queued->submitting',
+      'submitting->completed',
+    ]);
     expect(sim.calls.filter((c) => c.path === '/v1/jobs/submit' && (c.body as { webhookUrl?: string })?.webhookUrl?.endsWith(id))).toHaveLength(1);
   });
 });

@@ -23,7 +23,12 @@ describe('UPSTREAM_MAX_PER_MINUTE', () => {
   it('lets no more than the limit reach PixelByte in a minute, across workers; the rest wait, queued', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await first.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: first.auth, payload: { input: { prompt: `rate ${i}`, image_urls: ['https://example.com/a.jpg'] } } });
+      const res = await first.relay.app!.inject({
+        method: 'POST',
+        url: '/v1/edits',
+        headers: first.auth,
+        payload: { input: { prompt: `rate ${i}`, image_urls: ['https://example.com/a.jpg'] } },
+      });
       ids.push(res.json().id);
     }
     await eventually(() => (sim.stats().submits >= 3 ? true : undefined), 10_000, 'the first three submits');

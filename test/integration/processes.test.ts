@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { startChildRelay, type ChildRelay } from '../helpers/childRelay.js';
+import { type ChildRelay, startChildRelay } from '../helpers/childRelay.js';
 import { eventually, freePort, sameDeploymentEnv, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 // Real processes, really killed: the worker runs src/main.ts in a child process.
@@ -23,7 +23,8 @@ afterAll(async () => {
 const input = { prompt: 'process test', image_urls: ['https://example.com/a.jpg'] };
 const post = async () => (await api.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: api.auth, payload: { input } })).json().id as string;
 const getEdit = async (id: string) => (await api.relay.app!.inject({ method: 'GET', url: `/v1/edits/${id}`, headers: api.auth })).json();
-const completed = (id: string, timeoutMs = 20_000) => eventually(async () => ((await getEdit(id)).status === 'completed' ? true : undefined), timeoutMs, `edit ${id} to complete`);
+const completed = (id: string, timeoutMs = 20_000) =>
+  eventually(async () => ((await getEdit(id)).status === 'completed' ? true : undefined), timeoutMs, `edit ${id} to complete`);
 const jobsFor = (id: string) => [...sim.jobs.values()].filter((j) => String(j.webhookUrl).endsWith(id));
 
 async function childWorker(overrides: Record<string, string> = {}) {
@@ -33,7 +34,11 @@ async function childWorker(overrides: Record<string, string> = {}) {
 }
 
 async function inProcessWorker() {
-  const relay = await startTestRelay(api.config.PIXELBYTE_API_URL, { ROLE: 'worker', PUBLIC_BASE_URL: api.config.PUBLIC_BASE_URL, SUBMIT_FENCE_GRACE_MS: '60000', UPSTREAM_MAX_CONCURRENCY: '3' }, { share: api });
+  const relay = await startTestRelay(
+    api.config.PIXELBYTE_API_URL,
+    { ROLE: 'worker', PUBLIC_BASE_URL: api.config.PUBLIC_BASE_URL, SUBMIT_FENCE_GRACE_MS: '60000', UPSTREAM_MAX_CONCURRENCY: '3' },
+    { share: api },
+  );
   extraRelays.push(relay);
   return relay;
 }
@@ -43,7 +48,11 @@ describe('worker processes', () => {
     const victim = await childWorker();
     sim.nextSubmit({ kind: 'slow', delayMs: 2_500 });
     const id = await post();
-    await eventually(() => (sim.calls.some((c) => c.path === '/v1/jobs/submit' && String((c.body as { webhookUrl: string }).webhookUrl).endsWith(id)) ? true : undefined), 10_000, 'the submit to reach PixelByte');
+    await eventually(
+      () => (sim.calls.some((c) => c.path === '/v1/jobs/submit' && String((c.body as { webhookUrl: string }).webhookUrl).endsWith(id)) ? true : undefined),
+      10_000,
+      'the submit to reach PixelByte',
+    );
     victim.kill('SIGKILL');
     expect(await victim.exited).toBe('SIGKILL');
 
@@ -73,14 +82,29 @@ describe('graceful shutdown', () => {
   it('on SIGTERM stops taking work, finishes the submit in flight, and exits 0', async () => {
     const port = await freePort();
     const child = await startChildRelay(
-      sameDeploymentEnv(api, { ROLE: 'all', HOST: '127.0.0.1', PORT: String(port), QUEUE_PREFIX: `shutdown-${port}`, PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, SHUTDOWN_TIMEOUT_MS: '15000' }),
+      sameDeploymentEnv(api, {
+        ROLE: 'all',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        QUEUE_PREFIX: `shutdown-${port}`,
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        SHUTDOWN_TIMEOUT_MS: '15000',
+      }),
     );
     children.push(child);
     sim.nextSubmit({ kind: 'slow', delayMs: 1_500 });
-    const res = await fetch(`http://127.0.0.1:${port}/v1/edits`, { method: 'POST', headers: { ...api.auth, 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/edits`, {
+      method: 'POST',
+      headers: { ...api.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ input }),
+    });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
-    await eventually(() => (sim.calls.some((c) => c.path === '/v1/jobs/submit' && String((c.body as { webhookUrl: string }).webhookUrl).endsWith(id)) ? true : undefined), 10_000, 'the submit');
+    await eventually(
+      () => (sim.calls.some((c) => c.path === '/v1/jobs/submit' && String((c.body as { webhookUrl: string }).webhookUrl).endsWith(id)) ? true : undefined),
+      10_000,
+      'the submit',
+    );
     child.kill('SIGTERM');
     expect(await child.exited).toBe(0);
     expect(child.output()).toContain('shut down cleanly');

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
-import { webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
 
 const PIXELBYTE_KEY = 'pb_live_TOPSECRET_upstream_key_0001';
 const WEBHOOK_SECRET = 'whsec_TOPSECRET_webhook_secret_0002';
@@ -13,7 +13,12 @@ let t: TestRelay;
 
 beforeAll(async () => {
   sim = createSimulator({ apiKeys: [PIXELBYTE_KEY], webhookSecret: WEBHOOK_SECRET, pendingMs: 50, processingMs: 100 });
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { PIXELBYTE_API_KEY: PIXELBYTE_KEY, PIXELBYTE_WEBHOOK_SECRET: WEBHOOK_SECRET, WEBHOOK_URL_SECRET, LOG_LEVEL: 'trace' });
+  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), {
+    PIXELBYTE_API_KEY: PIXELBYTE_KEY,
+    PIXELBYTE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    WEBHOOK_URL_SECRET,
+    LOG_LEVEL: 'trace',
+  });
 });
 afterAll(async () => {
   await t?.stop();
@@ -25,7 +30,9 @@ describe('logs', () => {
     const app = t.relay.app!;
     // A normal edit, a retried upstream error, a rejected token, a bad and a good webhook: every path that logs.
     sim.nextSubmit({ kind: 'error', status: 500, code: 'INTERNAL_ERROR' });
-    const id = (await app.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { prompt: 'p', image_urls: ['https://e.com/a.jpg'] } } })).json().id;
+    const id = (
+      await app.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { prompt: 'p', image_urls: ['https://e.com/a.jpg'] } } })
+    ).json().id;
     await app.inject({ method: 'GET', url: '/v1/edits', headers: { authorization: 'Bearer wrong-token-that-is-long-enough' } });
     sim.configure({ webhook: 'drop' });
     const jobId = await eventually(async () => (await t.db.edit.findUnique({ where: { id } }))?.upstreamJobId ?? undefined, 10_000, 'the submit');
@@ -43,7 +50,15 @@ describe('logs', () => {
     // …and none of it is a secret.
     const logs = t.logs.text();
     expect(logs).toContain(`/webhooks/pixelbyte/[redacted]/${id}`);
-    for (const secret of [PIXELBYTE_KEY, WEBHOOK_SECRET, WEBHOOK_URL_SECRET, t.apiKey, 'wrong-token-that-is-long-enough', good.headers['x-pixelbyte-signature'], token]) {
+    for (const secret of [
+      PIXELBYTE_KEY,
+      WEBHOOK_SECRET,
+      WEBHOOK_URL_SECRET,
+      t.apiKey,
+      'wrong-token-that-is-long-enough',
+      good.headers['x-pixelbyte-signature'],
+      token,
+    ]) {
       expect(logs).not.toContain(secret);
     }
     expect(logs).not.toMatch(/bearer\s/i);

@@ -67,12 +67,24 @@ async function trickle(head: string, byte = 'x'): Promise<Trickled> {
 }
 
 const host = () => new URL(t.relay.url!).host;
-const errorLinesSince = (from: number) => t.logs.lines.slice(from).map((l) => JSON.parse(l)).filter((l) => l.level > 40);
+const errorLinesSince = (from: number) =>
+  t.logs.lines
+    .slice(from)
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.level > 40);
 
 describe('a client trickling its request', () => {
   it.each([
-    ['the PixelByte webhook (no credentials needed)', () => `POST /webhooks/pixelbyte/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\nHost: ${host()}\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{`],
-    ['POST /v1/edits', () => `POST /v1/edits HTTP/1.1\r\nHost: ${host()}\r\nAuthorization: Bearer ${t.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{"metadata":{"pad":"`],
+    [
+      'the PixelByte webhook (no credentials needed)',
+      () =>
+        `POST /webhooks/pixelbyte/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\nHost: ${host()}\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{`,
+    ],
+    [
+      'POST /v1/edits',
+      () =>
+        `POST /v1/edits HTTP/1.1\r\nHost: ${host()}\r\nAuthorization: Bearer ${t.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{"metadata":{"pad":"`,
+    ],
   ])('a body to %s, a byte every 100 ms, is cut off after HTTP_REQUEST_TIMEOUT_MS with 408', async (_route, head) => {
     const logFrom = t.logs.lines.length;
     const before = await t.db.edit.count();

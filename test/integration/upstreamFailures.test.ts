@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { fetchEdit, settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
+import { settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
@@ -23,16 +23,12 @@ async function post(body: object = { input }) {
   expect(res.statusCode).toBe(202);
   return res.json().id as string;
 }
-const getEdit = (id: string) => fetchEdit(t, id);
 const settled = (id: string) => settledEdit(t, id);
 const submitsFor = (id: string) => submitsForEdit(sim, id);
 
 describe('upstream errors, classified', () => {
   it('retries 500 and 503, then completes; every attempt is recorded', async () => {
-    sim.nextSubmit(
-      { kind: 'error', status: 500, code: 'INTERNAL_ERROR' },
-      { kind: 'error', status: 503, code: 'PUBSUB_PUBLISH_FAILED' },
-    );
+    sim.nextSubmit({ kind: 'error', status: 500, code: 'INTERNAL_ERROR' }, { kind: 'error', status: 503, code: 'PUBSUB_PUBLISH_FAILED' });
     const id = await post();
     const edit = await settled(id);
     expect(edit.status).toBe('completed');
@@ -84,7 +80,9 @@ describe('upstream errors, classified', () => {
     expect(a.status).toBe('completed');
     expect(b.status).toBe('completed');
     // Three 429s and SUBMIT_MAX_ATTEMPTS=3: had they counted, the edit would have failed.
-    const calls = sim.calls.filter((c) => c.path === '/v1/jobs/submit' && [first, second].some((id) => String((c.body as { webhookUrl?: string }).webhookUrl).endsWith(id)));
+    const calls = sim.calls.filter(
+      (c) => c.path === '/v1/jobs/submit' && [first, second].some((id) => String((c.body as { webhookUrl?: string }).webhookUrl).endsWith(id)),
+    );
     const limited = calls.filter((c) => c.statusCode === 429);
     expect(limited.length).toBe(3);
     // One submit at a time (WORKER_CONCURRENCY=1), so after each 429 the next submit waits out retryAfter.

@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues, type EditQueues } from '../../src/jobs/queues.js';
 import { createSimulator, type RecordedDelivery, type Simulator } from '../../src/simulator/index.js';
@@ -59,7 +59,8 @@ function captured(delivery: RecordedDelivery): Webhook {
 
 /** Edit A, completed the ordinary way; its webhook was delivered and captured. */
 async function completedEditWithItsWebhook() {
-  const id = (await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { ...input, prompt: 'edit A' } } })).json().id as string;
+  const id = (await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { ...input, prompt: 'edit A' } } })).json()
+    .id as string;
   const edit = await settledEdit(t, id);
   expect(edit.status).toBe('completed');
   const delivery = await eventually(() => sim.deliveries.find((d) => d.jobId === edit.upstream.jobId && d.status === 200), 5_000, "A's webhook");
@@ -99,7 +100,13 @@ async function unadoptedJob(status: 'completed' | 'failed') {
   const payload =
     status === 'completed'
       ? completedPayload(jobId)
-      : { jobId, requestId: 'req_other', status: 'failed', error: { code: 'GENERATION_FAILED', message: 'Someone else’s failure' }, completedAt: new Date().toISOString() };
+      : {
+          jobId,
+          requestId: 'req_other',
+          status: 'failed',
+          error: { code: 'GENERATION_FAILED', message: 'Someone else’s failure' },
+          completedAt: new Date().toISOString(),
+        };
   return { jobId, webhook: signedWebhook(payload) };
 }
 
@@ -221,7 +228,12 @@ describe('edits submitted before webhook URLs carried a token', () => {
     await t.db.submitAttempt.update({ where: { id: attemptId }, data: { tokenizedWebhookUrl: false } });
     if (options.webhook === 'drop') sim.nextSubmit({ kind: 'drop-webhook' });
     const jobId = await submitToPixelByte(`${t.config.PUBLIC_BASE_URL}${webhookPath(t.config, id, null)}`);
-    await t.edits.recordSubmitAccepted(attemptId, id, { upstreamJobId: jobId, submittedAt: new Date() }, { cause: `PixelByte accepted job ${jobId}`, data: { upstreamStatus: 'pending' } });
+    await t.edits.recordSubmitAccepted(
+      attemptId,
+      id,
+      { upstreamJobId: jobId, submittedAt: new Date() },
+      { cause: `PixelByte accepted job ${jobId}`, data: { upstreamStatus: 'pending' } },
+    );
     return { id, jobId };
   }
 

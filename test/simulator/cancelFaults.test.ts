@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PRO, proInput, startSimulator, type Running } from './helpers.js';
+import { PRO, proInput, type Running, startSimulator } from './helpers.js';
 
 let s: Running;
 beforeEach(async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEY, PRO, proInput, startReceiver, startSimulator, type Running } from './helpers.js';
+import { KEY, PRO, proInput, type Running, startReceiver, startSimulator } from './helpers.js';
 
 let s: Running;
 beforeEach(async () => {
@@ -22,7 +22,11 @@ describe('submit faults', () => {
     s.sim.nextSubmit(behaviour);
     const res = await s.submit(body);
     expect(res.status).toBe(behaviour.status);
-    expect(res.body).toEqual({ success: false, error: { code: behaviour.code, message: expect.any(String), details }, requestId: expect.stringMatching(/^req_/) });
+    expect(res.body).toEqual({
+      success: false,
+      error: { code: behaviour.code, message: expect.any(String), details },
+      requestId: expect.stringMatching(/^req_/),
+    });
     expect(s.sim.stats()).toMatchObject({ submits: 1, jobsCreated: 0, chargedMicroCents: 0 });
     expect((await s.submit(body)).status).toBe(200);
   });
@@ -52,7 +56,11 @@ describe('submit faults', () => {
 
   describe("'gateway-error': the load balancer answers 502/504 with HTML, no PixelByte envelope", () => {
     const rawSubmit = () =>
-      fetch(`${s.url}/v1/jobs/submit`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${s.url}/v1/jobs/submit`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     it.each([502, 504] as const)('%s after PixelByte created and charged the job: the job runs and its webhook is sent as usual', async (status) => {
       const receiver = await startReceiver();
@@ -193,7 +201,9 @@ describe('recording and control', () => {
       await s.sim.waitFor(() => s.sim.deliveries.length >= 2);
       expect(receiver.received[0]!.body).toMatchObject({ jobId: job.jobId, status: 'failed' });
 
-      expect((await s.api('POST', '/__sim/config', { webhook: null, failureRate: null, responseDelayMs: 1 }, null)).body.switches).toEqual({ responseDelayMs: 1 });
+      expect((await s.api('POST', '/__sim/config', { webhook: null, failureRate: null, responseDelayMs: 1 }, null)).body.switches).toEqual({
+        responseDelayMs: 1,
+      });
 
       await s.api('POST', '/__sim/next-submit', { behaviours: [{ kind: 'error', status: 500, code: 'INTERNAL_ERROR' }] }, null);
       expect((await s.submit(body)).status).toBe(500);

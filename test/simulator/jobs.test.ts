@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEY, PRO, proInput, startSimulator, type Running } from './helpers.js';
+import { KEY, PRO, proInput, type Running, startSimulator } from './helpers.js';
 
 let s: Running;
 // Most tests here look at jobs before they finish: a long pending phase keeps them pending on a loaded machine.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyPixelByteWebhook } from '../../src/upstream/signature.js';
-import { PRO, SECRET, proInput, startReceiver, startSimulator, type Receiver, type Running } from './helpers.js';
 import type { SimulatorOptions } from '../../src/simulator/index.js';
+import { verifyPixelByteWebhook } from '../../src/upstream/signature.js';
+import { PRO, proInput, type Receiver, type Running, SECRET, startReceiver, startSimulator } from './helpers.js';
 
 let s: Running | undefined;
 let receiver: Receiver | undefined;
@@ -37,7 +37,14 @@ describe('webhooks', () => {
       timestamp: hook.headers['x-pixelbyte-timestamp'] as string,
     });
     expect(check.ok).toBe(true);
-    expect(verifyPixelByteWebhook({ secret: 'wrong', rawBody: hook.rawBody, signature: hook.headers['x-pixelbyte-signature'] as string, timestamp: hook.headers['x-pixelbyte-timestamp'] as string }).ok).toBe(false);
+    expect(
+      verifyPixelByteWebhook({
+        secret: 'wrong',
+        rawBody: hook.rawBody,
+        signature: hook.headers['x-pixelbyte-signature'] as string,
+        timestamp: hook.headers['x-pixelbyte-timestamp'] as string,
+      }).ok,
+    ).toBe(false);
 
     expect(Object.keys(hook.body)).toEqual(['jobId', 'requestId', 'status', 'output', 'completedAt']);
     const job = (await s.api('GET', `/v1/jobs/${submitted.jobId}`)).body;
@@ -80,10 +87,21 @@ describe('webhooks', () => {
     const gaps = [receiver.received[1]!.at - receiver.received[0]!.at, receiver.received[2]!.at - receiver.received[1]!.at];
     expect(gaps[0]).toBeGreaterThanOrEqual(25);
     expect(gaps[1]).toBeGreaterThanOrEqual(55);
-    expect(s.sim.deliveries.map((d) => [d.attempt, d.status])).toEqual([[1, 500], [2, 503], [3, 200]]);
+    expect(s.sim.deliveries.map((d) => [d.attempt, d.status])).toEqual([
+      [1, 500],
+      [2, 503],
+      [3, 200],
+    ]);
     for (const hook of receiver.received) {
       expect(hook.body.jobId).toBe(body.jobId);
-      expect(verifyPixelByteWebhook({ secret: SECRET, rawBody: hook.rawBody, signature: hook.headers['x-pixelbyte-signature'] as string, timestamp: hook.headers['x-pixelbyte-timestamp'] as string }).ok).toBe(true);
+      expect(
+        verifyPixelByteWebhook({
+          secret: SECRET,
+          rawBody: hook.rawBody,
+          signature: hook.headers['x-pixelbyte-signature'] as string,
+          timestamp: hook.headers['x-pixelbyte-timestamp'] as string,
+        }).ok,
+      ).toBe(true);
     }
     await sleep(150);
     expect(receiver.received).toHaveLength(3);

@@ -39,7 +39,12 @@ describe('the signing secret', () => {
     expect(signingKeyOf('whsec_')).toBeNull();
   });
 
-  const required = { PIXELBYTE_API_KEY: 'pb_x', PIXELBYTE_WEBHOOK_SECRET: 'whsec_x', PUBLIC_BASE_URL: 'https://relay.example.com', API_KEYS: 'aaaaaaaaaaaaaaaa1' };
+  const required = {
+    PIXELBYTE_API_KEY: 'pb_x',
+    PIXELBYTE_WEBHOOK_SECRET: 'whsec_x',
+    PUBLIC_BASE_URL: 'https://relay.example.com',
+    API_KEYS: 'aaaaaaaaaaaaaaaa1',
+  };
 
   it('turns callbacks on when set, with safe defaults for the rest', () => {
     expect(loadConfig(required)).toMatchObject({

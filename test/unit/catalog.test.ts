@@ -60,14 +60,23 @@ describe('the model catalog', () => {
   });
 
   it('sends each model’s fields with PixelByte’s names and types', () => {
-    expect(findModel(PRO)!.input.parse({ prompt: ' p ', image_urls: [img], num_images: 2 })).toEqual({ prompt: 'p', image_urls: [img], size: '2K', num_images: '2' });
+    expect(findModel(PRO)!.input.parse({ prompt: ' p ', image_urls: [img], num_images: 2 })).toEqual({
+      prompt: 'p',
+      image_urls: [img],
+      size: '2K',
+      num_images: '2',
+    });
     expect(findModel('bytedance-plus/seedream-v5-lite/image-to-image')!.input.parse({ prompt: 'p', image_urls: [img], num_images: '2' })).toEqual({
       prompt: 'p',
       image_urls: [img],
       aspect_ratio: '1:1',
       num_images: 2,
     });
-    expect(findModel('google/nano-banana/edit-image')!.input.parse({ prompt: 'p', image_urls: [img] })).toEqual({ prompt: 'p', image_urls: [img], aspect_ratio: '9:16' });
+    expect(findModel('google/nano-banana/edit-image')!.input.parse({ prompt: 'p', image_urls: [img] })).toEqual({
+      prompt: 'p',
+      image_urls: [img],
+      aspect_ratio: '9:16',
+    });
     expect(findModel('openai/gpt-image-1-mini/edit-image')!.input.parse({ prompt: 'p', image_url: img })).toEqual({ prompt: 'p', image_url: img });
   });
 

@@ -51,7 +51,9 @@ describe('loadConfig', () => {
 
   it('refuses a plain-http PUBLIC_BASE_URL when talking to PixelByte production', () => {
     expect(errorOf({ ...required, PUBLIC_BASE_URL: 'http://relay.example.com' })).toMatch(/PUBLIC_BASE_URL must be https/);
-    expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe(
+      'http://127.0.0.1:3000',
+    );
   });
 
   it('bounds slow and idle HTTP clients by default, and takes other limits', () => {

@@ -17,17 +17,35 @@ describe('PixelByte webhook signature', () => {
 
   it('rejects a tampered body, a wrong secret and a wrong timestamp', () => {
     const now = signedAt;
-    expect(verifyPixelByteWebhook({ secret, rawBody: body.replace('completed', 'failed'), signature: expected, timestamp, now })).toEqual({ ok: false, reason: 'SIGNATURE_MISMATCH' });
-    expect(verifyPixelByteWebhook({ secret: 'whsec_other', rawBody: body, signature: expected, timestamp, now })).toEqual({ ok: false, reason: 'SIGNATURE_MISMATCH' });
-    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp: '1771416001', now })).toEqual({ ok: false, reason: 'SIGNATURE_MISMATCH' });
+    expect(verifyPixelByteWebhook({ secret, rawBody: body.replace('completed', 'failed'), signature: expected, timestamp, now })).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_MISMATCH',
+    });
+    expect(verifyPixelByteWebhook({ secret: 'whsec_other', rawBody: body, signature: expected, timestamp, now })).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_MISMATCH',
+    });
+    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp: '1771416001', now })).toEqual({
+      ok: false,
+      reason: 'SIGNATURE_MISMATCH',
+    });
   });
 
   it('rejects missing and malformed headers', () => {
     const now = signedAt;
     expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: undefined, timestamp, now }).ok).toBe(false);
-    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp: undefined, now })).toEqual({ ok: false, reason: 'MISSING_SIGNATURE' });
-    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected.toUpperCase(), timestamp, now })).toEqual({ ok: false, reason: 'MALFORMED_SIGNATURE' });
-    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp: '17714160.5', now })).toEqual({ ok: false, reason: 'MALFORMED_SIGNATURE' });
+    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp: undefined, now })).toEqual({
+      ok: false,
+      reason: 'MISSING_SIGNATURE',
+    });
+    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected.toUpperCase(), timestamp, now })).toEqual({
+      ok: false,
+      reason: 'MALFORMED_SIGNATURE',
+    });
+    expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp: '17714160.5', now })).toEqual({
+      ok: false,
+      reason: 'MALFORMED_SIGNATURE',
+    });
   });
 
   it('accepts timestamps within 300 s either way and rejects older or further-future ones', () => {

@@ -28,7 +28,10 @@ afterAll(async () => {
 const client = (url = baseUrl, timeoutMs = 2_000) => new PixelByteClient({ baseUrl: url, apiKey: 'pb_test', timeoutMs });
 const submit = (c = client()) => c.submitJob({ model: 'm', input: {} });
 
-const answer = (status: number, body: string, contentType = 'application/json'): Reply => (_, res) => res.writeHead(status, { 'content-type': contentType }).end(body);
+const answer =
+  (status: number, body: string, contentType = 'application/json'): Reply =>
+  (_, res) =>
+    res.writeHead(status, { 'content-type': contentType }).end(body);
 const envelope = (status: number, code: string, details: unknown = null) =>
   answer(status, JSON.stringify({ success: false, error: { code, message: `said ${code}`, details }, requestId: 'req_1' }));
 const html = (status: number) => answer(status, `<html><head><title>${status}</title></head><body><h1>${status}</h1><hr>nginx</body></html>`, 'text/html');
@@ -51,7 +54,11 @@ describe('a non-2xx answer to a submit, by who could have sent it', () => {
     ['402 INSUFFICIENT_BALANCE', envelope(402, 'INSUFFICIENT_BALANCE'), { kind: 'rejected', code: 'INSUFFICIENT_BALANCE', retryable: false }],
     ['403 IP_NOT_WHITELISTED', envelope(403, 'IP_NOT_WHITELISTED'), { kind: 'rejected', code: 'IP_NOT_WHITELISTED', retryable: false }],
     ['404 MODEL_NOT_FOUND', envelope(404, 'MODEL_NOT_FOUND'), { kind: 'rejected', code: 'MODEL_NOT_FOUND', retryable: false }],
-    ['429 CONCURRENT_JOBS_EXCEEDED', envelope(429, 'CONCURRENT_JOBS_EXCEEDED', { retryAfter: 7 }), { kind: 'rejected', code: 'CONCURRENT_JOBS_EXCEEDED', retryable: true }],
+    [
+      '429 CONCURRENT_JOBS_EXCEEDED',
+      envelope(429, 'CONCURRENT_JOBS_EXCEEDED', { retryAfter: 7 }),
+      { kind: 'rejected', code: 'CONCURRENT_JOBS_EXCEEDED', retryable: true },
+    ],
     ['500 INTERNAL_ERROR', envelope(500, 'INTERNAL_ERROR'), { kind: 'rejected', code: 'INTERNAL_ERROR', retryable: true }],
     ['503 PUBSUB_PUBLISH_FAILED', envelope(503, 'PUBSUB_PUBLISH_FAILED'), { kind: 'rejected', code: 'PUBSUB_PUBLISH_FAILED', retryable: true }],
     // A gateway's answer, or anything not provably PixelByte's: the job may exist.
@@ -61,13 +68,25 @@ describe('a non-2xx answer to a submit, by who could have sent it', () => {
     ['504 even in PixelByte’s envelope', envelope(504, 'PUBSUB_PUBLISH_FAILED'), { kind: 'unknown', code: 'PUBSUB_PUBLISH_FAILED', retryable: true }],
     ['503 HTML page', html(503), { kind: 'unknown', code: 'HTTP_503', retryable: true }],
     ['500 empty body', answer(500, ''), { kind: 'unknown', code: 'HTTP_500', retryable: true }],
-    ['500 plain text', answer(500, 'upstream connect error or disconnect/reset before headers', 'text/plain'), { kind: 'unknown', code: 'HTTP_500', retryable: true }],
+    [
+      '500 plain text',
+      answer(500, 'upstream connect error or disconnect/reset before headers', 'text/plain'),
+      { kind: 'unknown', code: 'HTTP_500', retryable: true },
+    ],
     ['429 HTML page (a CDN rate limit)', html(429), { kind: 'unknown', code: 'HTTP_429', retryable: true }],
     ['500 envelope with an undocumented code', envelope(500, 'UPSTREAM_OVERLOADED'), { kind: 'unknown', code: 'UPSTREAM_OVERLOADED', retryable: true }],
     ['404 envelope with an undocumented code', envelope(404, 'NOT_FOUND'), { kind: 'unknown', code: 'NOT_FOUND', retryable: true }],
     ['400 INTERNAL_ERROR (documented code, other status)', envelope(400, 'INTERNAL_ERROR'), { kind: 'unknown', code: 'INTERNAL_ERROR', retryable: true }],
-    ['503 INSUFFICIENT_BALANCE (documented code, other status)', envelope(503, 'INSUFFICIENT_BALANCE'), { kind: 'unknown', code: 'INSUFFICIENT_BALANCE', retryable: true }],
-    ['400 error object without success:false', answer(400, JSON.stringify({ error: { code: 'INVALID_INPUT', message: 'x' } })), { kind: 'unknown', code: 'HTTP_400', retryable: true }],
+    [
+      '503 INSUFFICIENT_BALANCE (documented code, other status)',
+      envelope(503, 'INSUFFICIENT_BALANCE'),
+      { kind: 'unknown', code: 'INSUFFICIENT_BALANCE', retryable: true },
+    ],
+    [
+      '400 error object without success:false',
+      answer(400, JSON.stringify({ error: { code: 'INVALID_INPUT', message: 'x' } })),
+      { kind: 'unknown', code: 'HTTP_400', retryable: true },
+    ],
     ['400 JSON that is not an envelope', answer(400, JSON.stringify({ message: 'Bad Request' })), { kind: 'unknown', code: 'HTTP_400', retryable: true }],
   ])('%s', async (name, reply, expected) => {
     replies.push(reply);
@@ -131,10 +150,21 @@ describe('answers that are not HTTP errors', () => {
 
 describe('listJobs', () => {
   it('asks GET /v1/jobs with its query and reads flat and wrapped pages', async () => {
-    const page = { jobs: [{ jobId: 'job_1', status: 'pending', progress: 0, model: 'm', createdAt: '2026-01-01T00:00:00.000Z', completedAt: null }], nextCursor: 'c2', hasMore: true };
-    replies.push(answer(200, JSON.stringify(page)), answer(200, JSON.stringify({ success: true, data: { ...page, nextCursor: null, hasMore: false }, requestId: 'r' })));
+    const page = {
+      jobs: [{ jobId: 'job_1', status: 'pending', progress: 0, model: 'm', createdAt: '2026-01-01T00:00:00.000Z', completedAt: null }],
+      nextCursor: 'c2',
+      hasMore: true,
+    };
+    replies.push(
+      answer(200, JSON.stringify(page)),
+      answer(200, JSON.stringify({ success: true, data: { ...page, nextCursor: null, hasMore: false }, requestId: 'r' })),
+    );
     requests.length = 0;
-    expect(await client().listJobs({ modelId: 'a/b c', limit: 100 })).toEqual({ jobs: [{ jobId: 'job_1', status: 'pending', model: 'm', createdAt: '2026-01-01T00:00:00.000Z', completedAt: null }], nextCursor: 'c2', hasMore: true });
+    expect(await client().listJobs({ modelId: 'a/b c', limit: 100 })).toEqual({
+      jobs: [{ jobId: 'job_1', status: 'pending', model: 'm', createdAt: '2026-01-01T00:00:00.000Z', completedAt: null }],
+      nextCursor: 'c2',
+      hasMore: true,
+    });
     expect((await client().listJobs({ cursor: 'c2' })).hasMore).toBe(false);
     expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/jobs?modelId=a%2Fb+c&limit=100', 'GET /v1/jobs?cursor=c2']);
   });

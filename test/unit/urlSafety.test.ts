@@ -2,11 +2,14 @@ import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addressRefusal, checkCallbackUrl, dnsResolve, pinnedLookup, type CallbackUrlPolicy } from '../../src/callbacks/urlSafety.js';
-import { TinyDnsServer, type DnsQuestion, type DnsReply } from '../helpers/dnsServer.js';
+import { addressRefusal, type CallbackUrlPolicy, checkCallbackUrl, dnsResolve, pinnedLookup } from '../../src/callbacks/urlSafety.js';
+import { type DnsQuestion, type DnsReply, TinyDnsServer } from '../helpers/dnsServer.js';
 
 const strict: CallbackUrlPolicy = { allowHttp: false, allowPrivate: false };
-const resolvesTo = (...addresses: string[]) => async (): Promise<LookupAddress[]> => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+const resolvesTo =
+  (...addresses: string[]) =>
+  async (): Promise<LookupAddress[]> =>
+    addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
 describe('addressRefusal', () => {
   it.each([
@@ -92,27 +95,51 @@ describe('addressRefusal', () => {
   });
 
   it.each([
-    '8.8.8.8', '1.1.1.1', '172.15.255.255', '172.32.0.1', '100.63.255.255', '100.128.0.1', '169.253.0.1', '11.0.0.1', '192.88.98.255', '192.88.100.0',
-    '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', 'fbff::1', 'fe00::1',
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.15.255.255',
+    '172.32.0.1',
+    '100.63.255.255',
+    '100.128.0.1',
+    '169.253.0.1',
+    '11.0.0.1',
+    '192.88.98.255',
+    '192.88.100.0',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    'fbff::1',
+    'fe00::1',
     // IPv6 forms whose carried IPv4 is public reach a public address.
-    '2002:808:808::1', '2001:0:808:808::f7f7:f7f7', '::ffff:0:808:808', '::808:808', '64:ff9b:2::1',
-  ])(
-    'allows the public address %s',
-    (ip) => {
-      expect(addressRefusal(ip)).toBeNull();
-    },
-  );
+    '2002:808:808::1',
+    '2001:0:808:808::f7f7:f7f7',
+    '::ffff:0:808:808',
+    '::808:808',
+    '64:ff9b:2::1',
+  ])('allows the public address %s', (ip) => {
+    expect(addressRefusal(ip)).toBeNull();
+  });
 });
 
 describe('checkCallbackUrl', () => {
   it('requires https unless plain http is allowed', async () => {
     expect(await checkCallbackUrl('http://hooks.example.com/x', strict, resolvesTo('93.184.216.34'))).toEqual({ kind: 'refused', reason: 'must use https' });
     expect(await checkCallbackUrl('ftp://hooks.example.com/x', { ...strict, allowHttp: true })).toMatchObject({ kind: 'refused' });
-    expect(await checkCallbackUrl('http://hooks.example.com/x', { ...strict, allowHttp: true }, resolvesTo('93.184.216.34'))).toMatchObject({ kind: 'allowed' });
+    expect(await checkCallbackUrl('http://hooks.example.com/x', { ...strict, allowHttp: true }, resolvesTo('93.184.216.34'))).toMatchObject({
+      kind: 'allowed',
+    });
   });
 
   it('refuses literal addresses in every spelling the URL parser accepts', async () => {
-    for (const url of ['https://127.0.0.1/x', 'https://2130706433/x', 'https://0x7f.1/x', 'https://[::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://169.254.169.254/latest/meta-data/', 'https://10.0.0.7:8443/']) {
+    for (const url of [
+      'https://127.0.0.1/x',
+      'https://2130706433/x',
+      'https://0x7f.1/x',
+      'https://[::1]/x',
+      'https://[::ffff:127.0.0.1]/x',
+      'https://169.254.169.254/latest/meta-data/',
+      'https://10.0.0.7:8443/',
+    ]) {
       expect(await checkCallbackUrl(url, strict, resolvesTo()), url).toMatchObject({ kind: 'refused' });
     }
   });
@@ -161,13 +188,19 @@ describe('checkCallbackUrl', () => {
     const failing = async () => {
       throw Object.assign(new Error('nope'), { code: 'ENOTFOUND' });
     };
-    expect(await checkCallbackUrl('https://nowhere.invalid/x', strict, failing)).toMatchObject({ kind: 'unresolved', reason: 'nowhere.invalid does not resolve (ENOTFOUND)' });
+    expect(await checkCallbackUrl('https://nowhere.invalid/x', strict, failing)).toMatchObject({
+      kind: 'unresolved',
+      reason: 'nowhere.invalid does not resolve (ENOTFOUND)',
+    });
   });
 
   it('refuses localhost and its subdomains by name: the resolver does not read /etc/hosts', async () => {
     for (const host of ['localhost', 'LOCALHOST', 'localhost.', 'api.localhost']) {
       // The system resolver (default), whatever it knows: the name is refused before any lookup.
-      expect(await checkCallbackUrl(`https://${host}:8443/x`, strict), host).toMatchObject({ kind: 'refused', reason: expect.stringContaining('a loopback name') });
+      expect(await checkCallbackUrl(`https://${host}:8443/x`, strict), host).toMatchObject({
+        kind: 'refused',
+        reason: expect.stringContaining('a loopback name'),
+      });
     }
     expect(await checkCallbackUrl('https://notlocalhost.example/x', strict, resolvesTo('93.184.216.34'))).toMatchObject({ kind: 'allowed' });
   });
@@ -206,15 +239,29 @@ describe('dnsResolve (c-ares against a real DNS server)', () => {
 
   it('asks for A and AAAA and connects to both; a family without records is empty', async () => {
     await serve(({ name, type }) => ({ addresses: type === 'A' ? ['93.184.216.34'] : name.startsWith('both') ? ['2606:2800:220:1::1'] : [] }));
-    expect(await check('both.example.com')).toMatchObject({ kind: 'allowed', addresses: [{ address: '93.184.216.34', family: 4 }, { address: '2606:2800:220:1::1', family: 6 }] });
-    expect(dns!.questions).toEqual(expect.arrayContaining([{ name: 'both.example.com', type: 'A' }, { name: 'both.example.com', type: 'AAAA' }]));
+    expect(await check('both.example.com')).toMatchObject({
+      kind: 'allowed',
+      addresses: [
+        { address: '93.184.216.34', family: 4 },
+        { address: '2606:2800:220:1::1', family: 6 },
+      ],
+    });
+    expect(dns!.questions).toEqual(
+      expect.arrayContaining([
+        { name: 'both.example.com', type: 'A' },
+        { name: 'both.example.com', type: 'AAAA' },
+      ]),
+    );
     expect(await check('v4only.example.com')).toMatchObject({ kind: 'allowed', addresses: [{ address: '93.184.216.34', family: 4 }] });
   });
 
   it('refuses a name when either family holds a refused address', async () => {
     await serve(({ name, type }) => ({ addresses: type === 'A' ? ['93.184.216.34'] : name.startsWith('loop') ? ['::1'] : ['2002:a9fe:a9fe::1'] }));
     expect(await check('loop.example.com')).toEqual({ kind: 'refused', reason: 'loop.example.com resolves to a loopback address' });
-    expect(await check('tunnel.example.com')).toEqual({ kind: 'refused', reason: 'tunnel.example.com resolves to a cloud metadata address carried in a 6to4 address' });
+    expect(await check('tunnel.example.com')).toEqual({
+      kind: 'refused',
+      reason: 'tunnel.example.com resolves to a cloud metadata address carried in a 6to4 address',
+    });
   });
 
   it('reports a name without records in either family as unresolved', async () => {
@@ -230,10 +277,16 @@ describe('dnsResolve (c-ares against a real DNS server)', () => {
 
   it('gives up on a server that never answers: after its tries, or at the deadline', async () => {
     await serve(() => 'ignore');
-    expect(await check('silent.example.com', { timeoutMs: 100, tries: 2 })).toMatchObject({ kind: 'unresolved', reason: 'silent.example.com does not resolve (ETIMEOUT)' });
+    expect(await check('silent.example.com', { timeoutMs: 100, tries: 2 })).toMatchObject({
+      kind: 'unresolved',
+      reason: 'silent.example.com does not resolve (ETIMEOUT)',
+    });
     expect(dns!.questions.filter((q) => q.type === 'A')).toHaveLength(2);
     // However many tries and servers c-ares would go through, the deadline ends them.
-    expect(await check('silent.example.com', { timeoutMs: 60_000, tries: 5, deadlineMs: 200 })).toMatchObject({ kind: 'unresolved', reason: 'silent.example.com does not resolve (ECANCELLED)' });
+    expect(await check('silent.example.com', { timeoutMs: 60_000, tries: 5, deadlineMs: 200 })).toMatchObject({
+      kind: 'unresolved',
+      reason: 'silent.example.com does not resolve (ECANCELLED)',
+    });
   });
 
   it('leaves the thread pool free: file reads and dns.lookup() go on while more names hang than the pool has threads', async () => {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { loggerOptions } from '../../src/logger.js';
 import { isValidWebhookToken, pixelbyteWebhookUrl, redactWebhookToken, webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
@@ -48,9 +48,17 @@ describe('webhook URL tokens', () => {
 
   it('are masked in request URLs by the production logger, whatever route logs them', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const url = new URL(pixelbyteWebhookUrl('https://relay.example.com', editId, derived)).pathname;
-    pino(loggerOptions({ LOG_LEVEL: 'info', PRETTY_LOGS: false }), sink).info({ req: { method: 'GET', url }, headers: { authorization: 'Bearer x' } }, 'incoming request');
+    pino(loggerOptions({ LOG_LEVEL: 'info', PRETTY_LOGS: false }), sink).info(
+      { req: { method: 'GET', url }, headers: { authorization: 'Bearer x' } },
+      'incoming request',
+    );
     expect(JSON.parse(lines[0]!)).toMatchObject({ req: { url: `/webhooks/pixelbyte/[redacted]/${editId}` }, headers: { authorization: '[redacted]' } });
   });
 
@@ -64,7 +72,12 @@ describe('webhook URL tokens', () => {
 });
 
 describe('WEBHOOK_URL_SECRET', () => {
-  const required = { PIXELBYTE_API_KEY: 'pb_live_x', PIXELBYTE_WEBHOOK_SECRET: 'whsec_x', PUBLIC_BASE_URL: 'https://relay.example.com', API_KEYS: 'aaaaaaaaaaaaaaaa1' };
+  const required = {
+    PIXELBYTE_API_KEY: 'pb_live_x',
+    PIXELBYTE_WEBHOOK_SECRET: 'whsec_x',
+    PUBLIC_BASE_URL: 'https://relay.example.com',
+    API_KEYS: 'aaaaaaaaaaaaaaaa1',
+  };
 
   it('is optional: without it the key is derived, so existing deployments need no new variable', () => {
     expect(loadConfig(required).WEBHOOK_URL_SECRET).toBeUndefined();

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { SimulatorContext } from '../context.js';
-import { SimError, invalidInput, jobNotFound } from '../errors.js';
+import { invalidInput, jobNotFound, SimError } from '../errors.js';
 import { decodeCursor } from '../jobStore.js';
 import { jobView, listItemView, submitView } from '../jobViews.js';
 import { acceptSubmit, issuesOf } from '../submit.js';
@@ -38,13 +38,14 @@ function gatewayError(reply: FastifyReply, status: 502 | 504): FastifyReply {
   return reply
     .code(status)
     .type('text/html')
-    .send(`<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`);
+    .send(
+      `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
+    );
 }
 
 /** PixelByte's job API under /v1, bearer-authenticated. */
 export function jobRoutes(ctx: SimulatorContext) {
-  const ok = (request: FastifyRequest, data: object) =>
-    ctx.options.envelope === 'wrapped' ? { success: true, data, requestId: request.id } : data;
+  const ok = (request: FastifyRequest, data: object) => (ctx.options.envelope === 'wrapped' ? { success: true, data, requestId: request.id } : data);
 
   return async function routes(v1: FastifyInstance): Promise<void> {
     v1.addHook('onRequest', async (request) => {

@@ -1,10 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 // A valid 1×1 PNG: enough for a client that downloads or probes an output URL.
-const TINY_PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-);
+const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 /** Stands in for PixelByte's CDN: every output and thumbnail URL resolves to the same tiny PNG. */
 export async function outputRoutes(app: FastifyInstance): Promise<void> {
