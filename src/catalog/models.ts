@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableString } from '../edits/safeText.js';
+import { storableString } from '../shared/safeText.js';
 import { type Pricing, perImage, perRequest } from './pricing.js';
 
 /**

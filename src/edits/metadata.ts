@@ -1,4 +1,4 @@
-import { isStorableText, UNSTORABLE_TEXT } from './safeText.js';
+import { isStorableText, UNSTORABLE_TEXT } from '../shared/safeText.js';
 
 /** Client metadata is any JSON object within these bounds; pixelrelay stores it and shows it back. */
 export const METADATA_LIMITS = { maxDepth: 32, maxBytes: 16 * 1024, maxKeyLength: 256 } as const;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL } from '../catalog/models.js';
+import { isStorableText, storableString, UNSTORABLE_TEXT } from '../shared/safeText.js';
 import { metadataIssues } from './metadata.js';
-import { isStorableText, storableString, UNSTORABLE_TEXT } from './safeText.js';
 import { EDIT_STATUSES } from './status.js';
 
 /** POST /v1/edits. `input` is checked against the chosen model's own schema afterwards. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { METADATA_LIMITS, metadataIssues } from '../../src/edits/metadata.js';
-import { isStorableText } from '../../src/edits/safeText.js';
+import { isStorableText } from '../../src/shared/safeText.js';
 
 describe('metadataIssues', () => {
   it('walks any depth without recursion and stops at the limit', () => {
