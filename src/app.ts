@@ -7,11 +7,19 @@ import type { Db } from './infra/prisma.js';
 import { bearerAuth } from './plugins/bearerAuth.js';
 import { connectionLimits, connectionTimeouts } from './plugins/connectionLimits.js';
 import { answerClientError, errorHandler } from './plugins/errorHandler.js';
+import { answerFrameworkError } from './plugins/frameworkErrors.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { openapi } from './plugins/openapi.js';
+import { queueDashboard } from './plugins/queueDashboard.js';
+import { clientRateLimit } from './plugins/rateLimit.js';
 import { requestId, requestIdOf } from './plugins/requestId.js';
+import { adminRoutes } from './routes/admin.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { editRoutes } from './routes/edits.js';
 import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
 import { pixelbyteWebhookRoutes } from './routes/pixelbyteWebhook.js';
+import { usageRoutes } from './routes/usage.js';
 import type { ApiServices } from './services.js';
 import { webhookUrlKey } from './upstream/webhookUrl.js';
 
@@ -19,6 +27,8 @@ export interface AppDeps {
   config: Pick<
     Config,
     | 'API_KEYS'
+    | 'ADMIN_TOKEN'
+    | 'QUEUE_PREFIX'
     | 'PIXELBYTE_WEBHOOK_SECRET'
     | 'WEBHOOK_URL_SECRET'
     | 'BODY_LIMIT_BYTES'
@@ -26,6 +36,7 @@ export interface AppDeps {
     | 'HTTP_KEEP_ALIVE_TIMEOUT_MS'
     | 'HTTP_MAX_CONNECTIONS'
     | 'UPSTREAM_TIMEOUT_MS'
+    | 'METRICS_TOKEN'
   >;
   /** Built by createServices (services.ts): the app constructs none of its own. */
   services: ApiServices;
@@ -48,6 +59,7 @@ export function buildApp(deps: AppDeps) {
     return503OnClosing: true,
     ...connectionTimeouts(deps.config),
     clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
   // Each route's zod schemas validate its input and serialize its answers: fields a schema does not name are not sent.
   app.setValidatorCompiler(validatorCompiler);
@@ -56,6 +68,9 @@ export function buildApp(deps: AppDeps) {
   app.register(requestId);
   app.register(errorHandler);
   app.register(connectionLimits, { maxConnections: deps.config.HTTP_MAX_CONNECTIONS });
+  // Both before any route: the document collects routes as they are added, the metrics hooks time every one.
+  app.register(openapi);
+  app.register(metricsPlugin, { metrics: deps.services.metrics, token: deps.config.METRICS_TOKEN });
 
   const { edits: service, callbacks, webhookIntake } = deps.services;
 
@@ -70,10 +85,20 @@ export function buildApp(deps: AppDeps) {
   app.register(async (v1) => {
     // A text body is a client mistake to name (415), not a string to validate.
     v1.removeContentTypeParser('text/plain');
-    v1.register(bearerAuth, { apiKeys: deps.config.API_KEYS });
+    v1.register(bearerAuth, { apiKeys: deps.config.API_KEYS, findCaller: (key) => deps.services.clients.findCaller(key) });
+    v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
     v1.register(editRoutes, { service });
+    v1.register(modelRoutes);
     v1.register(callbackRoutes, { callbacks, edits: service });
+    v1.register(usageRoutes, { usageOf: deps.services.usageOf });
   });
+
+  // Operators only, and only when ADMIN_TOKEN is set: without it these routes do not exist (404).
+  const adminToken = deps.config.ADMIN_TOKEN;
+  if (adminToken) {
+    app.register(adminRoutes, { adminToken, clients: deps.services.clients });
+    app.register(queueDashboard, { adminToken, queues: [deps.services.queues.submit, deps.services.queues.callback] });
+  }
 
   app.register(pixelbyteWebhookRoutes, {
     secret: deps.config.PIXELBYTE_WEBHOOK_SECRET,

@@ -45,6 +45,10 @@ const envSchema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'at least one key is required')),
+    /** Set: the admin API (/admin/clients, /admin/keys) and the queue dashboard (/admin/queues) require it. Unset: they do not exist. */
+    ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Set: GET /metrics wants it as a bearer token. Unset: /metrics is open (keep it off the public internet). */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
     /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
@@ -115,7 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue.path[0] ?? 'environment');
     const given = present[name];
     const missing = given === undefined;
-    const secret = /KEY|SECRET|PASSWORD/.test(name);
+    const secret = /KEY|SECRET|PASSWORD|TOKEN/.test(name);
     if (missing) return `${name} is required`;
     return `${name} ${issue.message}${secret ? '' : ` (got ${JSON.stringify(given)})`}`;
   });

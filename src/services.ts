@@ -3,7 +3,12 @@ import { writeCallbackOutbox } from './callbacks/outbox.js';
 import { CallbackRepository } from './callbacks/repository.js';
 import { CallbackService } from './callbacks/service.js';
 import type { CallbackUrlPolicy } from './callbacks/urlSafety.js';
+import { reserveBudget, settleBudget } from './clients/budget.js';
+import { ClientRepository } from './clients/repository.js';
+import { ClientService } from './clients/service.js';
+import { type UsageReport, usageOf } from './clients/usage.js';
 import type { Config } from './config.js';
+import { logEditMoves } from './edits/moveLog.js';
 import { EditRepository } from './edits/repository.js';
 import { EditService } from './edits/service.js';
 import { EditTransitions } from './edits/transitions.js';
@@ -12,6 +17,7 @@ import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
 import { type EditQueues, enqueueCallbacksInBackground, enqueueSubmit, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
 import type { WorkerProcessors } from './jobs/workers.js';
+import { RelayMetrics } from './metrics/relayMetrics.js';
 import { PixelByteClient } from './upstream/client.js';
 import { webhookUrlKey } from './upstream/webhookUrl.js';
 
@@ -32,6 +38,12 @@ export interface ApiServices {
   edits: EditService;
   callbacks: CallbackService;
   webhookIntake: WebhookIntakeDeps;
+  clients: ClientService;
+  usageOf(clientId: string, range: { from: string; to: string }): Promise<UsageReport>;
+  /** The API role's queues, shown by the queue dashboard. */
+  queues: EditQueues;
+  /** Served at GET /metrics. */
+  metrics: RelayMetrics;
 }
 
 export interface Services {
@@ -41,11 +53,23 @@ export interface Services {
 
 export type Repositories = ReturnType<typeof createRepositories>;
 
-/** The repositories, with the callbacks feature's outbox row registered on every terminal move of an edit. */
-export function createRepositories(db: Db) {
+/**
+ * The repositories, with the other features' parts in an edit's transactions registered: the budget reservation
+ * when it is stored; on every terminal move, the budget settled and the callback outbox row written.
+ */
+/** With a logger, every status change is logged (edits/moveLog.ts); tests that write rows by hand pass none. */
+export function createRepositories(db: Db, logger?: Logger) {
   return {
-    edits: new EditRepository(db, { onTerminalMove: writeCallbackOutbox }),
+    edits: new EditRepository(db, {
+      onCreate: reserveBudget,
+      ...(logger ? { onMoved: logEditMoves(logger) } : {}),
+      onTerminalMove: async (tx, edit) => {
+        await settleBudget(tx, edit);
+        return writeCallbackOutbox(tx, edit);
+      },
+    }),
     deliveries: new CallbackRepository(db),
+    clients: new ClientRepository(db),
   };
 }
 
@@ -56,13 +80,13 @@ export function createRepositories(db: Db) {
 export function createServices(config: Config, infra: Infra): Services {
   const shared: Shared = {
     config,
-    repositories: createRepositories(infra.db),
+    repositories: createRepositories(infra.db, infra.logger),
     pixelbyte:
       infra.pixelbyte ?? new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS }),
     callbackPolicy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
   };
   return {
-    api: infra.queues.api && apiServices(shared, infra.queues.api, infra.logger),
+    api: infra.queues.api && apiServices(shared, infra.queues.api, infra.logger, infra.db),
     worker: infra.queues.worker && workerProcessors(shared, infra.queues.worker, infra.logger.child({ component: 'worker' })),
   };
 }
@@ -79,9 +103,9 @@ function transitionsOn(shared: Shared, queues: EditQueues, logger: Logger): Edit
   return new EditTransitions(shared.repositories.edits, enqueueCallbacksInBackground(queues.callback, logger, ENQUEUE_TIMEOUT_MS));
 }
 
-function apiServices(shared: Shared, queues: EditQueues, logger: Logger): ApiServices {
+function apiServices(shared: Shared, queues: EditQueues, logger: Logger, db: Db): ApiServices {
   const { config, pixelbyte } = shared;
-  const { edits, deliveries } = shared.repositories;
+  const { edits, deliveries, clients } = shared.repositories;
   const transitions = transitionsOn(shared, queues, logger);
   const callbacks = new CallbackService({
     deliveries,
@@ -103,7 +127,15 @@ function apiServices(shared: Shared, queues: EditQueues, logger: Logger): ApiSer
     callbacks: deliveries,
     vetCallbackUrl: (url) => callbacks.vetUrl(url),
   });
-  return { edits: editService, callbacks, webhookIntake: { edits, transitions, pixelbyte, logger } };
+  return {
+    edits: editService,
+    callbacks,
+    webhookIntake: { edits, transitions, pixelbyte, logger },
+    clients: new ClientService({ clients, logger }),
+    usageOf: (clientId, range) => usageOf(db, clientId, range),
+    queues,
+    metrics: new RelayMetrics({ db, queues, logger }),
+  };
 }
 
 function workerProcessors(shared: Shared, queues: EditQueues, logger: Logger): WorkerProcessors {

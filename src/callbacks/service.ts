@@ -7,7 +7,7 @@ import { type CallbackUrlPolicy, checkCallbackUrl, type Resolve } from './urlSaf
 
 export interface CallbackServiceDeps {
   deliveries: CallbackRepository;
-  edits: Pick<EditRepository, 'findById'>;
+  edits: Pick<EditRepository, 'findOwned'>;
   /** Callbacks are on when a signing secret is configured. */
   enabled: boolean;
   policy: CallbackUrlPolicy;
@@ -39,8 +39,8 @@ export class CallbackService {
    * Sends a delivered or failed callback again: a new series of attempts on the full schedule, due now,
    * for the same event (same webhook-id, type and timestamp; `data` is the edit as it is when sent).
    */
-  async redeliver(editId: string): Promise<void> {
-    const edit = isUuid(editId) ? await this.deps.edits.findById(editId) : null;
+  async redeliver(editId: string, clientId: string): Promise<void> {
+    const edit = isUuid(editId) ? await this.deps.edits.findOwned(editId, clientId) : null;
     if (!edit) throw editNotFound(editId);
     if (!this.deps.enabled) throw callbacksDisabled();
     const delivery = await this.deps.deliveries.findByEdit(editId);

@@ -26,9 +26,15 @@ export const DEFAULT_MODEL = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image'
 
 // PixelByte states 5,000 characters for the pixel-image models and no limit for the others; one limit for all
 // keeps a prompt that works on one model working on every other.
-const prompt = storableString().trim().min(1, 'must not be empty').max(5000, 'must be at most 5000 characters');
+const prompt = storableString()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(5000, 'must be at most 5000 characters')
+  .describe('What to change in the image(s); 1–5000 characters, trimmed');
 
+// Length first, so the JSON Schema carries the bound (a refine is invisible to it) and no 2 MB string is parsed as a URL.
 const httpUrl = storableString()
+  .max(2048, 'must be at most 2048 characters')
   .refine((s) => {
     try {
       const u = new URL(s);
@@ -37,17 +43,22 @@ const httpUrl = storableString()
       return false;
     }
   }, 'must be an http(s) URL')
-  .pipe(z.string().max(2048, 'must be at most 2048 characters'));
+  .meta({ format: 'uri', description: 'An http(s) URL PixelByte can fetch' });
 
 const imageUrls = (max?: number) => {
   const atLeastOne = z.array(httpUrl).min(1, 'needs at least 1 image URL');
-  return max === undefined ? atLeastOne : atLeastOne.max(max, `takes at most ${max} image URLs`);
+  const bounded = max === undefined ? atLeastOne : atLeastOne.max(max, `takes at most ${max} image URLs`);
+  return bounded.describe(`Source images, 1${max === undefined ? ' or more' : `–${max}`}`);
 };
 
-/** A count from 1 to 4, given as a number or a string of digits (clients differ; PixelByte's models do too). */
+const ONE_TO_FOUR = 'must be 1, 2, 3 or 4 (a number or a string)';
+/**
+ * A count from 1 to 4, given as a number or as the string PixelByte's pixel-image models expect (clients differ;
+ * PixelByte's models do too). Each model turns it into the type it sends.
+ */
 const oneToFour = z
-  .union([z.number().int('must be a whole number from 1 to 4'), z.string().regex(/^\d+$/, 'must be a whole number from 1 to 4').transform(Number)])
-  .pipe(z.number().int().min(1, 'must be from 1 to 4').max(4, 'must be from 1 to 4'));
+  .union([z.number().int(ONE_TO_FOUR).min(1, ONE_TO_FOUR).max(4, ONE_TO_FOUR), z.enum(['1', '2', '3', '4'])], { error: ONE_TO_FOUR })
+  .transform(Number);
 
 const SAMPLE_IMAGE = 'https://example.com/photo.jpg';
 const SAMPLE_PROMPT = 'Replace the background with a tropical beach at sunset';
@@ -56,8 +67,12 @@ const SAMPLE_PROMPT = 'Replace the background with a tropical beach at sunset';
 const pixelImageInput = z.strictObject({
   prompt,
   image_urls: imageUrls(4),
-  size: z.enum(['1K', '2K']).default('2K'),
-  num_images: oneToFour.default(1).transform((n) => String(n) as '1' | '2' | '3' | '4'),
+  size: z.enum(['1K', '2K']).default('2K').describe('Output size'),
+  // A prefault (a default input) rather than a default, so the JSON Schema shows it: a transform hides defaults.
+  num_images: oneToFour
+    .transform((n) => String(n) as '1' | '2' | '3' | '4')
+    .prefault('1')
+    .describe('Images to generate, each charged; sent to PixelByte as the string it expects ("1"–"4")'),
 });
 
 function pixelImageModel(slug: string, name: string, provider: string, baseMicroCents: number): CatalogModel {
@@ -76,9 +91,9 @@ function pixelImageModel(slug: string, name: string, provider: string, baseMicro
 const seedreamInput = z.strictObject({
   prompt,
   image_urls: imageUrls(10),
-  resolution: z.enum(['1K', '2K']).optional(),
+  resolution: z.enum(['1K', '2K']).optional().describe('Output resolution (upper-case K); PixelByte picks when absent'),
   aspect_ratio: z.enum(['1:1', '16:9', '9:16', '3:2', '2:3', '4:3', '3:4']).default('1:1'),
-  num_images: oneToFour.default(1),
+  num_images: oneToFour.prefault(1).describe('Images to generate, each charged; sent to PixelByte as a number'),
 });
 
 // Lower-case resolutions, and a price per request that 4k multiplies.
@@ -86,7 +101,7 @@ const nanoBananaInput = z.strictObject({
   prompt,
   image_urls: imageUrls(),
   aspect_ratio: z.enum(['9:16', '16:9', '1:1', '2:3', '3:2']).default('9:16'),
-  resolution: z.enum(['1k', '2k', '4k']).optional(),
+  resolution: z.enum(['1k', '2k', '4k']).optional().describe('Output resolution (lower-case k); 4k multiplies the price'),
 });
 
 function nanoBananaModel(slug: string, name: string, baseMicroCents: number, fourK: number): CatalogModel {
@@ -104,7 +119,7 @@ function nanoBananaModel(slug: string, name: string, baseMicroCents: number, fou
 // One source image, as a single string `image_url`.
 const gptImageInput = z.strictObject({
   prompt,
-  image_url: httpUrl,
+  image_url: httpUrl.describe('The one source image (a single URL, not a list)'),
   aspect_ratio: z.enum(['1:1', '3:2', '2:3']).optional(),
 });
 
@@ -127,8 +142,9 @@ const runwayInput = z.strictObject({
   aspect_ratio: z
     .string()
     .regex(/^\d{1,2}:\d{1,2}$/, 'must look like "16:9"')
-    .optional(),
-  style: storableString().max(100, 'must be at most 100 characters').optional(),
+    .optional()
+    .describe('Width:height, e.g. "16:9" (PixelByte does not list the ratios Runway takes)'),
+  style: storableString().max(100, 'must be at most 100 characters').optional().describe('A style name, passed through to Runway'),
 });
 
 const MODELS: readonly CatalogModel[] = [

@@ -5,6 +5,8 @@
 export interface PriceBreakdown {
   baseMicroCents: number;
   unit: 'image' | 'request';
+  /** The model's whole rule, as GET /v1/models shows it. */
+  rule: string;
   /** Images priced (per-image rules), or 1. */
   quantity: number;
   /** A factor the input switched on (e.g. 4k), or 1. */
@@ -21,13 +23,14 @@ export interface Pricing<Input> {
 }
 
 export function perImage<Input>(baseMicroCents: number, count: (input: Input) => number): Pricing<Input> {
+  const rule = `${baseMicroCents} micro-cents × num_images`;
   return {
     baseMicroCents,
     unit: 'image',
-    rule: `${baseMicroCents} micro-cents × num_images`,
+    rule,
     price: (input) => {
       const quantity = count(input);
-      return { baseMicroCents, unit: 'image', quantity, multiplier: 1, totalMicroCents: baseMicroCents * quantity };
+      return { baseMicroCents, unit: 'image', rule, quantity, multiplier: 1, totalMicroCents: baseMicroCents * quantity };
     },
   };
 }
@@ -39,14 +42,15 @@ export interface Surcharge<Input> {
 }
 
 export function perRequest<Input>(baseMicroCents: number, surcharge?: Surcharge<Input>): Pricing<Input> {
+  const rule = `${baseMicroCents} micro-cents per request${surcharge ? `, ${surcharge.rule}` : ''}`;
   return {
     baseMicroCents,
     unit: 'request',
-    rule: `${baseMicroCents} micro-cents per request${surcharge ? `, ${surcharge.rule}` : ''}`,
+    rule,
     price: (input) => {
       const multiplier = surcharge?.when(input) ? surcharge.multiplier : 1;
       // Multipliers like 1.8 meet binary floating point: 134000 × 1.8 is 241199.99…, PixelByte charges 241200.
-      return { baseMicroCents, unit: 'request', quantity: 1, multiplier, totalMicroCents: Math.round(baseMicroCents * multiplier) };
+      return { baseMicroCents, unit: 'request', rule, quantity: 1, multiplier, totalMicroCents: Math.round(baseMicroCents * multiplier) };
     },
   };
 }

@@ -49,11 +49,35 @@ interface Move extends TransitionChange {
  */
 export type TerminalMoveHook = (tx: Prisma.TransactionClient, edit: Edit) => Promise<string[]>;
 
+/**
+ * What another feature adds to storing a new edit, inside the same transaction (the budgets feature reserves its
+ * cost here). Throwing refuses the edit: nothing is stored.
+ */
+export type CreateHook = (tx: Prisma.TransactionClient, edit: Edit) => Promise<void>;
+
+/** One status change, as the history row records it (`from` is null when the edit is stored). */
+export interface EditMove {
+  from: EditStatus | null;
+  to: EditStatus;
+  cause: string;
+  upstreamCode: string | null;
+}
+
+/**
+ * Told of every status change as it is written: inside the move's transaction (a move whose transaction then fails
+ * is followed by that failure's own error), and once a new edit is stored. Must not throw.
+ */
+export type MoveListener = (edit: Edit, move: EditMove) => void;
+
 export interface EditRepositoryHooks {
   onTerminalMove?: TerminalMoveHook;
+  onMoved?: MoveListener;
+  onCreate?: CreateHook;
 }
 
 export interface ListPage {
+  /** Only this client's edits. */
+  clientId: string;
   status?: EditStatus;
   limit: number;
   after?: { createdAt: Date; id: string };
@@ -85,15 +109,19 @@ export class EditRepository {
    * A concurrent request with the same key makes this throw a unique violation.
    */
   async create(edit: NewEdit, idempotency?: NewIdempotencyKey): Promise<Edit> {
-    return this.db.$transaction(async (tx) => {
+    const stored = await this.db.$transaction(async (tx) => {
       const created = await tx.edit.create({ data: { ...edit, status: 'queued' } });
       await tx.editTransition.create({ data: { editId: edit.id, fromStatus: null, toStatus: 'queued', cause: 'accepted' } });
       if (idempotency) {
         const { respond, ...key } = idempotency;
         await tx.idempotencyKey.create({ data: { ...key, editId: edit.id, responseStatus: 202, responseBody: respond(created) } });
       }
+      // Last, so a row lock the hook takes (the budget's, per client and day) is held only until the commit.
+      if (this.hooks.onCreate) await this.hooks.onCreate(tx, created);
       return created;
     });
+    this.hooks.onMoved?.(stored, { from: null, to: 'queued', cause: 'accepted', upstreamCode: null });
+    return stored;
   }
 
   async findIdempotencyKey(clientId: string, key: string): Promise<IdempotencyKey | null> {
@@ -113,6 +141,11 @@ export class EditRepository {
     return this.db.edit.findUnique({ where: { id } });
   }
 
+  /** The edit, only if `clientId` created it: to anyone else it does not exist. */
+  findOwned(id: string, clientId: string): Promise<Edit | null> {
+    return this.db.edit.findFirst({ where: { id, clientId } });
+  }
+
   findByUpstreamJobId(upstreamJobId: string): Promise<Edit | null> {
     return this.db.edit.findUnique({ where: { upstreamJobId } });
   }
@@ -124,6 +157,7 @@ export class EditRepository {
   /** Newest first; `after` is the last row of the previous page. Fetches one extra row to know whether more exist. */
   async list(page: ListPage): Promise<{ edits: Edit[]; hasMore: boolean }> {
     const where: Prisma.EditWhereInput = {
+      clientId: page.clientId,
       ...(page.status ? { status: page.status } : {}),
       ...(page.after ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] } : {}),
     };
@@ -163,6 +197,7 @@ export class EditRepository {
       data: { editId: id, fromStatus: move.from, toStatus: move.to, cause: move.cause, upstreamCode: move.upstreamCode ?? null },
     });
     const edit = await tx.edit.findUniqueOrThrow({ where: { id } });
+    this.hooks.onMoved?.(edit, { from: move.from, to: move.to, cause: move.cause, upstreamCode: move.upstreamCode ?? null });
     const outbox = isTerminal(move.to) && this.hooks.onTerminalMove ? await this.hooks.onTerminalMove(tx, edit) : [];
     return { edit, outbox };
   }

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { findModel, supportedModels } from '../catalog/models.js';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { isUuid } from '../shared/ids.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { parseEditRequest } from './editRequest.js';
 import { isUniqueViolation, type NewEdit, type NewIdempotencyKey } from './repository.js';
 import { requestHash } from './requestHash.js';
 import { type CallbackState, type EditResource, toEditResource } from './resource.js';
-import { createEditBody, issuesToDetails, listEditsQuery } from './schemas.js';
+import { issuesToDetails, listEditsQuery } from './schemas.js';
 import { isAtUpstream } from './status.js';
 import type { EditStore, EditTransitions } from './transitions.js';
 
@@ -53,34 +53,24 @@ export class EditService {
   constructor(private readonly deps: EditServiceDeps) {}
 
   async accept(body: unknown, clientId: string, idempotencyKey?: string): Promise<AcceptResult> {
-    const parsed = createEditBody.safeParse(body);
-    if (!parsed.success) throw invalidInput('The edit request is invalid', issuesToDetails(parsed.error));
-    const { model: slug, input, callbackUrl, metadata } = parsed.data;
-
-    const model = findModel(slug);
-    if (!model) {
-      throw new AppError(400, 'MODEL_NOT_SUPPORTED', `Model ${slug} is not supported`, { supportedModels: supportedModels() });
-    }
-    const upstreamInput = model.input.safeParse(input);
-    if (!upstreamInput.success) {
-      throw invalidInput(`The input is invalid for ${slug}`, issuesToDetails(upstreamInput.error, ['input']));
-    }
+    const { model, input, callbackUrl, metadata, price } = parseEditRequest(body);
+    const slug = model.slug;
     if (callbackUrl !== undefined) await this.deps.vetCallbackUrl(callbackUrl);
     const edit: NewEdit = {
       id: randomUUID(),
       model: slug,
-      input: upstreamInput.data as Prisma.InputJsonValue,
+      input: input as Prisma.InputJsonValue,
       callbackUrl,
       metadata: metadata as Prisma.InputJsonValue | undefined,
       clientId,
-      estimatedCostMicroCents: model.pricing.price(upstreamInput.data).totalMicroCents,
+      estimatedCostMicroCents: price.totalMicroCents,
     };
 
     if (idempotencyKey === undefined) return { status: 202, body: await this.store(edit), replayed: false };
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
-    const hash = requestHash({ model: slug, input: upstreamInput.data, callbackUrl, metadata });
+    const hash = requestHash({ model: slug, input, callbackUrl, metadata });
     for (;;) {
       const existing = await this.deps.edits.findIdempotencyKey(clientId, idempotencyKey);
       if (existing) {
@@ -117,8 +107,8 @@ export class EditService {
    * A queued edit is cancelled here; one PixelByte holds is cancelled there while it is still pending
    * (PixelByte refunds it). Anything else answers 409 with the current status.
    */
-  async cancel(id: string): Promise<EditResource> {
-    const edit = isUuid(id) ? await this.deps.edits.findById(id) : null;
+  async cancel(id: string, clientId: string): Promise<EditResource> {
+    const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
     if (!edit) throw editNotFound(id);
 
     if (edit.status === 'queued') {
@@ -130,7 +120,7 @@ export class EditService {
         await this.deps.dequeueSubmit(id).catch((err) => this.deps.logger.warn({ err, editId: id }, 'could not remove the cancelled edit from the queue'));
         return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
       }
-      return this.cancel(id); // a worker claimed it meanwhile: answer for its new status
+      return this.cancel(id, clientId); // a worker claimed it meanwhile: answer for its new status
     }
 
     if (isAtUpstream(edit.status) && edit.upstreamJobId) {
@@ -154,7 +144,7 @@ export class EditService {
         if (refunded != null && (await this.deps.edits.updateFieldsIf(id, where, { refundedMicroCents: refunded }))) {
           await this.deps.edits.note(id, 'cancelled', `PixelByte refunded ${refunded} micro-cents for cancelled job ${edit.upstreamJobId}`);
         }
-        return this.get(id);
+        return this.get(id, clientId);
       }
       throw notCancellable(result.edit?.status ?? edit.status);
     }
@@ -162,19 +152,20 @@ export class EditService {
     throw notCancellable(edit.status);
   }
 
-  async get(id: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {
-    const edit = isUuid(id) ? await this.deps.edits.findById(id) : null;
+  /** Another client's edit is answered as one that does not exist. */
+  async get(id: string, clientId: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {
+    const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
     if (!edit) throw editNotFound(id);
     return toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id));
   }
 
-  async list(query: unknown): Promise<{ edits: EditResource[]; nextCursor: string | null }> {
+  async list(query: unknown, clientId: string): Promise<{ edits: EditResource[]; nextCursor: string | null }> {
     const parsed = listEditsQuery.safeParse(query);
     if (!parsed.success) throw invalidInput('The query is invalid', issuesToDetails(parsed.error));
     const after = parsed.data.cursor === undefined ? undefined : decodeCursor(parsed.data.cursor);
     if (after === null) throw invalidInput('The cursor is invalid', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
 
-    const page = await this.deps.edits.list({ status: parsed.data.status, limit: parsed.data.limit, after });
+    const page = await this.deps.edits.list({ clientId, status: parsed.data.status, limit: parsed.data.limit, after });
     const last = page.edits.at(-1);
     const callbacks = await this.deps.callbacks.findByEdits(page.edits.map((e) => e.id));
     return {

@@ -52,7 +52,11 @@ export class EditTransitions {
       onlyIf = MAY_ADOPT_A_JOB;
     }
     try {
-      return await this.transition(editId, result.status, { cause, onlyIf, ...changeFor(result, data) });
+      const applied = await this.transition(editId, result.status, { cause, onlyIf, ...changeFor(result, data) });
+      // The submit's own answer recorded this very job while we tried to adopt it: nothing is left to adopt,
+      // only the result to apply, which a second pass does without the adoption guard.
+      if (onlyIf && !applied.moved && applied.edit?.upstreamJobId === result.jobId) return this.applyUpstreamResult(editId, result, cause);
+      return applied;
     } catch (err) {
       // Another edit holds this job (Edit.upstreamJobId is unique): it is not this edit's to take.
       if (onlyIf && isUniqueViolation(err)) return { moved: false, edit: null, refused: 'job-of-another-edit' };

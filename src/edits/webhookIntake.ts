@@ -43,7 +43,7 @@ const jobOfAnotherEdit = (jobId: string) => new AppError(409, 'JOB_OF_ANOTHER_ED
  */
 export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): Promise<WebhookReceipt> {
   const { editId, payload } = webhook;
-  const edit = isUuid(editId) ? await deps.edits.findById(editId) : null;
+  let edit = isUuid(editId) ? await deps.edits.findById(editId) : null;
   if (!edit) throw editNotFound(editId);
   const attempts = await deps.edits.submitAttempts(editId);
   // The tokenless URL is honoured only for edits every submit of which went out before tokens existed.
@@ -55,10 +55,12 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   }
   if (edit.upstreamJobId !== payload.jobId) {
     const owner = await deps.edits.findByUpstreamJobId(payload.jobId);
-    if (owner) {
+    if (owner && owner.id !== editId) {
       deps.logger.warn({ editId, jobId: payload.jobId, ownerEditId: owner.id }, 'webhook for a job another edit adopted; refused');
       throw jobOfAnotherEdit(payload.jobId);
     }
+    // This edit's own submit answer recorded the job after we read the edit: judge the edit as it is now.
+    if (owner) edit = owner;
   }
 
   // A job this edit never adopted (say, the second of a possible duplicate charge), or one none of its submits

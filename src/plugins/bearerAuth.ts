@@ -1,42 +1,54 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Caller } from '../clients/service.js';
 import { unauthorized } from '../errors.js';
 import { clientIdOf } from '../shared/ids.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who sent the request, named by a fingerprint of its bearer token (shared/ids.ts). */
+    /** Who sent the request: what Edit.clientId holds for its edits (`client.id`). */
     clientId: string;
+    /** The caller its key resolved to, with the budget and rate limit it has now. */
+    client: Caller;
   }
 }
 
 export interface BearerAuthOptions {
-  /** API_KEYS: the tokens accepted. */
+  /** API_KEYS: bootstrap keys, each its own client without budget or rate limit. */
   apiKeys: string[];
+  /** Resolves any other key (a registered client's); null when it is unknown or revoked. */
+  findCaller?(apiKey: string): Promise<Caller | null>;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * Requires `Authorization: Bearer <one of API_KEYS>` on every route of the scope that registers it, and no
- * other: fastify-plugin lifts the hook and `request.clientId` one level, into that scope (the /v1 routes),
- * whose own encapsulation keeps them from the health checks and PixelByte's webhook.
- * Keys are compared as digests in constant time, so neither a key's length nor its prefix leaks.
+ * Requires `Authorization: Bearer <key>` on every route of the scope that registers it, and no other:
+ * fastify-plugin lifts the hook and `request.client` one level, into that scope (the /v1 routes), whose own
+ * encapsulation keeps them from the health checks and PixelByte's webhook.
+ * Bootstrap keys are compared as digests in constant time, so neither a key's length nor its prefix leaks;
+ * any other key is asked of `findCaller` on every request (no cache: a revocation holds at once).
  */
 export const bearerAuth = fp(
   async (app: FastifyInstance, opts: BearerAuthOptions) => {
-    const accepted = opts.apiKeys.map(digest);
+    const bootstrap = opts.apiKeys.map((key) => ({
+      digest: digest(key),
+      caller: { id: clientIdOf(key), kind: 'bootstrap', dailyBudgetMicroCents: null, rateLimitPerMinute: null } satisfies Caller,
+    }));
     app.decorateRequest('clientId', '');
+    app.decorateRequest('client', null as unknown as Caller);
     app.addHook('onRequest', async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
       if (!match) throw unauthorized('Send Authorization: Bearer <api key>');
       const given = digest(match[1]!);
-      let ok = false;
-      for (const key of accepted) ok = timingSafeEqual(key, given) || ok;
-      if (!ok) throw unauthorized('The bearer token is not valid');
-      request.clientId = clientIdOf(match[1]!);
+      let caller: Caller | null = null;
+      for (const key of bootstrap) if (timingSafeEqual(key.digest, given)) caller = key.caller;
+      caller ??= (await opts.findCaller?.(match[1]!)) ?? null;
+      if (!caller) throw unauthorized('The bearer token is not valid');
+      request.client = caller;
+      request.clientId = caller.id;
     });
   },
   // Its 401 carries WWW-Authenticate, which only our error handler writes.

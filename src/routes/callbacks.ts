@@ -16,8 +16,8 @@ export const callbackRoutes: FastifyPluginAsyncZod<CallbackRoutesOptions> = asyn
     '/v1/edits/:id/callback/redeliver',
     { schema: { params: editIdParams, response: { 202: editResource, ...errorResponses } } },
     async (request, reply) => {
-      await callbacks.redeliver(request.params.id);
-      return reply.status(202).send(await edits.get(request.params.id));
+      await callbacks.redeliver(request.params.id, request.clientId);
+      return reply.status(202).send(await edits.get(request.params.id, request.clientId));
     },
   );
 };

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { editEstimate, estimateEdit } from '../edits/estimate.js';
 import { type EditResource, editPage, editResource } from '../edits/resource.js';
 import { createEditBody, createEditHeaders, editIdParams, getEditQuery, listEditsQuery } from '../edits/schemas.js';
 import type { EditService } from '../edits/service.js';
@@ -25,8 +26,13 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
     },
   );
 
+  // The body POST /v1/edits takes, read by the same function; nothing is stored or sent.
+  app.post('/v1/edits/estimate', { schema: { body: createEditBody, response: { 200: editEstimate, ...errorResponses } } }, async (request) =>
+    estimateEdit(request.body),
+  );
+
   app.post('/v1/edits/:id/cancel', { schema: { params: editIdParams, response: { 200: editResource, ...errorResponses } } }, async (request) =>
-    service.cancel(request.params.id),
+    service.cancel(request.params.id, request.clientId),
   );
 
   app.get(
@@ -34,7 +40,7 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
     { schema: { params: editIdParams, querystring: getEditQuery, response: { 200: editResource, ...errorResponses } } },
     async (request) => {
       const include = (request.query.include ?? '').split(',');
-      return service.get(request.params.id, { includeHistory: include.includes('history') });
+      return service.get(request.params.id, request.clientId, { includeHistory: include.includes('history') });
     },
   );
 
@@ -42,6 +48,6 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
     '/v1/edits',
     // An unreadable cursor is the service's to refuse (INVALID_INPUT at `cursor`): only it can decode one.
     { schema: { querystring: listEditsQuery, response: { 200: editPage, ...errorResponses } } },
-    async (request) => service.list(request.query),
+    async (request) => service.list(request.query, request.clientId),
   );
 };

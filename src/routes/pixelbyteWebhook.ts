@@ -1,5 +1,6 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { issuesToDetails } from '../edits/schemas.js';
 import { invalidWebhookToken, receivePixelByteWebhook, type WebhookIntakeDeps } from '../edits/webhookIntake.js';
@@ -32,6 +33,7 @@ export interface PixelByteWebhookOptions {
 /** What the handlers read of a webhook request: its body is the raw text the signature covers. */
 interface SignedRequest {
   body: unknown;
+  log: FastifyBaseLogger;
   headers: z.infer<typeof signatureHeaders>;
 }
 
@@ -84,7 +86,9 @@ async function receive(opts: PixelByteWebhookOptions, request: SignedRequest, ed
   const payload = webhookPayload.safeParse(json);
   if (!payload.success) throw invalidInput('The webhook payload is not one PixelByte sends', issuesToDetails(payload.error));
 
-  return receivePixelByteWebhook(opts.intake, { editId, payload: payload.data, rawBody, signedAt: check.signedAt, tokenized });
+  // The intake's lines carry this request's id and the edit's, like every line about an edit.
+  const intake = { ...opts.intake, logger: request.log.child({ editId }) as unknown as Logger };
+  return receivePixelByteWebhook(intake, { editId, payload: payload.data, rawBody, signedAt: check.signedAt, tokenized });
 }
 
 /** Fastify's request log line, with the token (a credential) masked in the URL. */

@@ -248,6 +248,36 @@ const rows: Row[] = [
     status: 400,
     code: 'INVALID_CALLBACK_URL',
   },
+  // The estimate reads the body exactly as POST /v1/edits does.
+  {
+    name: 'U+0000 in the prompt of an estimate',
+    url: '/v1/edits/estimate',
+    body: edit({ input: { ...input, prompt: `${MARKER} a\u0000b` } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.prompt',
+  },
+  {
+    name: 'a lone surrogate in an image URL of an estimate',
+    url: '/v1/edits/estimate',
+    body: edit({ input: { ...input, image_urls: ['https://example.com/\udbff.jpg'] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'metadata nested 3,000 objects deep in an estimate',
+    url: '/v1/edits/estimate',
+    body: rawMetadata(nested(3_000, '{"a":', '}')),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: /^metadata(\.a)+$/,
+  },
+  // Model slugs come from the path, where the router decodes them.
+  { name: 'U+0000 in a model slug', method: 'GET', url: '/v1/models/google%00/nano-banana/edit-image', status: 404, code: 'MODEL_NOT_FOUND' },
+  { name: 'an encoded lone surrogate in a model slug', method: 'GET', url: '/v1/models/google/%ED%A0%80', status: 400, code: 'INVALID_URL' },
+  { name: 'malformed percent-encoding in an edit id', method: 'GET', url: '/v1/edits/%E0%A4%A', status: 400, code: 'INVALID_URL' },
+  { name: 'an edit id of 101 characters', method: 'GET', url: `/v1/edits/${'a'.repeat(101)}`, status: 414, code: 'URI_TOO_LONG' },
 ];
 
 const storedCount = () => t.db.edit.count({ where: { clientId: t.clientId } });

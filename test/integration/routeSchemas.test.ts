@@ -9,9 +9,12 @@ import { errorBodySchema } from '../../src/errors.js';
 import { createPrisma } from '../../src/infra/prisma.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
+import { DOCS_PREFIX } from '../../src/plugins/openapi.js';
+import { QUEUE_DASHBOARD_PATH } from '../../src/plugins/queueDashboard.js';
 import { createServices } from '../../src/services.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { PixelByteClient } from '../../src/upstream/client.js';
+import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
@@ -20,7 +23,8 @@ let t: TestRelay;
 beforeAll(async () => {
   sim = createSimulator();
   // API only: the rows these tests write by hand are never touched by a worker.
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api' });
+  // ADMIN_TOKEN set: the admin routes exist only then.
+  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
 });
 afterAll(async () => {
   await t?.stop();
@@ -28,7 +32,7 @@ afterAll(async () => {
 });
 
 /** Every route pixelrelay's app registers, as Fastify was given it (schemas included). */
-async function registeredRoutes(): Promise<RouteOptions[]> {
+async function allRegisteredRoutes(): Promise<RouteOptions[]> {
   const db = createPrisma(t.config.DATABASE_URL, { max: 1 });
   const redis = createRedis(t.config.REDIS_URL, 'producer');
   const queues = createQueues(redis, t.config.QUEUE_PREFIX);
@@ -43,6 +47,8 @@ async function registeredRoutes(): Promise<RouteOptions[]> {
     await app.ready();
   } finally {
     await app.close();
+    // Closed mid-handshake, BullMQ's version check of Redis would fail later, unhandled: let it finish first.
+    await Promise.all([queues.submit.waitUntilReady(), queues.callback.waitUntilReady()]);
     await queues.close();
     // Never used, maybe not even connected yet: quit() would be refused by the API's fail-fast connection.
     redis.disconnect();
@@ -51,10 +57,21 @@ async function registeredRoutes(): Promise<RouteOptions[]> {
   return routes.filter((r) => r.method !== 'HEAD');
 }
 
+/** bull-board's dashboard routes are its own, not our API: they have no schemas of ours, and are hidden from OpenAPI. */
+const isQueueDashboard = (route: RouteOptions) => route.url.startsWith(QUEUE_DASHBOARD_PATH);
+
+/** Swagger UI's routes serve the OpenAPI document itself. */
+const isApiReference = (route: RouteOptions) => route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`);
+
+async function registeredRoutes(): Promise<RouteOptions[]> {
+  return (await allRegisteredRoutes()).filter((r) => !isQueueDashboard(r) && !isApiReference(r));
+}
+
 // POSTs that take no body, and PixelByte's webhook, whose body must reach the signature check as raw text.
 const NO_BODY_SCHEMA = new Set([
   'POST /v1/edits/:id/cancel',
   'POST /v1/edits/:id/callback/redeliver',
+  'POST /admin/clients/:id/keys',
   'POST /webhooks/pixelbyte/:token/:editId',
   'POST /webhooks/pixelbyte/:editId',
 ]);
@@ -69,10 +86,10 @@ function schemaProblems(route: RouteOptions): string[] {
   const problems: string[] = [];
   const response = (schema.response ?? {}) as Record<string, unknown>;
   if (!Object.keys(response).some((status) => /^2\d\d$/.test(status))) problems.push(`${name}: no success response schema`);
-  if (route.url.startsWith('/v1/') || route.url.startsWith('/webhooks/')) {
+  if (route.url.startsWith('/v1/') || route.url.startsWith('/webhooks/') || route.url.startsWith('/admin/')) {
     for (const range of ['4xx', '5xx']) if (response[range] !== errorBodySchema) problems.push(`${name}: ${range} is not the error body`);
     const declared = schema.params instanceof z.ZodObject ? Object.keys(schema.params.shape).sort() : [];
-    const inUrl = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!).sort();
+    const inUrl = [...route.url.matchAll(/:(\w+)|\*/g)].map((m) => m[1] ?? '*').sort();
     if (declared.join() !== inUrl.join()) problems.push(`${name}: params schema names [${declared}], the URL [${inUrl}]`);
     if (route.method === 'POST' && (schema.body === undefined) !== NO_BODY_SCHEMA.has(name))
       problems.push(`${name}: body schema ${schema.body ? 'unexpected' : 'missing'}`);
@@ -85,17 +102,34 @@ describe('route schemas', () => {
   it('every route of the app declares its schemas', async () => {
     const routes = await registeredRoutes();
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'DELETE /admin/keys/:keyId',
+      'GET /admin/clients',
+      'GET /admin/clients/:id',
       'GET /healthz',
+      'GET /metrics',
       'GET /readyz',
       'GET /v1/edits',
       'GET /v1/edits/:id',
+      'GET /v1/models',
+      'GET /v1/models/*',
+      'GET /v1/usage',
+      'PATCH /admin/clients/:id',
+      'POST /admin/clients',
+      'POST /admin/clients/:id/keys',
       'POST /v1/edits',
       'POST /v1/edits/:id/callback/redeliver',
       'POST /v1/edits/:id/cancel',
+      'POST /v1/edits/estimate',
       'POST /webhooks/pixelbyte/:editId',
       'POST /webhooks/pixelbyte/:token/:editId',
     ]);
     expect(routes.flatMap(schemaProblems)).toEqual([]);
+  });
+
+  it('the queue dashboard’s routes are all hidden from the OpenAPI document', async () => {
+    const dashboard = (await allRegisteredRoutes()).filter(isQueueDashboard);
+    expect(dashboard.map((r) => r.url)).toContain(`${QUEUE_DASHBOARD_PATH}/`);
+    expect(dashboard.filter((r) => (r.schema as { hide?: boolean } | undefined)?.hide !== true).map((r) => `${r.method} ${r.url}`)).toEqual([]);
   });
 
   it('the check catches a route without a response schema, an undeclared parameter or a missing body', async () => {

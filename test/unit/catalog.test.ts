@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allModels, findModel } from '../../src/catalog/models.js';
+import { toModelResource } from '../../src/catalog/resource.js';
 
 const PRO = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
 const img = 'https://example.com/a.jpg';
@@ -104,5 +105,50 @@ describe('the model catalog', () => {
     ['openai/gpt-image-1.5/edit-image', { prompt: '   ', image_url: img }, ['prompt']],
   ])('%s refuses %j at %j', (slug, input, paths) => {
     expect(issuesOf(slug, input)).toEqual(expect.arrayContaining(paths));
+  });
+});
+
+describe('the input schemas GET /v1/models publishes', () => {
+  const published = (slug: string) =>
+    toModelResource(findModel(slug)!).inputSchema as { properties: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+
+  it('keep the bounds a transform would hide: num_images 1–4, as a number or the string PixelByte wants, "1" by default', () => {
+    const pro = published(PRO);
+    expect(pro.properties.num_images).toMatchObject({
+      default: '1',
+      anyOf: [
+        { type: 'integer', minimum: 1, maximum: 4 },
+        { type: 'string', enum: ['1', '2', '3', '4'] },
+      ],
+    });
+    expect(published('bytedance-plus/seedream-v5-lite/image-to-image').properties.num_images).toMatchObject({ default: 1 });
+  });
+
+  it('keep image limits, URL length, enums, defaults and the refusal of unknown fields', () => {
+    const pro = published(PRO);
+    expect(pro).toMatchObject({ type: 'object', required: ['prompt', 'image_urls'], additionalProperties: false });
+    expect(pro).not.toHaveProperty('$schema');
+    expect(pro.properties.image_urls).toMatchObject({ minItems: 1, maxItems: 4, items: { type: 'string', maxLength: 2048, format: 'uri' } });
+    expect(pro.properties.prompt).toMatchObject({ type: 'string', minLength: 1, maxLength: 5000 });
+    expect(pro.properties.size).toMatchObject({ enum: ['1K', '2K'], default: '2K' });
+    const nano = published('google/nano-banana/edit-image');
+    expect(nano.properties.resolution).toMatchObject({ enum: ['1k', '2k', '4k'] });
+    expect(nano.properties.aspect_ratio).toMatchObject({ default: '9:16' });
+    expect(nano.properties.image_urls).not.toHaveProperty('maxItems');
+    expect(published('openai/gpt-image-1.5/edit-image').properties.image_url).toMatchObject({ type: 'string', format: 'uri' });
+    expect(published('runway/gen-4-turbo-image/edit-image').properties.aspect_ratio).toMatchObject({ pattern: '^\\d{1,2}:\\d{1,2}$' });
+  });
+
+  it('price with the rule they show', () => {
+    const model = findModel('google/nano-banana-pro/edit-image')!;
+    const breakdown = model.pricing.price(model.input.parse({ prompt: 'p', image_urls: [img], resolution: '4k' }));
+    expect(breakdown).toEqual({
+      baseMicroCents: 134_000,
+      unit: 'request',
+      rule: toModelResource(model).pricing.rule,
+      quantity: 1,
+      multiplier: 1.8,
+      totalMicroCents: 241_200,
+    });
   });
 });

@@ -49,6 +49,14 @@ describe('loadConfig', () => {
     expect(weakKey).not.toContain('short"');
   });
 
+  it('takes an optional METRICS_TOKEN of at least 16 characters, never echoing a short one', () => {
+    expect(loadConfig(required).METRICS_TOKEN).toBeUndefined();
+    expect(loadConfig({ ...required, METRICS_TOKEN: 'metrics-token-0123456789' }).METRICS_TOKEN).toBe('metrics-token-0123456789');
+    const weak = errorOf({ ...required, METRICS_TOKEN: 'tiny-token' });
+    expect(weak).toMatch(/METRICS_TOKEN must be at least 16 characters/);
+    expect(weak).not.toContain('tiny-token');
+  });
+
   it('refuses a plain-http PUBLIC_BASE_URL when talking to PixelByte production', () => {
     expect(errorOf({ ...required, PUBLIC_BASE_URL: 'http://relay.example.com' })).toMatch(/PUBLIC_BASE_URL must be https/);
     expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe(

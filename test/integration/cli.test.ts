@@ -1,0 +1,201 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
+import { freePort, startTestRelay, type TestRelay } from '../helpers/relay.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+let sim: Simulator;
+let simUrl: string;
+let t: TestRelay;
+
+beforeAll(async () => {
+  sim = createSimulator({ pendingMs: 200, processingMs: 300 });
+  simUrl = await sim.listen(0, '127.0.0.1');
+  t = await startTestRelay(simUrl, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+});
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `pixelrelay …` as a child process, as an operator runs it (no TTY: plain progress lines). */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/pixelrelay.ts', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, PIXELRELAY_URL: t.relay.url, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const admin = { PIXELRELAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN };
+const image = 'https://example.com/cat.jpg';
+
+/** Creates a client with the CLI and returns its key. */
+async function clientKey(name: string): Promise<string> {
+  const run = await cli(['clients', 'create', '--name', name, '--json'], admin);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout).apiKey;
+}
+
+describe('the pixelrelay CLI', () => {
+  it('creates a client, submits an edit with --wait, prints its output URLs and exits 0', async () => {
+    const created = await cli(['clients', 'create', '--name', 'cli test', '--daily-budget', '5000000', '--rate-limit', '100'], admin);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/^created client [0-9a-f-]{36} \(cli test\)$/m);
+    expect(created.stdout).toContain('daily budget: $5.0000; rate limit: 100');
+    const apiKey = /API key \(shown once; store it now\): (prk_live_\S+)/.exec(created.stdout)![1]!;
+
+    const run = await cli(['edit', '--prompt', 'make it a watercolour', '--image', image, '--wait', '--interval', '100'], { PIXELRELAY_API_KEY: apiKey });
+
+    expect(run.code, run.stderr).toBe(0);
+    const urls = run.stdout.trim().split('\n');
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls) expect(url).toMatch(/^https?:\/\/\S+$/);
+    // Piped, not a TTY: one plain line per status, ending with completed.
+    const progress = run.stderr.trim().split('\n');
+    expect(progress.at(-1)).toMatch(/^[0-9a-f-]{36} completed \d+\.\ds$/);
+    expect(progress[0]).toMatch(/ (queued|submitting|submitted|processing) /);
+
+    const id = progress.at(-1)!.split(' ')[0]!;
+    const edit = await t.db.edit.findUniqueOrThrow({ where: { id } });
+    expect(edit.status).toBe('completed');
+    expect((edit.outputs as { url: string }[]).map((o) => o.url)).toEqual(urls);
+  });
+
+  it('a failing edit exits 1 with the failure, from the API’s code and message', async () => {
+    const apiKey = await clientKey('cli failing');
+    // The simulator's control API, over HTTP as another process would drive it.
+    const planned = await fetch(`${simUrl}/__sim/next-submit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ behaviours: [{ kind: 'generation-failure' }] }),
+    });
+    expect(planned.status).toBe(200);
+
+    const run = await cli(['edit', '--prompt', 'this one fails', '--image', image, '--wait', '--interval', '100'], { PIXELRELAY_API_KEY: apiKey });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^error: edit [0-9a-f-]{36} failed: GENERATION_FAILED: .+$/m);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [['edit', '--prompt', 'x', '--image', image, '--frobnicate'], /unknown option '--frobnicate'/, /Usage: pixelrelay edit \[options\]/],
+    [['edit', '--image', image], /required option '--prompt <text>' not specified/, /Usage: pixelrelay edit/],
+    [['clients', 'create', '--name', 'x', '--daily-budget', '-5'], /--daily-budget.*must be a whole number/, /Usage: pixelrelay clients create/],
+    [['clients', 'create', '--name', 'x', '--rate-limit', '1.5'], /--rate-limit.*must be a whole number/, /Usage: pixelrelay clients create/],
+    [['edit', '--prompt', 'x', '--image', image, '--param', 'novalue'], /--param.*must be key=value/, /Usage: pixelrelay edit/],
+    [['teleport'], /unknown command 'teleport'/, /Usage: pixelrelay/],
+    [['status'], /missing required argument 'editId'/, /Usage: pixelrelay status/],
+  ])('bad usage %j exits 2 with a usage line', async (args, error, usage) => {
+    const run = await cli(args as string[], admin);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(error);
+    expect(run.stderr).toMatch(usage);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--help exits 0 and never prints a key or token from the environment', async () => {
+    const run = await cli(['--help'], { PIXELRELAY_API_KEY: 'prk_live_secret-in-env', PIXELRELAY_ADMIN_TOKEN: 'admin-secret-in-env' });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: pixelrelay \[options\] \[command\]/);
+    expect(run.stdout + run.stderr).not.toMatch(/secret-in-env/);
+  });
+
+  it('without credentials exits 2 and says which variable to set', async () => {
+    const noKey = await cli(['status', '00000000-0000-4000-8000-000000000000']);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/^error: no API key: set PIXELRELAY_API_KEY or pass --api-key\nUsage: pixelrelay status \[options\] <editId>$/m);
+    const noToken = await cli(['clients', 'list']);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('PIXELRELAY_ADMIN_TOKEN');
+  });
+
+  it('API errors exit 1 with the code and message; an unreachable relay says so; never a stack trace', async () => {
+    const apiKey = await clientKey('cli errors');
+    const missing = await cli(['status', '00000000-0000-4000-8000-000000000000'], { PIXELRELAY_API_KEY: apiKey });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error: EDIT_NOT_FOUND: No edit with id 00000000-0000-4000-8000-000000000000\n');
+
+    const badKey = await cli(['usage'], { PIXELRELAY_API_KEY: 'prk_live_not-a-key' });
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr).toMatch(/^error: UNAUTHORIZED: /);
+
+    const invalid = await cli(['usage', '--from', '2024-02-30'], { PIXELRELAY_API_KEY: apiKey });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^error: INVALID_INPUT: The query is invalid\n {2}from: is not a calendar day\n$/);
+
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const unreachable = await cli(['usage', '--url', nobody], { PIXELRELAY_API_KEY: apiKey });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toBe(`error: cannot reach pixelrelay at ${nobody}: connect ECONNREFUSED ${nobody.slice('http://'.length)}\n`);
+    for (const run of [missing, badKey, invalid, unreachable]) expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('manages keys, lists clients, shows an edit, models, an estimate and usage, with --json everywhere', async () => {
+    const created = JSON.parse((await cli(['clients', 'create', '--name', 'cli json', '--json'], admin)).stdout);
+    const listed = await cli(['clients', 'list'], admin);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${created.id}\\s+cli json\\s+-\\s+-\\s+1$`, 'm'));
+    const listedJson = JSON.parse((await cli(['clients', 'list', '--json'], admin)).stdout);
+    expect(listedJson.clients.map((c: { id: string }) => c.id)).toContain(created.id);
+
+    const key = JSON.parse((await cli(['keys', 'create', created.id, '--json'], admin)).stdout);
+    expect(key.apiKey).toMatch(/^prk_live_/);
+    const user = { PIXELRELAY_API_KEY: key.apiKey };
+
+    const models = await cli(['models'], user);
+    expect(models.code, models.stderr).toBe(0);
+    expect(models.stdout).toContain('openai/gpt-image-1-mini/edit-image');
+    expect(JSON.parse((await cli(['models', '--json'], user)).stdout).models.length).toBe(10);
+
+    const estimate = await cli(
+      ['estimate', '--model', 'pixelbyte-plus/pixel-image-1.0/image-to-image', '--prompt', 'x', '--image', image, '--param', 'num_images=2'],
+      user,
+    );
+    expect(estimate.code, estimate.stderr).toBe(0);
+    expect(estimate.stdout).toBe('pixelbyte-plus/pixel-image-1.0/image-to-image: $0.0600 (60000 micro-cents)\n');
+
+    // A model that takes one image_url: the CLI asks the model's schema which field to send.
+    const submitted = await cli(['edit', '--model', 'openai/gpt-image-1-mini/edit-image', '--prompt', 'x', '--image', image, '--json'], user);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const edit = JSON.parse(submitted.stdout);
+    expect(edit.input).toMatchObject({ image_url: image });
+    const twoImages = await cli(['edit', '--model', 'openai/gpt-image-1-mini/edit-image', '--prompt', 'x', '--image', image, image], user);
+    expect(twoImages.code).toBe(2);
+    expect(twoImages.stderr).toContain('edits exactly one image');
+
+    const status = await cli(['status', edit.id], user);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^${edit.id} \\w+ openai/gpt-image-1-mini/edit-image$`, 'm'));
+    expect(JSON.parse((await cli(['status', edit.id, '--json'], user)).stdout).id).toBe(edit.id);
+
+    const usage = await cli(['usage', '--json'], user);
+    expect(JSON.parse(usage.stdout).totals.edits).toBe(1);
+    const usageTable = await cli(['usage'], user);
+    expect(usageTable.stdout).toMatch(/^DAY\s+MODEL\s+EDITS\s+SPENT\s+PENDING$/m);
+
+    const revoked = await cli(['keys', 'revoke', key.id], admin);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/^revoked key /);
+    expect((await cli(['usage'], user)).code).toBe(1);
+  });
+});
