@@ -8,6 +8,8 @@ const SIMULATOR_API_KEY = 'pb_sim_key';
 export const DEV_API_KEY = 'dev-key-0123456789abcdef';
 export const COMPOSE_API_KEY = 'local-compose-key-0123456789';
 const PUBLISHED_API_KEYS = [DEV_API_KEY, COMPOSE_API_KEY] as const;
+/** The admin token `npm run dev` uses, so the dashboard and the admin API work out of the box. */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token-0123456789abcdef0123';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -92,6 +94,9 @@ const envSchema = z
     // A key printed in our README or compose file must never guard (or stand in for) a real PixelByte account.
     if (env.PIXELBYTE_API_KEY === SIMULATOR_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['PIXELBYTE_API_KEY'], message: "is the simulator's key; set your PixelByte key" });
+    }
+    if (env.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'is the published development token; use your own' });
     }
     if (env.API_KEYS.some((key) => (PUBLISHED_API_KEYS as readonly string[]).includes(key))) {
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'contains a key published in the README or compose file; use your own' });

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { ConfigError, DEV_API_KEY, loadConfig } from './config.js';
+import { ConfigError, DEV_ADMIN_TOKEN, DEV_API_KEY, loadConfig } from './config.js';
 import { ensureDatabaseExists } from './infra/database.js';
 import { applyMigrations } from './infra/migrate.js';
 import { loggerOptions } from './logger.js';
@@ -22,6 +22,8 @@ const env = {
   // Human-readable lines, even piped (PRETTY_LOGS=false gives JSON).
   PRETTY_LOGS: 'true',
   API_KEYS: DEV_API_KEY,
+  // The admin API, the CLI's admin commands and the queue dashboard (/admin/queues) on a dev machine.
+  ADMIN_TOKEN: DEV_ADMIN_TOKEN,
   PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
   // Callbacks on, to local receivers too: a dev machine's own http://127.0.0.1 receiver is the usual target.
   CALLBACK_SIGNING_SECRET: DEV_CALLBACK_SECRET,
