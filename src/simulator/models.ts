@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * PixelByte's edit models as PixelByte itself validates and prices them. Deliberately not shared with
- * src/edits/models.ts: the simulator is the reference pixelrelay is tested against, so a bug in the
+ * src/catalog/models.ts: the simulator is the reference pixelrelay is tested against, so a bug in the
  * relay's own schemas must not be copied into it.
  */
 export interface SimModel {

@@ -1,19 +1,13 @@
 import Fastify, { type RouteOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildApp } from '../../src/app.js';
 import { editResource } from '../../src/edits/resource.js';
 import { errorBodySchema } from '../../src/errors.js';
-import { createPrisma } from '../../src/infra/prisma.js';
-import { createRedis } from '../../src/infra/redis.js';
-import { createQueues } from '../../src/jobs/queues.js';
 import { DOCS_PREFIX } from '../../src/plugins/openapi.js';
 import { QUEUE_DASHBOARD_PATH } from '../../src/plugins/queueDashboard.js';
-import { createServices } from '../../src/services.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { PixelByteClient } from '../../src/upstream/client.js';
+import { appRoutesAndDocument } from '../helpers/appRoutes.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
@@ -33,28 +27,7 @@ afterAll(async () => {
 
 /** Every route pixelrelay's app registers, as Fastify was given it (schemas included). */
 async function allRegisteredRoutes(): Promise<RouteOptions[]> {
-  const db = createPrisma(t.config.DATABASE_URL, { max: 1 });
-  const redis = createRedis(t.config.REDIS_URL, 'producer');
-  const queues = createQueues(redis, t.config.QUEUE_PREFIX);
-  const logger = pino({ level: 'silent' });
-  const pixelbyte = new PixelByteClient({ baseUrl: t.config.PIXELBYTE_API_URL, apiKey: t.config.PIXELBYTE_API_KEY, timeoutMs: 1_000 });
-  const services = createServices(t.config, { db, pixelbyte, logger, queues: { api: queues } });
-  const app = buildApp({ config: t.config, services: services.api!, db, redis, logger });
-  // buildApp only registers its plugins; they load on ready(), so this hook sees every route they add.
-  const routes: RouteOptions[] = [];
-  app.addHook('onRoute', (route) => void routes.push(route));
-  try {
-    await app.ready();
-  } finally {
-    await app.close();
-    // Closed mid-handshake, BullMQ's version check of Redis would fail later, unhandled: let it finish first.
-    await Promise.all([queues.submit.waitUntilReady(), queues.callback.waitUntilReady()]);
-    await queues.close();
-    // Never used, maybe not even connected yet: quit() would be refused by the API's fail-fast connection.
-    redis.disconnect();
-    await db.$disconnect();
-  }
-  return routes.filter((r) => r.method !== 'HEAD');
+  return (await appRoutesAndDocument(t.config)).routes;
 }
 
 /** bull-board's dashboard routes are its own, not our API: they have no schemas of ours, and are hidden from OpenAPI. */
