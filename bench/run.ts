@@ -118,6 +118,17 @@ function gitLabel(dir: string): string {
   }
 }
 
+/** The Node flags the relay's `npm start` runs it with (package.json), so the bench runs it as it is deployed. */
+function startFlags(relayDir: string): string[] {
+  try {
+    const start = (JSON.parse(readFileSync(join(relayDir, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+    const m = /^node\s+(.*?)\s*dist\/main\.js/.exec(start);
+    return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** The pool size the relay gives adapter-pg, read from its source (so the INSERT ceiling uses as many connections). */
 function detectPoolSize(relayDir: string): { size: number; source: string } {
   for (const file of ['src/infra/prisma.ts', 'dist/infra/prisma.js']) {
@@ -563,7 +574,9 @@ async function main(): Promise<number> {
       ...o.extraEnv,
     };
     // Node names each profile CPU.<date>.<time>.<pid>.…; the pid tells whose it is.
-    const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, 'dist/main.js'] : ['dist/main.js'];
+    const nodeFlags = startFlags(o.relayDir);
+    if (nodeFlags.length) log(`relay node flags (its npm start): ${nodeFlags.join(' ')}`);
+    const nodeArgs = [...nodeFlags, ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/main.js'];
     if (o.cpuProf) mkdirSync(profileDir, { recursive: true });
     relay = { apis: [], workers: [], all: [], apiUrls };
     const start = (name: string, role: string, port: number) => {

@@ -22,6 +22,10 @@ const envSchema = z
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: integer(0, 65535).default(3000),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgresql://postgres@127.0.0.1:5432/pixelrelay'),
+    /** Postgres connections per process (API, worker or both): its statements take well under a millisecond, so a few serve hundreds of edits/s. */
+    DATABASE_POOL_MAX: integer(1, 1000).default(10),
+    /** The longest a query waits for a connection (a free one in the pool, or a new one); then it fails (503) instead of queueing forever. */
+    DATABASE_ACQUIRE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: z
       .string()

@@ -15,7 +15,7 @@ import { EditTransitions } from './edits/transitions.js';
 import type { WebhookIntakeDeps } from './edits/webhookIntake.js';
 import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
-import { type EditQueues, enqueueCallbacksInBackground, enqueueSubmit, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
+import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, enqueueSubmit, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
 import type { WorkerProcessors } from './jobs/workers.js';
 import { RelayMetrics } from './metrics/relayMetrics.js';
 import { PixelByteClient } from './upstream/client.js';
@@ -54,19 +54,16 @@ export interface Services {
 export type Repositories = ReturnType<typeof createRepositories>;
 
 /**
- * The repositories, with the other features' parts in an edit's transactions registered: the budget reservation
+ * The repositories, with the other features' parts in an edit's statements registered: the budget reservation
  * when it is stored; on every terminal move, the budget settled and the callback outbox row written.
  */
 /** With a logger, every status change is logged (edits/moveLog.ts); tests that write rows by hand pass none. */
 export function createRepositories(db: Db, logger?: Logger) {
   return {
     edits: new EditRepository(db, {
-      onCreate: reserveBudget,
+      onCreate: reserveBudget(db),
       ...(logger ? { onMoved: logEditMoves(logger) } : {}),
-      onTerminalMove: async (tx, edit) => {
-        await settleBudget(tx, edit);
-        return writeCallbackOutbox(tx, edit);
-      },
+      onTerminalMove: [settleBudget, writeCallbackOutbox],
     }),
     deliveries: new CallbackRepository(db),
     clients: new ClientRepository(db),
@@ -107,6 +104,7 @@ function apiServices(shared: Shared, queues: EditQueues, logger: Logger, db: Db)
   const { config, pixelbyte } = shared;
   const { edits, deliveries, clients } = shared.repositories;
   const transitions = transitionsOn(shared, queues, logger);
+  const enqueueSubmitBatched = batchedSubmitEnqueuer(queues.submit);
   const callbacks = new CallbackService({
     deliveries,
     edits,
@@ -119,7 +117,7 @@ function apiServices(shared: Shared, queues: EditQueues, logger: Logger, db: Db)
     edits,
     transitions,
     // An accepted edit is durable before it is enqueued: it must not wait for Redis with BullMQ.
-    enqueueSubmit: (id) => withTimeout(enqueueSubmit(queues.submit, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    enqueueSubmit: (id) => withTimeout(process.env.H_NO_BATCH ? enqueueSubmit(queues.submit, id) : enqueueSubmitBatched(id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
     dequeueSubmit: async (id) => void (await queues.submit.remove(id)),
     pixelbyte,
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,

@@ -1,19 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import type { TerminalMoveHook } from '../edits/repository.js';
-import type { EditStatus } from '../edits/status.js';
-
-const CALLBACK_EVENT_TYPES = { completed: 'edit.completed', failed: 'edit.failed', cancelled: 'edit.cancelled' } as const;
-type CallbackEventType = (typeof CALLBACK_EVENT_TYPES)[keyof typeof CALLBACK_EVENT_TYPES];
+import { Prisma } from '../generated/prisma/client.js';
 
 /**
  * The callbacks feature's part in an edit's terminal move (registered on the EditRepository at start-up): the
- * delivery row, written in the move's own transaction, so the event exists exactly when the status change does.
- * Returns its id for the caller to enqueue after the commit; the callback sweeper enqueues it if that is lost.
+ * delivery row (`edit.completed`, `edit.failed`, `edit.cancelled`), written by the move's own statement, so the
+ * event exists exactly when the status change does. Its id is returned for the caller to enqueue after the commit;
+ * the callback sweeper enqueues it if that is lost. An edit without a callbackUrl gets none.
  */
-export const writeCallbackOutbox: TerminalMoveHook = async (tx, edit) => {
-  const type = (CALLBACK_EVENT_TYPES as Partial<Record<EditStatus, CallbackEventType>>)[edit.status];
-  if (!edit.callbackUrl || !type) return [];
-  const id = `msg_${randomUUID()}`;
-  const { count } = await tx.callbackDelivery.createMany({ data: { id, editId: edit.id, type }, skipDuplicates: true });
-  return count === 1 ? [id] : [];
+export const writeCallbackOutbox: TerminalMoveHook = {
+  outbox: true,
+  sql: Prisma.sql`
+    INSERT INTO "CallbackDelivery" ("id", "editId", "type", "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT 'msg_' || gen_random_uuid(), m."id", 'edit.' || m."status"::text, m."updatedAt", m."updatedAt", m."updatedAt"
+    FROM moved m
+    WHERE m."callbackUrl" IS NOT NULL AND m."status" IN ('completed', 'failed', 'cancelled')
+    ON CONFLICT DO NOTHING
+    RETURNING "id"`,
 };

@@ -2,9 +2,27 @@ import type { Edit, EditTransition, IdempotencyKey, SubmitAttempt } from '../gen
 import { Prisma } from '../generated/prisma/client.js';
 import type { SubmitOutcome } from '../generated/prisma/enums.js';
 import type { Db } from '../infra/prisma.js';
-import { AT_UPSTREAM, canMove, type EditStatus, isAwaitingSubmit, isTerminal, UPSTREAM_SLOT_HOLDERS } from './status.js';
+import { isPgUniqueViolation } from '../infra/sql.js';
+import {
+  attemptOf,
+  beginAttempt,
+  type EditFacts,
+  type EditForWebhook,
+  editBeforeOf,
+  editForWebhook,
+  editForWebhookOf,
+  editOf,
+  insertEdit,
+  insertWebhookEvent,
+  type MovedRow,
+  moveEdit,
+  recordAccepted,
+  type WebhookEventInsert,
+  waitingToBeSent,
+} from './statements.js';
+import { AT_UPSTREAM, canMove, EDIT_STATUSES, type EditStatus, isTerminal, UPSTREAM_SLOT_HOLDERS } from './status.js';
 
-export type { Edit, EditTransition, IdempotencyKey, SubmitAttempt };
+export type { Edit, EditFacts, EditForWebhook, EditTransition, IdempotencyKey, SubmitAttempt };
 
 export interface NewEdit {
   id: string;
@@ -28,32 +46,41 @@ export interface NewIdempotencyKey {
 export interface TransitionChange {
   cause: string;
   upstreamCode?: string | null;
-  data?: Omit<Prisma.EditUpdateManyMutationInput, 'status'>;
-  /** A further condition checked in the same guarded update; when it does not hold, nothing moves. */
-  onlyIf?: Prisma.EditWhereInput;
-}
-
-/** `outbox`: ids of the outbox rows the move wrote, to be relayed once it has committed (see EditTransitions). */
-export type TransitionResult = { moved: true; from: EditStatus; edit: Edit; outbox: string[] } | { moved: false; edit: Edit | null };
-
-/** One guarded status change: from the status the caller expects to the next. */
-interface Move extends TransitionChange {
-  from: EditStatus;
-  to: EditStatus;
+  data?: EditFacts;
+  /** A further condition on the edit (alias `e`), checked in the same guarded update; when it does not hold, nothing moves. */
+  onlyIf?: Prisma.Sql;
+  /** A webhook to store in the same statement, moved or not (a repeat of one stored before is not stored again). */
+  webhook?: WebhookEventInsert;
 }
 
 /**
- * What another feature adds to a move into a terminal status, inside the move's own transaction, so that it
- * exists exactly when the move does (the callbacks feature writes its outbox row here). Returns the ids of
- * the rows it wrote; the caller relays them after the commit.
+ * `outbox`: ids of the outbox rows the move wrote, to be relayed once it has committed (see EditTransitions).
+ * `webhookStored`: the change's webhook was new (false for a repeat, absent without one).
  */
-export type TerminalMoveHook = (tx: Prisma.TransactionClient, edit: Edit) => Promise<string[]>;
+export type TransitionResult = ({ moved: true; from: EditStatus; edit: Edit; outbox: string[] } | { moved: false; edit: Edit | null }) & {
+  webhookStored?: boolean;
+};
 
 /**
- * What another feature adds to storing a new edit, inside the same transaction (the budgets feature reserves its
- * cost here). Throwing refuses the edit: nothing is stored.
+ * What another feature adds to a move into a terminal status, as part of the move's own statement, so that it
+ * exists exactly when the move does (the callbacks feature writes its outbox row here, the budgets feature settles
+ * the day's spend). `sql` is a data-modifying statement reading `moved`: the edit as it is after the move, one row
+ * with every Edit column. With `outbox`, the ids it returns (`RETURNING "id"`) are relayed after the commit.
  */
-export type CreateHook = (tx: Prisma.TransactionClient, edit: Edit) => Promise<void>;
+export interface TerminalMoveHook {
+  sql: Prisma.Sql;
+  outbox?: boolean;
+}
+
+/**
+ * What another feature adds to storing a new edit, in the same statement (the budgets feature reserves its cost
+ * here). `gate(edit)` is a data-modifying statement that must return a row for the edit to be stored, or null when
+ * it has nothing to say about this edit; when it returns none, nothing is stored and `refusal(edit)` is thrown.
+ */
+export interface CreateHook {
+  gate(edit: Edit): Prisma.Sql | null;
+  refusal(edit: Edit): Promise<Error>;
+}
 
 /** One status change, as the history row records it (`from` is null when the edit is stored). */
 export interface EditMove {
@@ -63,14 +90,12 @@ export interface EditMove {
   upstreamCode: string | null;
 }
 
-/**
- * Told of every status change as it is written: inside the move's transaction (a move whose transaction then fails
- * is followed by that failure's own error), and once a new edit is stored. Must not throw.
- */
+/** Told of every status change once it is written, and once a new edit is stored. Must not throw. */
 export type MoveListener = (edit: Edit, move: EditMove) => void;
 
 export interface EditRepositoryHooks {
-  onTerminalMove?: TerminalMoveHook;
+  /** Run in this order, each its own step of the move's statement. */
+  onTerminalMove?: TerminalMoveHook[];
   onMoved?: MoveListener;
   onCreate?: CreateHook;
 }
@@ -85,17 +110,18 @@ export interface ListPage {
 
 const UNIQUE_VIOLATION = 'P2002';
 const UPSTREAM_SLOTS_LOCK = 7_262_001; // any constant; names the advisory lock guarding upstream slots
-export const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION;
+/** A unique constraint refused a write, whether Prisma or the hot statements (node-postgres) made it. */
+export const isUniqueViolation = (err: unknown) =>
+  (err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION) || isPgUniqueViolation(err);
+
+/** The statuses an edit may move to `to` from: the state machine's arrows into it. */
+const PREDECESSORS = new Map(EDIT_STATUSES.map((to) => [to, EDIT_STATUSES.filter((from) => canMove(from, to))]));
 
 /**
- * An edit that may take on a job PixelByte names without having heard of it from a submit response: it has
- * no job yet, and one of its submits may have created one (in flight, or its answer was lost).
- */
-export const MAY_ADOPT_A_JOB: Prisma.EditWhereInput = { upstreamJobId: null, submitAttempts: { some: { outcome: { in: ['in_flight', 'unknown'] } } } };
-
-/**
- * Prisma queries for edits. Every status change goes through `move`, a guarded compare-and-set that leaves a
- * history row; the repository knows nothing of queues, so what a move wrote to an outbox is returned, not sent.
+ * The queries for edits. Every status change is one guarded compare-and-set statement (edits/statements.ts) that
+ * leaves a history row; the repository knows nothing of queues, so what a move wrote to an outbox is returned,
+ * not sent. The hot path (create, moves, submit attempts, webhooks) runs as single SQL statements; the rest is
+ * Prisma.
  */
 export class EditRepository {
   constructor(
@@ -105,21 +131,46 @@ export class EditRepository {
 
   /**
    * Stores a new queued edit and its first history row; with `idempotency`, also the caller's key and the
-   * response it gets, all in one transaction, so a key never exists without its edit or the reverse.
+   * response it gets, all in one statement, so a key never exists without its edit or the reverse.
    * A concurrent request with the same key makes this throw a unique violation.
    */
   async create(edit: NewEdit, idempotency?: NewIdempotencyKey): Promise<Edit> {
-    const stored = await this.db.$transaction(async (tx) => {
-      const created = await tx.edit.create({ data: { ...edit, status: 'queued' } });
-      await tx.editTransition.create({ data: { editId: edit.id, fromStatus: null, toStatus: 'queued', cause: 'accepted' } });
-      if (idempotency) {
-        const { respond, ...key } = idempotency;
-        await tx.idempotencyKey.create({ data: { ...key, editId: edit.id, responseStatus: 202, responseBody: respond(created) } });
-      }
-      // Last, so a row lock the hook takes (the budget's, per client and day) is held only until the commit.
-      if (this.hooks.onCreate) await this.hooks.onCreate(tx, created);
-      return created;
-    });
+    const now = new Date();
+    const stored: Edit = {
+      id: edit.id,
+      status: 'queued',
+      model: edit.model,
+      input: edit.input as Prisma.JsonValue,
+      clientId: edit.clientId,
+      callbackUrl: edit.callbackUrl ?? null,
+      metadata: (edit.metadata ?? null) as Prisma.JsonValue,
+      upstreamJobId: null,
+      upstreamRequestId: null,
+      upstreamStatus: null,
+      estimatedCompletionAt: null,
+      estimatedCostMicroCents: edit.estimatedCostMicroCents,
+      costMicroCents: null,
+      refundedMicroCents: null,
+      outputs: [],
+      errorCode: null,
+      errorMessage: null,
+      createdAt: now,
+      updatedAt: now,
+      submittedAt: null,
+      completedAt: null,
+      pollCount: 0,
+      nextPollAt: null,
+    };
+    const gate = this.hooks.onCreate?.gate(stored) ?? undefined;
+    const key = idempotency && {
+      clientId: idempotency.clientId,
+      key: idempotency.key,
+      requestHash: idempotency.requestHash,
+      expiresAt: idempotency.expiresAt,
+      responseBody: idempotency.respond(stored),
+    };
+    const [row] = await this.db.sql.rows<{ stored: number }>(insertEdit({ edit: stored, gate, idempotencyKey: key }));
+    if (row?.stored !== 1) throw await this.hooks.onCreate!.refusal(stored);
     this.hooks.onMoved?.(stored, { from: null, to: 'queued', cause: 'accepted', upstreamCode: null });
     return stored;
   }
@@ -166,40 +217,34 @@ export class EditRepository {
   }
 
   /**
-   * Moves an edit to `to` if the state machine allows it from where the edit is now. The update is a
-   * compare-and-set on the status just read, so of two racing writers exactly one wins and writes history;
-   * the loser re-reads and finds the move no longer allowed (or allowed from the new status).
+   * Moves an edit to `to` if the state machine allows it from where the edit is now: one statement that locks the
+   * edit's row, reads its current status and updates it only if `to` may follow, so of two racing writers exactly one
+   * moves it and writes history; the other finds the move no longer allowed and gets the edit as it is now.
+   * A move into a terminal status also runs the terminal-move hooks, in the same statement.
    */
   async transition(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
-    for (;;) {
-      const current = await this.db.edit.findUnique({ where: { id } });
-      if (!current || !canMove(current.status, to)) return { moved: false, edit: current };
-      const moved = await this.db.$transaction((tx) => this.move(tx, id, { ...change, from: current.status, to }));
-      if (moved) return { moved: true, from: current.status, ...moved };
-      if (change.onlyIf) {
-        // Nothing moved with the status unchanged: the condition failed, and would fail again.
-        const now = await this.db.edit.findUnique({ where: { id } });
-        if (now?.status === current.status) return { moved: false, edit: now };
-      }
-    }
-  }
-
-  /**
-   * The one way a status changes, inside the caller's transaction: the update holds only while the edit is
-   * still in `from` (and `onlyIf` holds), so a racing writer that got there first makes it a no-op. A move
-   * into a terminal status also runs the terminal-move hook. Null when nothing moved.
-   */
-  private async move(tx: Prisma.TransactionClient, id: string, move: Move): Promise<{ edit: Edit; outbox: string[] } | null> {
-    if (!canMove(move.from, move.to)) return null;
-    const { count } = await tx.edit.updateMany({ where: { AND: [{ id, status: move.from }, move.onlyIf ?? {}] }, data: { ...move.data, status: move.to } });
-    if (count === 0) return null;
-    await tx.editTransition.create({
-      data: { editId: id, fromStatus: move.from, toStatus: move.to, cause: move.cause, upstreamCode: move.upstreamCode ?? null },
-    });
-    const edit = await tx.edit.findUniqueOrThrow({ where: { id } });
-    this.hooks.onMoved?.(edit, { from: move.from, to: move.to, cause: move.cause, upstreamCode: move.upstreamCode ?? null });
-    const outbox = isTerminal(move.to) && this.hooks.onTerminalMove ? await this.hooks.onTerminalMove(tx, edit) : [];
-    return { edit, outbox };
+    const terminalHooks = isTerminal(to) ? (this.hooks.onTerminalMove ?? []) : [];
+    const [row] = await this.db.sql.rows<MovedRow>(
+      moveEdit({
+        id,
+        from: PREDECESSORS.get(to) ?? [],
+        to,
+        cause: change.cause,
+        upstreamCode: change.upstreamCode ?? null,
+        facts: change.data ?? {},
+        onlyIf: change.onlyIf,
+        alongside: terminalHooks.map((hook, i) => ({ name: `hook_${i}`, sql: hook.sql })),
+        outboxFrom: terminalHooks.flatMap((hook, i) => (hook.outbox ? [`hook_${i}`] : [])),
+        webhook: change.webhook,
+        now: new Date(),
+      }),
+    );
+    const webhookStored = change.webhook ? { webhookStored: (row?.webhookStored ?? 0) > 0 } : {};
+    if (!row) return { moved: false, edit: null, ...webhookStored };
+    const edit = editOf(row);
+    if (!row.movedFrom) return { moved: false, edit, ...webhookStored };
+    this.hooks.onMoved?.(edit, { from: row.movedFrom, to, cause: change.cause, upstreamCode: change.upstreamCode ?? null });
+    return { moved: true, from: row.movedFrom, edit, outbox: row.outbox, ...webhookStored };
   }
 
   /** Writes facts that do not change the status, only while the edit is in one of `statuses`. */
@@ -252,28 +297,51 @@ export class EditRepository {
 
   /**
    * Records that attempt `attempt` is about to leave, moving a queued edit to `submitting` in the same
-   * transaction. Returns null when the edit is no longer waiting to be submitted (cancelled, adopted a job
-   * from a webhook) or another worker already claimed this attempt number.
+   * statement. Returns null when the edit is no longer waiting to be submitted (cancelled, adopted a job
+   * from a webhook) or another worker already claimed this attempt number; 'no-slot' when `maxInFlight` edits
+   * are at PixelByte already.
    */
   async beginSubmitAttempt(editId: string, attempt: number, cause: string, maxInFlight?: number): Promise<SubmitAttempt | 'no-slot' | null> {
+    const begun = await this.begin({ editId, attempt, cause, firstOnly: false }, maxInFlight);
+    return begun === null || begun === 'no-slot' ? begun : begun.attempt;
+  }
+
+  /**
+   * The worker's common case in one statement, with no reads before it: an edit that is queued and was never sent
+   * gets its first attempt, and the edit comes back to be sent. Null when the edit is anything else (the caller
+   * then reads it and decides); 'no-slot' as for beginSubmitAttempt.
+   */
+  claimFirstSubmit(editId: string, maxInFlight?: number): Promise<{ edit: Edit; attempt: SubmitAttempt } | 'no-slot' | null> {
+    return this.begin({ editId, attempt: 1, cause: 'submit attempt 1', firstOnly: true }, maxInFlight);
+  }
+
+  private async begin(
+    step: { editId: string; attempt: number; cause: string; firstOnly: boolean },
+    maxInFlight: number | undefined,
+  ): Promise<{ edit: Edit; attempt: SubmitAttempt } | 'no-slot' | null> {
+    const statement = beginAttempt({ ...step, now: new Date() });
     try {
-      return await this.db.$transaction(async (tx) => {
-        const edit = await tx.edit.findUnique({ where: { id: editId }, select: { status: true, upstreamJobId: true } });
-        if (!edit || edit.upstreamJobId || !isAwaitingSubmit(edit.status)) return null;
-        if (maxInFlight !== undefined) {
-          // One lock for every worker process: count and claim are one step, so the cap holds under any number of workers.
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${UPSTREAM_SLOTS_LOCK})`;
-          const inFlight = await tx.edit.count({ where: { status: { in: [...UPSTREAM_SLOT_HOLDERS] }, id: { not: editId } } });
-          if (inFlight >= maxInFlight) return 'no-slot';
-        }
-        if (edit.status === 'queued') {
-          if (!(await this.move(tx, editId, { from: 'queued', to: 'submitting', cause }))) return null;
-        } else {
-          await tx.editTransition.create({ data: { editId, fromStatus: 'submitting', toStatus: 'submitting', cause } });
-        }
-        // Every submit from this release on sends the tokenized webhookUrl (submit/submitEdit.ts webhookUrlFor).
-        return tx.submitAttempt.create({ data: { editId, attempt, tokenizedWebhookUrl: true } });
-      });
+      const rows =
+        maxInFlight === undefined
+          ? await this.db.sql.rows(statement)
+          : await this.db.sql.transaction(async (q) => {
+              // One lock for every worker process: count and claim are one step, so the cap holds under any number of workers.
+              await q.rows(Prisma.sql`SELECT pg_advisory_xact_lock(${UPSTREAM_SLOTS_LOCK}::int8)`);
+              const [slots] = await q.rows<{ inFlight: number; waiting: boolean }>(Prisma.sql`
+                SELECT (SELECT count(*)::int FROM "Edit" WHERE "status" = ANY(${[...UPSTREAM_SLOT_HOLDERS]}::"EditStatus"[]) AND "id" <> ${step.editId}::uuid) AS "inFlight",
+                       EXISTS (SELECT 1 FROM "Edit" e WHERE ${waitingToBeSent(step.editId, step.firstOnly)}) AS "waiting"`);
+              // An edit that no longer waits is done with, whether or not a slot is free.
+              if (!slots?.waiting) return [];
+              if (slots.inFlight >= maxInFlight) return 'no-slot' as const;
+              return q.rows(statement);
+            });
+      if (rows === 'no-slot') return rows;
+      const [row] = rows;
+      if (!row) return null;
+      const before = editBeforeOf(row);
+      const edit: Edit = before.status === 'queued' ? { ...before, status: 'submitting', updatedAt: row['attempt.startedAt'] as Date } : before;
+      if (before.status === 'queued') this.hooks.onMoved?.(edit, { from: 'queued', to: 'submitting', cause: step.cause, upstreamCode: null });
+      return { edit, attempt: attemptOf(row) };
     } catch (err) {
       if (isUniqueViolation(err)) return null;
       throw err;
@@ -281,25 +349,25 @@ export class EditRepository {
   }
 
   /**
-   * PixelByte took the edit: the attempt and the edit learn the job in ONE transaction. Were they two
+   * PixelByte took the edit: the attempt and the edit learn the job in ONE statement. Were they two
    * writes, a worker killed between them would leave an accepted attempt on an edit with no job, and the
    * next worker would send it again. A webhook may have moved the edit on already; then only the facts
-   * are written, never the status, so the late response cannot move the edit backwards.
+   * are written (never onto an edit holding another job), never the status, so the late response cannot move
+   * the edit backwards.
    */
   async recordSubmitAccepted(
     attemptId: bigint,
     editId: string,
-    facts: { upstreamJobId: string } & Omit<Prisma.EditUpdateManyMutationInput, 'status' | 'upstreamJobId'>,
-    whenMoving: { cause: string; data: Omit<Prisma.EditUpdateManyMutationInput, 'status'> },
+    facts: { upstreamJobId: string } & EditFacts,
+    whenMoving: { cause: string; data: EditFacts },
   ): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      await tx.submitAttempt.update({
-        where: { id: attemptId },
-        data: { outcome: 'accepted', httpStatus: 200, upstreamJobId: facts.upstreamJobId, finishedAt: new Date() },
-      });
-      const moved = await this.move(tx, editId, { from: 'submitting', to: 'submitted', cause: whenMoving.cause, data: { ...facts, ...whenMoving.data } });
-      if (!moved) await tx.edit.updateMany({ where: { id: editId, OR: [{ upstreamJobId: null }, { upstreamJobId: facts.upstreamJobId }] }, data: facts });
-    });
+    const { upstreamJobId, ...rest } = facts;
+    const [row] = await this.db.sql.rows<MovedRow>(
+      recordAccepted({ attemptId, editId, upstreamJobId, facts: rest, whenMoving: { cause: whenMoving.cause, facts: whenMoving.data }, now: new Date() }),
+    );
+    if (row?.movedFrom === 'submitting') {
+      this.hooks.onMoved?.(editOf(row), { from: 'submitting', to: 'submitted', cause: whenMoving.cause, upstreamCode: null });
+    }
   }
 
   async finishSubmitAttempt(
@@ -312,14 +380,14 @@ export class EditRepository {
   // --- webhooks ---
 
   /** Stores a verified webhook. Returns false when this job+status was stored for this edit before (a repeat delivery). */
-  async recordWebhook(event: { editId: string; upstreamJobId: string; status: string; rawBody: string; signedAt: Date }): Promise<boolean> {
-    try {
-      await this.db.webhookEvent.create({ data: event });
-      return true;
-    } catch (err) {
-      if (isUniqueViolation(err)) return false;
-      throw err;
-    }
+  async recordWebhook(event: WebhookEventInsert): Promise<boolean> {
+    return (await this.db.sql.rows(insertWebhookEvent(event))).length === 1;
+  }
+
+  /** The edit a webhook names, with what its submits say and which edit holds the webhook's job, in one read. */
+  async findForWebhook(editId: string, jobId: string): Promise<EditForWebhook | null> {
+    const [row] = await this.db.sql.rows(editForWebhook(editId, jobId));
+    return row ? editForWebhookOf(row) : null;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Prisma } from '../generated/prisma/client.js';
-import { type EditRepository, isUniqueViolation, MAY_ADOPT_A_JOB, type TransitionChange, type TransitionResult } from './repository.js';
+import { type EditFacts, type EditRepository, isUniqueViolation, type TransitionChange, type TransitionResult } from './repository.js';
+import { mayTakeJob, type WebhookEventInsert } from './statements.js';
 import type { EditStatus } from './status.js';
 import type { UpstreamResult } from './upstreamResult.js';
 
@@ -11,7 +12,7 @@ export type EditStore = Omit<EditRepository, 'transition'>;
 
 /** Why a result was not applied although the state machine would have allowed it. */
 export type ApplyRefusal = 'foreign-job' | 'job-of-another-edit';
-export type ApplyResult = TransitionResult | { moved: false; edit: null; refused: ApplyRefusal };
+export type ApplyResult = TransitionResult | { moved: false; edit: null; refused: ApplyRefusal; webhookStored?: boolean };
 
 /**
  * Status moves as every caller makes them: the repository's guarded move, then, once it has committed, what
@@ -33,39 +34,28 @@ export class EditTransitions {
   /**
    * Brings an edit up to date with its upstream job through the state machine, so a webhook, a poll and a
    * late submit response can arrive in any order and any number of times: only forward moves happen.
+   * With `webhook`, the webhook is stored in the same statement (once, however often it is delivered).
    */
-  async applyUpstreamResult(editId: string, result: UpstreamResult, cause: string): Promise<ApplyResult> {
-    // Read afresh rather than trust the caller's copy: callers ask PixelByte first, and meanwhile a late
-    // submit response may have adopted a job, which decides whether this result is foreign.
-    const edit = await this.edits.findById(editId);
-    if (edit?.upstreamJobId && edit.upstreamJobId !== result.jobId) {
-      // A job that is not the one this edit adopted: never let it overwrite the edit.
-      return { moved: false, edit: null, refused: 'foreign-job' };
-    }
-    const data: Prisma.EditUpdateManyMutationInput = { upstreamStatus: result.status };
-    let onlyIf: Prisma.EditWhereInput | undefined;
-    if (edit && !edit.upstreamJobId) {
-      // A webhook can beat the submit response (or the response was lost): adopt the job it names, but only
-      // onto an edit one of whose submits may have made it. Checked in the very UPDATE that adopts, so an
-      // accept, another adoption or a cancel landing meanwhile makes it a no-op, never a second job.
-      data.upstreamJobId = result.jobId;
-      onlyIf = MAY_ADOPT_A_JOB;
-    }
+  async applyUpstreamResult(editId: string, result: UpstreamResult, cause: string, webhook?: WebhookEventInsert): Promise<ApplyResult> {
+    // The job becomes the edit's in the very statement that applies its result, and only onto an edit that holds
+    // this job already, or holds none and one of whose submits may have made it: checked on the locked row, so an
+    // accept, another adoption or a cancel landing meanwhile is seen, and a foreign job never overwrites the edit.
+    const data: EditFacts = { upstreamStatus: result.status, upstreamJobId: result.jobId };
     try {
-      const applied = await this.transition(editId, result.status, { cause, onlyIf, ...changeFor(result, data) });
-      // The submit's own answer recorded this very job while we tried to adopt it: nothing is left to adopt,
-      // only the result to apply, which a second pass does without the adoption guard.
-      if (onlyIf && !applied.moved && applied.edit?.upstreamJobId === result.jobId) return this.applyUpstreamResult(editId, result, cause);
+      const applied = await this.transition(editId, result.status, { cause, onlyIf: mayTakeJob(result.jobId), webhook, ...changeFor(result, data) });
+      if (!applied.moved && applied.edit?.upstreamJobId && applied.edit.upstreamJobId !== result.jobId) {
+        return { moved: false, edit: null, refused: 'foreign-job', webhookStored: applied.webhookStored };
+      }
       return applied;
     } catch (err) {
       // Another edit holds this job (Edit.upstreamJobId is unique): it is not this edit's to take.
-      if (onlyIf && isUniqueViolation(err)) return { moved: false, edit: null, refused: 'job-of-another-edit' };
+      if (isUniqueViolation(err)) return { moved: false, edit: null, refused: 'job-of-another-edit' };
       throw err;
     }
   }
 }
 
-function changeFor(result: UpstreamResult, data: Prisma.EditUpdateManyMutationInput): Omit<TransitionChange, 'cause'> {
+function changeFor(result: UpstreamResult, data: EditFacts): Omit<TransitionChange, 'cause'> {
   switch (result.status) {
     case 'processing':
       return { data };

@@ -1,16 +1,18 @@
 import type { Logger } from 'pino';
+import { findModel } from '../catalog/models.js';
 import { AppError, editNotFound } from '../errors.js';
 import { isUuid } from '../shared/ids.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { listedOutputs, type WebhookPayload } from '../upstream/schemas.js';
+import type { Edit } from './repository.js';
 import type { EditOutput } from './resource.js';
 import { isTerminal } from './status.js';
 import type { EditStore, EditTransitions } from './transitions.js';
 import { toUpstreamResult, type UpstreamReport } from './upstreamResult.js';
 
 export interface WebhookIntakeDeps {
-  edits: Pick<EditStore, 'findById' | 'findByUpstreamJobId' | 'submitAttempts' | 'recordWebhook'>;
+  edits: Pick<EditStore, 'findForWebhook' | 'recordWebhook'>;
   transitions: Pick<EditTransitions, 'applyUpstreamResult'>;
   pixelbyte: Pick<PixelByteClient, 'getJob'>;
   logger: Logger;
@@ -43,30 +45,28 @@ const jobOfAnotherEdit = (jobId: string) => new AppError(409, 'JOB_OF_ANOTHER_ED
  */
 export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): Promise<WebhookReceipt> {
   const { editId, payload } = webhook;
-  let edit = isUuid(editId) ? await deps.edits.findById(editId) : null;
-  if (!edit) throw editNotFound(editId);
-  const attempts = await deps.edits.submitAttempts(editId);
+  // The edit, its submits and the job's holder in one read (one snapshot: a submit answer recorded meanwhile shows
+  // in all of them or in none, and the statement that applies the result below judges the row as it is then).
+  const found = isUuid(editId) ? await deps.edits.findForWebhook(editId, payload.jobId) : null;
+  if (!found) throw editNotFound(editId);
+  const { edit, submits, jobOwnerId } = found;
   // The tokenless URL is honoured only for edits every submit of which went out before tokens existed.
-  if (!webhook.tokenized && (attempts.length === 0 || attempts.some((a) => a.tokenizedWebhookUrl))) throw invalidWebhookToken();
+  if (!webhook.tokenized && (submits.count === 0 || submits.anyTokenized)) throw invalidWebhookToken();
   // No submit of this edit ever left (it is queued, or was cancelled first), so no PixelByte job can be its.
-  if (attempts.length === 0) {
+  if (submits.count === 0) {
     deps.logger.warn({ editId, jobId: payload.jobId }, 'webhook for an edit never sent to PixelByte; refused');
     throw editNotSubmitted(editId);
   }
-  if (edit.upstreamJobId !== payload.jobId) {
-    const owner = await deps.edits.findByUpstreamJobId(payload.jobId);
-    if (owner && owner.id !== editId) {
-      deps.logger.warn({ editId, jobId: payload.jobId, ownerEditId: owner.id }, 'webhook for a job another edit adopted; refused');
-      throw jobOfAnotherEdit(payload.jobId);
-    }
-    // This edit's own submit answer recorded the job after we read the edit: judge the edit as it is now.
-    if (owner) edit = owner;
+  if (jobOwnerId !== null && jobOwnerId !== editId) {
+    deps.logger.warn({ editId, jobId: payload.jobId, ownerEditId: jobOwnerId }, 'webhook for a job another edit adopted; refused');
+    throw jobOfAnotherEdit(payload.jobId);
   }
 
+  const event = { editId, upstreamJobId: payload.jobId, status: payload.status, rawBody: webhook.rawBody, signedAt: webhook.signedAt };
   // A job this edit never adopted (say, the second of a possible duplicate charge), or one none of its submits
   // can have made (they were all refused or never left), is kept as evidence of a charge, never applied.
   const foreign = edit.upstreamJobId !== null && edit.upstreamJobId !== payload.jobId;
-  const unexplained = edit.upstreamJobId === null && !attempts.some((a) => a.outcome === 'in_flight' || a.outcome === 'unknown');
+  const unexplained = edit.upstreamJobId === null && !submits.anyUncertain;
   if (foreign || unexplained) {
     deps.logger.warn(
       { editId, jobId: payload.jobId, adoptedJobId: edit.upstreamJobId },
@@ -75,31 +75,63 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   }
   // Fetch what the webhook leaves out before storing anything: if PixelByte can't tell us now, our
   // non-2xx makes it deliver again later, and nothing half-applied is left behind.
-  const result = isTerminal(edit.status) || foreign || unexplained ? null : toUpstreamResult(await reportOf(deps, payload));
+  const result = isTerminal(edit.status) || foreign || unexplained ? null : toUpstreamResult(await reportOf(deps, edit, payload));
+  if (!result) return { received: true, duplicate: !(await deps.edits.recordWebhook(event)), applied: false };
 
-  const fresh = await deps.edits.recordWebhook({
-    editId,
-    upstreamJobId: payload.jobId,
-    status: payload.status,
-    rawBody: webhook.rawBody,
-    signedAt: webhook.signedAt,
-  });
-  if (!result) return { received: true, duplicate: !fresh, applied: false };
-
-  const applied = await deps.transitions.applyUpstreamResult(editId, result, `webhook ${payload.status}`);
+  // Stored and applied in one statement.
+  const applied = await deps.transitions.applyUpstreamResult(editId, result, `webhook ${payload.status}`, event);
   if ('refused' in applied && applied.refused === 'job-of-another-edit') {
-    // Another edit adopted the job between our check and our update; this copy stays stored as evidence.
+    // Another edit adopted the job between our read and our update, which undid the whole statement: this copy is
+    // stored on its own, as evidence.
+    await deps.edits.recordWebhook(event);
     deps.logger.warn({ editId, jobId: payload.jobId }, 'webhook for a job another edit adopted meanwhile; stored, not applied');
     throw jobOfAnotherEdit(payload.jobId);
   }
-  return { received: true, duplicate: !fresh, applied: applied.moved };
+  return { received: true, duplicate: !applied.webhookStored, applied: applied.moved };
 }
 
-/** The webhook as PixelByte's report of its job, with every output of a completed one (the webhook names only one). */
-async function reportOf(deps: WebhookIntakeDeps, payload: WebhookPayload): Promise<UpstreamReport> {
+/** The webhook as PixelByte's report of its job, with every output of a completed one. */
+async function reportOf(deps: WebhookIntakeDeps, edit: Edit, payload: WebhookPayload): Promise<UpstreamReport> {
   const { jobId, status, completedAt } = payload;
-  if (payload.status === 'completed') return { jobId, status, completedAt, outputs: await fetchAllOutputs(deps, payload) };
+  if (payload.status === 'completed') {
+    const outputs = heldByWebhook(edit, payload) ?? (await fetchAllOutputs(deps, payload));
+    return { jobId, status, completedAt, outputs };
+  }
   return { jobId, status, completedAt, outputs: [], error: payload.status === 'failed' ? payload.error : undefined };
+}
+
+/**
+ * The webhook names one image: for an edit that asked for one, that is every output, and PixelByte need not be
+ * asked. Null when the edit may have made more (or the webhook names none): then the job's `outputs` are fetched.
+ */
+function heldByWebhook(edit: Edit, payload: Extract<WebhookPayload, { status: 'completed' }>): EditOutput[] | null {
+  const url = payload.output?.imageUrl;
+  if (!url || imagesOrdered(edit) !== 1) return null;
+  return [{ url, type: 'image', ...sizeOf(payload) }];
+}
+
+/**
+ * How many images the edit asked for, as its model's price rule counts them: a per-image rule prices `num_images`,
+ * a per-request model makes one image. Undefined when the model or the stored input is not one we can read.
+ */
+function imagesOrdered(edit: Edit): number | undefined {
+  const model = findModel(edit.model);
+  if (!model || typeof edit.input !== 'object' || edit.input === null || Array.isArray(edit.input)) return undefined;
+  try {
+    return model.pricing.price(edit.input).quantity;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every image of one job is generated at the job's one size, so the webhook's metadata holds for all. */
+function sizeOf(payload: Extract<WebhookPayload, { status: 'completed' }>): Omit<EditOutput, 'url' | 'type'> {
+  const meta = payload.output?.metadata ?? {};
+  return {
+    ...(meta.width !== undefined ? { width: meta.width } : {}),
+    ...(meta.height !== undefined ? { height: meta.height } : {}),
+    ...(meta.format !== undefined ? { format: meta.format } : {}),
+  };
 }
 
 /** The webhook names one image; an edit may have made four. The job's `outputs` lists them all. */
@@ -116,13 +148,5 @@ async function fetchAllOutputs(deps: WebhookIntakeDeps, payload: Extract<Webhook
   if (job.status !== 'completed' || listed.length === 0) {
     throw new AppError(503, 'UPSTREAM_NOT_READY', `PixelByte does not list the outputs of ${payload.jobId} yet; deliver again later`);
   }
-  const meta = payload.output?.metadata ?? {};
-  // Every image of one job is generated at the job's one size, so the webhook's metadata holds for all.
-  return listed.map((o) => ({
-    url: o.url,
-    type: o.type,
-    ...(meta.width !== undefined ? { width: meta.width } : {}),
-    ...(meta.height !== undefined ? { height: meta.height } : {}),
-    ...(meta.format !== undefined ? { format: meta.format } : {}),
-  }));
+  return listed.map((o) => ({ url: o.url, type: o.type, ...sizeOf(payload) }));
 }

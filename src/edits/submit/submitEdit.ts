@@ -3,7 +3,7 @@ import type { PixelByteClient } from '../../upstream/client.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { pixelbyteWebhookUrl } from '../../upstream/webhookUrl.js';
 import { backoffDelayMs } from '../backoff.js';
-import { isUniqueViolation, type SubmitAttempt } from '../repository.js';
+import { type Edit, isUniqueViolation, type SubmitAttempt } from '../repository.js';
 import { isAwaitingSubmit } from '../status.js';
 import type { EditStore, EditTransitions } from '../transitions.js';
 import { findOrphanJob, type OrphanJobLookup } from './findOrphanJob.js';
@@ -48,6 +48,11 @@ export function webhookUrlFor(publicBaseUrl: string, editId: string, key: Buffer
  */
 export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<SubmitDecision> {
   const now = deps.now ?? (() => new Date());
+  // Nearly every edit is queued and was never sent: its first attempt is claimed in one statement, no reads before.
+  const first = await deps.edits.claimFirstSubmit(editId, deps.maxInFlight);
+  if (first === 'no-slot') return NO_SLOT;
+  if (first) return send(deps, first.edit, first.attempt, 0, now);
+
   const edit = await deps.edits.findById(editId);
   if (!edit) return { kind: 'done', reason: 'edit does not exist' };
   if (edit.upstreamJobId || !isAwaitingSubmit(edit.status)) {
@@ -91,9 +96,13 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
 
   const attempt = await deps.edits.beginSubmitAttempt(editId, number, cause, deps.maxInFlight);
   if (!attempt) return { kind: 'done', reason: 'edit no longer waiting to be submitted' };
-  // Every slot is taken by unfinished jobs: no edit can go now, so the whole queue waits a moment.
-  if (attempt === 'no-slot') return { kind: 'pause-queue', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
+  if (attempt === 'no-slot') return NO_SLOT;
+  return send(deps, edit, attempt, used, now);
+}
 
+/** The attempt is recorded: the request leaves, and its answer is recorded (or the failure decided upon). */
+async function send(deps: SubmitEditDeps, edit: Edit, attempt: SubmitAttempt, used: number, now: () => Date): Promise<SubmitDecision> {
+  const editId = edit.id;
   try {
     const response = await deps.pixelbyte.submitJob({
       model: edit.model,
@@ -115,7 +124,7 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
       await deps.edits.note(
         editId,
         'submitting',
-        `submit attempt ${number} failed (${err.kind}${err.httpStatus ? `, HTTP ${err.httpStatus}` : ''}): ${decision.reason}; next try in ${decision.delayMs} ms`,
+        `submit attempt ${attempt.attempt} failed (${err.kind}${err.httpStatus ? `, HTTP ${err.httpStatus}` : ''}): ${decision.reason}; next try in ${decision.delayMs} ms`,
         err.code,
       );
     }
@@ -124,6 +133,8 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
 }
 
 const NO_SLOT_PAUSE_MS = 500;
+// Every slot is taken by unfinished jobs: no edit can go now, so the whole queue waits a moment.
+const NO_SLOT: SubmitDecision = { kind: 'pause-queue', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
 
 function isUncertain(attempt: SubmitAttempt): boolean {
   // in_flight with no finish means a worker died mid-call: the request may well have reached PixelByte.
