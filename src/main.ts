@@ -1,5 +1,6 @@
+import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { loggerOptions } from './logger.js';
 import { exitOnSignal } from './shutdown.js';
 import { startPixelRelay } from './start.js';
 
@@ -12,7 +13,7 @@ try {
   console.error(err.message);
   process.exit(1);
 }
-const logger = createLogger(config);
+const logger = pino(loggerOptions(config));
 const relay = await startPixelRelay(config, logger);
 logger.info({ role: config.ROLE, url: relay.url }, 'pixelrelay started');
 exitOnSignal(relay.stop, config.SHUTDOWN_TIMEOUT_MS, logger);

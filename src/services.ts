@@ -15,7 +15,7 @@ import { EditTransitions } from './edits/transitions.js';
 import type { WebhookIntakeDeps } from './edits/webhookIntake.js';
 import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
-import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, enqueueSubmit, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
+import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
 import type { WorkerProcessors } from './jobs/workers.js';
 import { RelayMetrics } from './metrics/relayMetrics.js';
 import { PixelByteClient } from './upstream/client.js';
@@ -117,7 +117,7 @@ function apiServices(shared: Shared, queues: EditQueues, logger: Logger, db: Db)
     edits,
     transitions,
     // An accepted edit is durable before it is enqueued: it must not wait for Redis with BullMQ.
-    enqueueSubmit: (id) => withTimeout(process.env.H_NO_BATCH ? enqueueSubmit(queues.submit, id) : enqueueSubmitBatched(id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    enqueueSubmit: (id) => withTimeout(enqueueSubmitBatched(id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
     dequeueSubmit: async (id) => void (await queues.submit.remove(id)),
     pixelbyte,
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,

@@ -20,7 +20,7 @@ export interface RunningRelay {
 
 /** Connects and starts what ROLE asks for: the HTTP API, the workers, or both. */
 export async function startPixelRelay(config: Config, logger: Logger): Promise<RunningRelay> {
-  const db = createPrisma(config.DATABASE_URL);
+  const db = createPrisma(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS });
   const worker = config.ROLE !== 'api' ? connectRole(config, logger, 'worker') : undefined;
   const api = config.ROLE !== 'worker' ? connectRole(config, logger, 'producer') : undefined;
   const services = createServices(config, { db, logger, queues: { api: api?.queues, worker: worker?.queues } });

@@ -17,10 +17,10 @@ import {
   type MovedRow,
   moveEdit,
   recordAccepted,
+  slotsTaken,
   type WebhookEventInsert,
-  waitingToBeSent,
 } from './statements.js';
-import { AT_UPSTREAM, canMove, EDIT_STATUSES, type EditStatus, isTerminal, UPSTREAM_SLOT_HOLDERS } from './status.js';
+import { AT_UPSTREAM, canMove, EDIT_STATUSES, type EditStatus, isTerminal } from './status.js';
 
 export type { Edit, EditFacts, EditForWebhook, EditTransition, IdempotencyKey, SubmitAttempt };
 
@@ -327,9 +327,7 @@ export class EditRepository {
           : await this.db.sql.transaction(async (q) => {
               // One lock for every worker process: count and claim are one step, so the cap holds under any number of workers.
               await q.rows(Prisma.sql`SELECT pg_advisory_xact_lock(${UPSTREAM_SLOTS_LOCK}::int8)`);
-              const [slots] = await q.rows<{ inFlight: number; waiting: boolean }>(Prisma.sql`
-                SELECT (SELECT count(*)::int FROM "Edit" WHERE "status" = ANY(${[...UPSTREAM_SLOT_HOLDERS]}::"EditStatus"[]) AND "id" <> ${step.editId}::uuid) AS "inFlight",
-                       EXISTS (SELECT 1 FROM "Edit" e WHERE ${waitingToBeSent(step.editId, step.firstOnly)}) AS "waiting"`);
+              const [slots] = await q.rows<{ inFlight: number; waiting: boolean }>(slotsTaken(step.editId, step.firstOnly));
               // An edit that no longer waits is done with, whether or not a slot is free.
               if (!slots?.waiting) return [];
               if (slots.inFlight >= maxInFlight) return 'no-slot' as const;

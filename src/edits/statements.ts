@@ -1,7 +1,7 @@
 import type { Edit, SubmitAttempt } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { json, type Row } from '../infra/sql.js';
-import type { EditStatus } from './status.js';
+import { type EditStatus, UPSTREAM_SLOT_HOLDERS } from './status.js';
 
 /**
  * The SQL of an edit's hot path, one statement per step: accepting it, each status move (with its history row
@@ -204,13 +204,30 @@ export interface BeginAttempt {
   now: Date;
 }
 
-/** The edit (alias `e`) is waiting for a submit: PixelByte has no job of it; with `firstOnly`, none was ever sent. */
-export function waitingToBeSent(editId: string, firstOnly: boolean): Sql {
-  return sql`e."id" = ${editId}::uuid AND e."upstreamJobId" IS NULL AND ${
+/**
+ * The edit (alias `e`) is waiting for a submit: PixelByte has no job of it; with `firstOnly`, none was ever sent.
+ * Applied to the row found by its id, never as a search: a status is a poor key (the planner, seeing `queued` rare
+ * in its statistics, would walk the status index through every queued edit of a backlog to find this one).
+ */
+function waitingToBeSent(firstOnly: boolean): Sql {
+  return sql`e."upstreamJobId" IS NULL AND ${
     firstOnly
       ? sql`e."status" = 'queued' AND NOT EXISTS (SELECT 1 FROM "SubmitAttempt" a WHERE a."editId" = e."id")`
       : sql`e."status" IN ('queued', 'submitting')`
   }`;
+}
+
+/**
+ * The edits holding an upstream slot besides this one, and whether this one is (still) waiting to be sent, read
+ * under the slots' advisory lock. The statuses are written into the statement, not bound: a prepared statement's
+ * generic plan cannot know a bound list is three rare statuses, and counts them by scanning every edit.
+ */
+export function slotsTaken(editId: string, firstOnly: boolean): Sql {
+  const holders = raw(UPSTREAM_SLOT_HOLDERS.map((status) => `'${status}'`).join(', '));
+  return sql`
+    WITH this AS MATERIALIZED (SELECT * FROM "Edit" WHERE "id" = ${editId}::uuid)
+    SELECT (SELECT count(*)::int FROM "Edit" WHERE "status" IN (${holders}) AND "id" <> ${editId}::uuid) AS "inFlight",
+           EXISTS (SELECT 1 FROM this e WHERE ${waitingToBeSent(firstOnly)}) AS "waiting"`;
 }
 
 /**
@@ -220,9 +237,8 @@ export function waitingToBeSent(editId: string, firstOnly: boolean): Sql {
  */
 export function beginAttempt(b: BeginAttempt): Sql {
   return sql`
-    WITH old AS (
-      SELECT ${editColumns('e')} FROM "Edit" e WHERE ${waitingToBeSent(b.editId, b.firstOnly)} FOR UPDATE OF e
-    ),
+    WITH locked AS (SELECT ${editColumns('e')} FROM "Edit" e WHERE e."id" = ${b.editId}::uuid FOR UPDATE),
+    old AS (SELECT * FROM locked e WHERE ${waitingToBeSent(b.firstOnly)}),
     moved AS (
       UPDATE "Edit" e SET "status" = 'submitting', "updatedAt" = ${b.now}::timestamp(3)
       FROM old WHERE e."id" = old."id" AND old."status" = 'queued'

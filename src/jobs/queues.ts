@@ -31,6 +31,8 @@ export interface EditQueues {
   close(): Promise<void>;
 }
 
+const READY_WAIT_ON_CLOSE_MS = 1_000;
+
 export function createQueues(connection: ConnectionOptions, prefix: string): EditQueues {
   const submit = new Queue<SubmitJobPayload>(QUEUE_NAMES.submit, { connection, prefix, defaultJobOptions });
   // A Queue whose Redis is down emits 'error'; unhandled, that would crash the process.
@@ -41,6 +43,10 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Edi
     submit,
     callback,
     close: async () => {
+      // A queue closed while BullMQ still checks its new connection (a stop right after a start) leaves that
+      // check to fail later, unhandled: let it finish first, but never wait long for a Redis that is down.
+      const settled = Promise.allSettled([submit.waitUntilReady(), callback.waitUntilReady()]);
+      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, READY_WAIT_ON_CLOSE_MS).unref())]);
       await Promise.all([submit.close(), callback.close()]);
     },
   };
@@ -66,7 +72,6 @@ export function batchedSubmitEnqueuer(queue: Queue<SubmitJobPayload>): (editId: 
     const batch = pending;
     pending = [];
     if (batch.length === 0) return;
-    if (process.env.H_BATCH_LOG) process.stderr.write(`batch ${batch.length}\n`);
     queue.addBulk(batch.map(({ editId }) => ({ name: 'submit', data: { editId }, opts: { jobId: editId } }))).then(
       () => {
         for (const entry of batch) entry.settle();

@@ -57,6 +57,22 @@ describe('POST /webhooks/pixelbyte/:token/:editId', () => {
     expect(await t.db.webhookEvent.count({ where: { editId: id } })).toBe(1);
   });
 
+  it('takes the outputs of an edit that asked for one image from its webhook, asking PixelByte only for an edit of several', async () => {
+    const gets = (jobId: string) => sim.calls.filter((c) => c.method === 'GET' && c.path === `/v1/jobs/${jobId}`).length;
+    const one = await finishedUpstreamEdit(1);
+    const res = await postWebhook(one.id, signedWebhook(completedPayload(one.jobId, `https://cdn.example.com/${one.jobId}-only.png`)));
+    expect(res.json()).toEqual({ received: true, duplicate: false, applied: true });
+    expect((await getEdit(one.id)).outputs).toEqual([
+      { url: `https://cdn.example.com/${one.jobId}-only.png`, type: 'image', width: 1024, height: 1024, format: 'png' },
+    ]);
+    expect(gets(one.jobId)).toBe(0);
+
+    const two = await finishedUpstreamEdit(2);
+    await postWebhook(two.id, signedWebhook(completedPayload(two.jobId)));
+    expect((await getEdit(two.id)).outputs).toHaveLength(2);
+    expect(gets(two.jobId)).toBe(1);
+  });
+
   it.each([
     [
       'a wrong signature',

@@ -91,4 +91,16 @@ describe('loadConfig', () => {
     expect(errorOf({ ...required, HTTP_KEEP_ALIVE_TIMEOUT_MS: '0' })).toMatch(/HTTP_KEEP_ALIVE_TIMEOUT_MS/);
     expect(errorOf({ ...required, HTTP_MAX_CONNECTIONS: '0' })).toMatch(/HTTP_MAX_CONNECTIONS/);
   });
+
+  it('sizes the Postgres pool and bounds the wait for a connection, by default and on request', () => {
+    expect(loadConfig(required)).toMatchObject({ DATABASE_POOL_MAX: 10, DATABASE_ACQUIRE_TIMEOUT_MS: 5_000 });
+    expect(loadConfig({ ...required, DATABASE_POOL_MAX: '4', DATABASE_ACQUIRE_TIMEOUT_MS: '250' })).toMatchObject({
+      DATABASE_POOL_MAX: 4,
+      DATABASE_ACQUIRE_TIMEOUT_MS: 250,
+    });
+    // 0 would be "no limit" to pg: a query waiting for a connection forever.
+    expect(errorOf({ ...required, DATABASE_ACQUIRE_TIMEOUT_MS: '0' })).toMatch(/DATABASE_ACQUIRE_TIMEOUT_MS/);
+    expect(errorOf({ ...required, DATABASE_POOL_MAX: '0' })).toMatch(/DATABASE_POOL_MAX/);
+    expect(errorOf({ ...required, DATABASE_POOL_MAX: 'ten' })).toMatch(/DATABASE_POOL_MAX/);
+  });
 });

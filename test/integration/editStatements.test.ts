@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EditRepository } from '../../src/edits/repository.js';
+import { createPrisma, type Db } from '../../src/infra/prisma.js';
+import { isolatedDatabase } from '../helpers/services.js';
+
+// The hot path's statements (edits/statements.ts) run on node-postgres, the rest of the code on Prisma: a row must
+// read the same whichever way it came, and a status move must stay a compare-and-set of which exactly one racer wins.
+let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+let db: Db;
+let edits: EditRepository;
+const zone = process.env.TZ;
+
+beforeAll(async () => {
+  // Timestamps are stored as UTC; pg's own parser would read them in the process's time zone.
+  process.env.TZ = 'America/New_York';
+  database = await isolatedDatabase();
+  db = createPrisma(database.url, { max: 4 });
+  edits = new EditRepository(db);
+});
+afterAll(async () => {
+  process.env.TZ = zone;
+  await db?.$disconnect();
+  await database?.drop();
+});
+
+const newEdit = () =>
+  edits.create({
+    id: randomUUID(),
+    model: 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image',
+    input: { prompt: 'p', image_urls: ['https://example.com/a.jpg'], size: '2K', num_images: '1' },
+    metadata: { order: 7 },
+    clientId: 'key_statements',
+    estimatedCostMicroCents: 45_000,
+  });
+const prismaRow = (id: string) => db.edit.findUniqueOrThrow({ where: { id } });
+
+describe('rows of the hot statements', () => {
+  it('are the rows Prisma reads, field for field, in a process whose time zone is not UTC', async () => {
+    expect(new Date(0).getTimezoneOffset()).not.toBe(0);
+    const created = await newEdit();
+    expect(created).toEqual(await prismaRow(created.id));
+
+    const claimed = await edits.claimFirstSubmit(created.id);
+    if (!claimed || claimed === 'no-slot') throw new Error('the first submit was not claimed');
+    expect(claimed.attempt).toEqual(await db.submitAttempt.findUniqueOrThrow({ where: { id: claimed.attempt.id } }));
+    expect(claimed.edit).toEqual(await prismaRow(created.id));
+
+    const submittedAt = new Date('2026-03-01T23:30:00.123Z');
+    await edits.recordSubmitAccepted(
+      claimed.attempt.id,
+      created.id,
+      { upstreamJobId: `job_${created.id}`, submittedAt },
+      { cause: 'accepted', data: { upstreamStatus: 'pending' } },
+    );
+    const completedAt = new Date('2026-03-02T00:15:00.456Z');
+    const moved = await edits.transition(created.id, 'completed', {
+      cause: 'webhook completed',
+      data: { upstreamStatus: 'completed', outputs: [{ url: 'https://cdn.example.com/x.png', type: 'image' }], completedAt },
+    });
+    expect(moved).toMatchObject({ moved: true, from: 'submitted' });
+    const stored = await prismaRow(created.id);
+    expect(moved.edit).toEqual(stored);
+    expect(stored).toMatchObject({
+      submittedAt,
+      completedAt,
+      upstreamJobId: `job_${created.id}`,
+      outputs: [{ url: 'https://cdn.example.com/x.png', type: 'image' }],
+    });
+  });
+
+  it('of a move that does not happen, are the edit as it is now', async () => {
+    const created = await newEdit();
+    await edits.transition(created.id, 'cancelled', { cause: 'first' });
+    const again = await edits.transition(created.id, 'failed', { cause: 'too late' });
+    expect(again).toEqual({ moved: false, edit: await prismaRow(created.id) });
+    expect(await edits.transition(randomUUID(), 'failed', { cause: 'nobody' })).toEqual({ moved: false, edit: null });
+  });
+});
+
+describe('a status move', () => {
+  it('of 20 racing writers, happens once, for one of them, with one history row; the others see it happened', async () => {
+    const { id } = await newEdit();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => edits.transition(id, i % 2 ? 'cancelled' : 'failed', { cause: `racer ${i}`, data: { completedAt: new Date() } })),
+    );
+    const winners = results.filter((r) => r.moved);
+    expect(winners).toHaveLength(1);
+    const won = winners[0]!.edit!.status;
+    expect((await edits.history(id)).map((h) => [h.fromStatus, h.toStatus])).toEqual([
+      [null, 'queued'],
+      ['queued', won],
+    ]);
+    for (const loser of results.filter((r) => !r.moved)) expect(loser.edit).toEqual(await prismaRow(id));
+  });
+
+  it('claims the first submit of an edit once, however many workers ask', async () => {
+    const { id } = await newEdit();
+    const claims = await Promise.all(Array.from({ length: 10 }, () => edits.claimFirstSubmit(id)));
+    expect(claims.filter((c) => c && c !== 'no-slot')).toHaveLength(1);
+    expect(await db.submitAttempt.count({ where: { editId: id } })).toBe(1);
+    expect((await prismaRow(id)).status).toBe('submitting');
+    // An edit that was sent before is not a first submit: the caller reads it and decides.
+    expect(await edits.claimFirstSubmit(id)).toBeNull();
+  });
+});
