@@ -1,8 +1,9 @@
 import type { Edit, EditTransition, IdempotencyKey, SubmitAttempt } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { SubmitOutcome } from '../generated/prisma/enums.js';
+import { groupCommit } from '../infra/groupCommit.js';
 import type { Db } from '../infra/prisma.js';
-import { isPgUniqueViolation } from '../infra/sql.js';
+import { isPgDatabaseError, isPgUniqueViolation } from '../infra/sql.js';
 import {
   attemptOf,
   beginAttempt,
@@ -13,6 +14,7 @@ import {
   editForWebhookOf,
   editOf,
   insertEdit,
+  insertEdits,
   insertWebhookEvent,
   type MovedRow,
   moveEdit,
@@ -32,6 +34,8 @@ export interface NewEdit {
   metadata?: Prisma.InputJsonValue;
   clientId: string;
   estimatedCostMicroCents: number;
+  /** As the price counts them. */
+  imagesOrdered: number;
 }
 
 export interface NewIdempotencyKey {
@@ -51,6 +55,8 @@ export interface TransitionChange {
   onlyIf?: Prisma.Sql;
   /** A webhook to store in the same statement, moved or not (a repeat of one stored before is not stored again). */
   webhook?: WebhookEventInsert;
+  /** Store the webhook only if the edit moves. */
+  webhookOnlyIfMoved?: boolean;
 }
 
 /**
@@ -109,6 +115,9 @@ export interface ListPage {
 }
 
 const UNIQUE_VIOLATION = 'P2002';
+/** Below the default pool of 10: accepts in flight leave connections for webhooks, workers and reads. */
+const INSERT_GROUPS_IN_FLIGHT = 4;
+const MAX_INSERT_GROUP = 200;
 const UPSTREAM_SLOTS_LOCK = 7_262_001; // any constant; names the advisory lock guarding upstream slots
 /** A unique constraint refused a write, whether Prisma or the hot statements (node-postgres) made it. */
 export const isUniqueViolation = (err: unknown) =>
@@ -124,6 +133,15 @@ const PREDECESSORS = new Map(EDIT_STATUSES.map((to) => [to, EDIT_STATUSES.filter
  * Prisma.
  */
 export class EditRepository {
+  /**
+   * Edits accepted at the same time are stored by one statement (group commit). Only those whose statement holds
+   * nothing of their own: a gate or an Idempotency-Key can refuse one edit, and must not take others down with it.
+   */
+  private readonly insertGrouped = groupCommit((group: Edit[]) => this.insertGroup(group), {
+    maxInFlight: INSERT_GROUPS_IN_FLIGHT,
+    maxGroup: MAX_INSERT_GROUP,
+  });
+
   constructor(
     private readonly db: Db,
     private readonly hooks: EditRepositoryHooks = {},
@@ -149,6 +167,7 @@ export class EditRepository {
       upstreamStatus: null,
       estimatedCompletionAt: null,
       estimatedCostMicroCents: edit.estimatedCostMicroCents,
+      imagesOrdered: edit.imagesOrdered,
       costMicroCents: null,
       refundedMicroCents: null,
       outputs: [],
@@ -169,10 +188,35 @@ export class EditRepository {
       expiresAt: idempotency.expiresAt,
       responseBody: idempotency.respond(stored),
     };
-    const [row] = await this.db.sql.rows<{ stored: number }>(insertEdit({ edit: stored, gate, idempotencyKey: key }));
-    if (row?.stored !== 1) throw await this.hooks.onCreate!.refusal(stored);
+    if (gate === undefined && key === undefined) {
+      const refused = await this.insertGrouped(stored);
+      if (refused) throw refused;
+    } else {
+      const [row] = await this.db.sql.rows<{ stored: number }>(insertEdit({ edit: stored, gate, idempotencyKey: key }));
+      if (row?.stored !== 1) throw await this.hooks.onCreate!.refusal(stored);
+    }
     this.hooks.onMoved?.(stored, { from: null, to: 'queued', cause: 'accepted', upstreamCode: null });
     return stored;
+  }
+
+  /** Each edit's error, or undefined when it was stored. */
+  private async insertGroup(group: Edit[]): Promise<(Error | undefined)[]> {
+    try {
+      await this.db.sql.rows(insertEdits(group));
+      return group.map(() => undefined);
+    } catch (err) {
+      // Postgres refused the statement itself (the connection is fine): one edit's data may be to blame, so each is
+      // stored on its own and only that one fails.
+      if (group.length === 1 || !isPgDatabaseError(err)) throw err;
+      return Promise.all(
+        group.map((edit) =>
+          this.db.sql.rows(insertEdit({ edit })).then(
+            () => undefined,
+            (e: Error) => e,
+          ),
+        ),
+      );
+    }
   }
 
   async findIdempotencyKey(clientId: string, key: string): Promise<IdempotencyKey | null> {
@@ -236,6 +280,7 @@ export class EditRepository {
         alongside: terminalHooks.map((hook, i) => ({ name: `hook_${i}`, sql: hook.sql })),
         outboxFrom: terminalHooks.flatMap((hook, i) => (hook.outbox ? [`hook_${i}`] : [])),
         webhook: change.webhook,
+        webhookOnlyIfMoved: change.webhookOnlyIfMoved,
         now: new Date(),
       }),
     );

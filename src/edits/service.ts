@@ -64,6 +64,7 @@ export class EditService {
       metadata: metadata as Prisma.InputJsonValue | undefined,
       clientId,
       estimatedCostMicroCents: price.totalMicroCents,
+      imagesOrdered: price.quantity,
     };
 
     if (idempotencyKey === undefined) return { status: 202, body: await this.store(edit), replayed: false };

@@ -78,9 +78,9 @@ export function insertEdit({ edit, gate, idempotencyKey: key }: EditInsert): Sql
     WITH ${gate ? sql`gate AS (${gate}),` : empty}
     stored AS (
       INSERT INTO "Edit" ("id", "status", "model", "input", "clientId", "callbackUrl", "metadata", "estimatedCostMicroCents",
-                          "outputs", "pollCount", "createdAt", "updatedAt")
+                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt")
       SELECT ${edit.id}::uuid, 'queued'::"EditStatus", ${edit.model}, ${json(edit.input)}::jsonb, ${edit.clientId}, ${edit.callbackUrl},
-             ${edit.metadata === null ? null : json(edit.metadata)}::jsonb, ${edit.estimatedCostMicroCents}::int4,
+             ${edit.metadata === null ? null : json(edit.metadata)}::jsonb, ${edit.estimatedCostMicroCents}::int4, ${edit.imagesOrdered}::int4,
              '[]'::jsonb, 0, ${now}::timestamp(3), ${now}::timestamp(3)
       ${gate ? sql`WHERE EXISTS (SELECT 1 FROM gate)` : empty}
       RETURNING "id"
@@ -102,6 +102,34 @@ export function insertEdit({ edit, gate, idempotencyKey: key }: EditInsert): Sql
     SELECT count(*)::int AS "stored" FROM stored`;
 }
 
+/**
+ * Many edits that need nothing else in their statement (no gate, no Idempotency-Key), with their first history rows,
+ * in one statement: the columns go in as arrays, so the text is the same for any number of edits and is prepared
+ * once. Returns the ids stored.
+ */
+export function insertEdits(edits: readonly Edit[]): Sql {
+  const column = <T>(read: (edit: Edit) => T) => edits.map(read);
+  const at = column((e) => e.createdAt.toISOString());
+  return sql`
+    WITH stored AS (
+      INSERT INTO "Edit" ("id", "status", "model", "input", "clientId", "callbackUrl", "metadata", "estimatedCostMicroCents",
+                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt")
+      SELECT n."id", 'queued'::"EditStatus", n."model", n."input", n."clientId", n."callbackUrl", n."metadata", n."cost",
+             n."images", '[]'::jsonb, 0, n."at", n."at"
+      FROM unnest(${column((e) => e.id)}::uuid[], ${column((e) => e.model)}::text[], ${column((e) => json(e.input))}::jsonb[],
+                  ${column((e) => e.clientId)}::text[], ${column((e) => e.callbackUrl)}::text[],
+                  ${column((e) => (e.metadata === null ? null : json(e.metadata)))}::jsonb[], ${column((e) => e.estimatedCostMicroCents)}::int4[],
+                  ${column((e) => e.imagesOrdered)}::int4[], ${at}::timestamp(3)[])
+           AS n("id", "model", "input", "clientId", "callbackUrl", "metadata", "cost", "images", "at")
+      RETURNING "id", "createdAt"
+    ),
+    history AS (
+      INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "at")
+      SELECT "id", NULL::"EditStatus", 'queued'::"EditStatus", 'accepted', "createdAt" FROM stored
+    )
+    SELECT "id" FROM stored`;
+}
+
 // --- status moves ---
 
 export interface MoveStatement {
@@ -120,6 +148,8 @@ export interface MoveStatement {
   outboxFrom: string[];
   /** A webhook stored in the same statement, whether or not the edit moves (a repeat is stored once). */
   webhook?: WebhookEventInsert;
+  /** Store the webhook only if the edit moves. */
+  webhookOnlyIfMoved?: boolean;
   now: Date;
 }
 
@@ -165,7 +195,7 @@ export function moveEdit(m: MoveStatement): Sql {
           )
         : empty
     }
-    ${m.webhook ? sql`, webhook AS (${insertWebhookEvent(m.webhook)})` : empty}
+    ${m.webhook ? sql`, webhook AS (${insertWebhookEvent(m.webhook, m.webhookOnlyIfMoved ? sql`EXISTS (SELECT 1 FROM moved)` : undefined)})` : empty}
     SELECT now_.*, ${outbox} AS "outbox", ${m.webhook ? sql`(SELECT count(*)::int FROM webhook)` : sql`0`} AS "webhookStored"
     FROM (
       SELECT ${editColumns('moved')}, moved."movedFrom" FROM moved
@@ -176,11 +206,15 @@ export function moveEdit(m: MoveStatement): Sql {
 
 export type MovedRow = Row & { movedFrom: EditStatus | null; outbox: string[]; webhookStored: number };
 
-/** A webhook, stored unless this job+status was stored for this edit before. Returns a row when it was new. */
-export function insertWebhookEvent(event: WebhookEventInsert): Sql {
+/**
+ * A webhook, stored unless this job+status was stored for this edit before (or `onlyIf` does not hold). Returns a row
+ * when it was new.
+ */
+export function insertWebhookEvent(event: WebhookEventInsert, onlyIf?: Sql): Sql {
   return sql`
     INSERT INTO "WebhookEvent" ("editId", "upstreamJobId", "status", "rawBody", "signedAt", "receivedAt")
-    VALUES (${event.editId}::uuid, ${event.upstreamJobId}, ${event.status}, ${event.rawBody}, ${event.signedAt}::timestamp(3), ${new Date()}::timestamp(3))
+    SELECT ${event.editId}::uuid, ${event.upstreamJobId}, ${event.status}, ${event.rawBody}, ${event.signedAt}::timestamp(3), ${new Date()}::timestamp(3)
+    ${onlyIf ? sql`WHERE ${onlyIf}` : empty}
     ON CONFLICT ("editId", "upstreamJobId", "status") DO NOTHING
     RETURNING "id"`;
 }
@@ -192,6 +226,9 @@ export function insertWebhookEvent(event: WebhookEventInsert): Sql {
  */
 export const mayTakeJob = (jobId: string): Sql => sql`e."upstreamJobId" = ${jobId} OR (e."upstreamJobId" IS NULL AND EXISTS (
   SELECT 1 FROM "SubmitAttempt" a WHERE a."editId" = e."id" AND a."outcome" IN ('in_flight', 'unknown')))`;
+
+/** The edit (alias `e`) asked for one image: a webhook naming one holds all its outputs. */
+export const ordersOneImage: Sql = sql`e."imagesOrdered" = 1`;
 
 // --- submit attempts ---
 

@@ -1,4 +1,4 @@
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { type EditFacts, type EditRepository, isUniqueViolation, type TransitionChange, type TransitionResult } from './repository.js';
 import { mayTakeJob, type WebhookEventInsert } from './statements.js';
 import type { EditStatus } from './status.js';
@@ -34,15 +34,29 @@ export class EditTransitions {
   /**
    * Brings an edit up to date with its upstream job through the state machine, so a webhook, a poll and a
    * late submit response can arrive in any order and any number of times: only forward moves happen.
-   * With `webhook`, the webhook is stored in the same statement (once, however often it is delivered).
+   * With `webhook`, the webhook is stored in the same statement (once, however often it is delivered); with
+   * `only.ifMoved`, only if the edit moves. `only.if` is a further condition on the edit (alias `e`).
    */
-  async applyUpstreamResult(editId: string, result: UpstreamResult, cause: string, webhook?: WebhookEventInsert): Promise<ApplyResult> {
+  async applyUpstreamResult(
+    editId: string,
+    result: UpstreamResult,
+    cause: string,
+    webhook?: WebhookEventInsert,
+    only: { if?: Prisma.Sql; ifMoved?: boolean } = {},
+  ): Promise<ApplyResult> {
     // The job becomes the edit's in the very statement that applies its result, and only onto an edit that holds
     // this job already, or holds none and one of whose submits may have made it: checked on the locked row, so an
     // accept, another adoption or a cancel landing meanwhile is seen, and a foreign job never overwrites the edit.
     const data: EditFacts = { upstreamStatus: result.status, upstreamJobId: result.jobId };
     try {
-      const applied = await this.transition(editId, result.status, { cause, onlyIf: mayTakeJob(result.jobId), webhook, ...changeFor(result, data) });
+      const onlyIf = only.if ? Prisma.sql`(${mayTakeJob(result.jobId)}) AND ${only.if}` : mayTakeJob(result.jobId);
+      const applied = await this.transition(editId, result.status, {
+        cause,
+        onlyIf,
+        webhook,
+        webhookOnlyIfMoved: only.ifMoved,
+        ...changeFor(result, data),
+      });
       if (!applied.moved && applied.edit?.upstreamJobId && applied.edit.upstreamJobId !== result.jobId) {
         return { moved: false, edit: null, refused: 'foreign-job', webhookStored: applied.webhookStored };
       }

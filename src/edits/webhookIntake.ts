@@ -7,6 +7,7 @@ import { UpstreamError } from '../upstream/errors.js';
 import { listedOutputs, type WebhookPayload } from '../upstream/schemas.js';
 import type { Edit } from './repository.js';
 import type { EditOutput } from './resource.js';
+import { ordersOneImage } from './statements.js';
 import { isTerminal } from './status.js';
 import type { EditStore, EditTransitions } from './transitions.js';
 import { toUpstreamResult, type UpstreamReport } from './upstreamResult.js';
@@ -45,9 +46,13 @@ const jobOfAnotherEdit = (jobId: string) => new AppError(409, 'JOB_OF_ANOTHER_ED
  */
 export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): Promise<WebhookReceipt> {
   const { editId, payload } = webhook;
+  if (!isUuid(editId)) throw editNotFound(editId);
+  const atOnce = webhook.tokenized ? await applyAtOnce(deps, webhook) : null;
+  if (atOnce) return atOnce;
+
   // The edit, its submits and the job's holder in one read (one snapshot: a submit answer recorded meanwhile shows
   // in all of them or in none, and the statement that applies the result below judges the row as it is then).
-  const found = isUuid(editId) ? await deps.edits.findForWebhook(editId, payload.jobId) : null;
+  const found = await deps.edits.findForWebhook(editId, payload.jobId);
   if (!found) throw editNotFound(editId);
   const { edit, submits, jobOwnerId } = found;
   // The tokenless URL is honoured only for edits every submit of which went out before tokens existed.
@@ -62,7 +67,7 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
     throw jobOfAnotherEdit(payload.jobId);
   }
 
-  const event = { editId, upstreamJobId: payload.jobId, status: payload.status, rawBody: webhook.rawBody, signedAt: webhook.signedAt };
+  const event = eventOf(webhook);
   // A job this edit never adopted (say, the second of a possible duplicate charge), or one none of its submits
   // can have made (they were all refused or never left), is kept as evidence of a charge, never applied.
   const foreign = edit.upstreamJobId !== null && edit.upstreamJobId !== payload.jobId;
@@ -90,6 +95,38 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   return { received: true, duplicate: !applied.webhookStored, applied: applied.moved };
 }
 
+/**
+ * The common webhook in one statement, with no read before it: one whose job the edit holds, or may adopt (the
+ * statement checks it on the locked row, as below), and that carries all it reports (a completion names its image,
+ * and the edit asked for one). It is applied, and stored, only if the edit moves. Null for anything else (a repeat,
+ * a job that is not the edit's, an edit that made several images, a tokenless URL): the long way reads the edit and
+ * says why; nothing was written.
+ */
+async function applyAtOnce(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): Promise<WebhookReceipt | null> {
+  const { payload } = webhook;
+  const named = payload.status === 'completed' ? imageNamedBy(payload) : null;
+  const { jobId, status, completedAt } = payload;
+  const report: UpstreamReport =
+    payload.status === 'completed'
+      ? { jobId, status, completedAt, outputs: named ? [named] : [] }
+      : { jobId, status, completedAt, outputs: [], error: payload.status === 'failed' ? payload.error : undefined };
+  const result = toUpstreamResult(report);
+  if (!result) return null;
+  const applied = await deps.transitions.applyUpstreamResult(webhook.editId, result, `webhook ${status}`, eventOf(webhook), {
+    if: status === 'completed' ? ordersOneImage : undefined,
+    ifMoved: true,
+  });
+  return applied.moved ? { received: true, duplicate: !applied.webhookStored, applied: true } : null;
+}
+
+const eventOf = ({ editId, payload, rawBody, signedAt }: VerifiedWebhook) => ({
+  editId,
+  upstreamJobId: payload.jobId,
+  status: payload.status,
+  rawBody,
+  signedAt,
+});
+
 /** The webhook as PixelByte's report of its job, with every output of a completed one. */
 async function reportOf(deps: WebhookIntakeDeps, edit: Edit, payload: WebhookPayload): Promise<UpstreamReport> {
   const { jobId, status, completedAt } = payload;
@@ -105,16 +142,22 @@ async function reportOf(deps: WebhookIntakeDeps, edit: Edit, payload: WebhookPay
  * asked. Null when the edit may have made more (or the webhook names none): then the job's `outputs` are fetched.
  */
 function heldByWebhook(edit: Edit, payload: Extract<WebhookPayload, { status: 'completed' }>): EditOutput[] | null {
+  const named = imageNamedBy(payload);
+  return named && imagesOrdered(edit) === 1 ? [named] : null;
+}
+
+function imageNamedBy(payload: Extract<WebhookPayload, { status: 'completed' }>): EditOutput | null {
   const url = payload.output?.imageUrl;
-  if (!url || imagesOrdered(edit) !== 1) return null;
-  return [{ url, type: 'image', ...sizeOf(payload) }];
+  return url ? { url, type: 'image', ...sizeOf(payload) } : null;
 }
 
 /**
- * How many images the edit asked for, as its model's price rule counts them: a per-image rule prices `num_images`,
- * a per-request model makes one image. Undefined when the model or the stored input is not one we can read.
+ * How many images the edit asked for, as its model's price rule counted them when it was accepted. Edits accepted
+ * before that was recorded are counted now: a per-image rule prices `num_images`, a per-request model makes one
+ * image. Undefined when the model or the stored input is not one we can read.
  */
 function imagesOrdered(edit: Edit): number | undefined {
+  if (edit.imagesOrdered !== null) return edit.imagesOrdered;
   const model = findModel(edit.model);
   if (!model || typeof edit.input !== 'object' || edit.input === null || Array.isArray(edit.input)) return undefined;
   try {

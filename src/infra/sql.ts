@@ -30,8 +30,11 @@ function bind(value: unknown): unknown {
 /** JSON bound as its text, for a `::jsonb` cast: pg would send a JS array as a Postgres array. */
 export const json = (value: unknown): string => JSON.stringify(value);
 
+/** Postgres refused a statement (an error it reported, not a failed connection). */
+export const isPgDatabaseError = (err: unknown): err is pg.DatabaseError => err instanceof pg.DatabaseError;
+
 /** Postgres's unique_violation, as pg reports it. */
-export const isPgUniqueViolation = (err: unknown): boolean => err instanceof pg.DatabaseError && err.code === '23505';
+export const isPgUniqueViolation = (err: unknown): boolean => isPgDatabaseError(err) && err.code === '23505';
 
 const MAX_PREPARED = 100;
 

@@ -55,7 +55,14 @@ describe('an accepted submit', () => {
     expect(attempts.map((a) => [a.outcome, a.upstreamJobId])).toEqual([['accepted', edit.upstream.jobId]]);
 
     // The state a crash between two separate writes would leave: PixelByte took it, the edit does not know.
-    const stranded = await t.edits.create({ id: randomUUID(), model: edit.model, input: edit.input, clientId: t.clientId, estimatedCostMicroCents: 45_000 });
+    const stranded = await t.edits.create({
+      id: randomUUID(),
+      model: edit.model,
+      input: edit.input,
+      clientId: t.clientId,
+      estimatedCostMicroCents: 45_000,
+      imagesOrdered: 1,
+    });
     const attempt = await t.edits.beginSubmitAttempt(stranded.id, 1, 'submit attempt 1');
     await t.db.submitAttempt.update({
       where: { id: (attempt as { id: bigint }).id },

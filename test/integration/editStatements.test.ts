@@ -32,6 +32,7 @@ const newEdit = () =>
     metadata: { order: 7 },
     clientId: 'key_statements',
     estimatedCostMicroCents: 45_000,
+    imagesOrdered: 1,
   });
 const prismaRow = (id: string) => db.edit.findUniqueOrThrow({ where: { id } });
 
@@ -102,5 +103,40 @@ describe('a status move', () => {
     expect((await prismaRow(id)).status).toBe('submitting');
     // An edit that was sent before is not a first submit: the caller reads it and decides.
     expect(await edits.claimFirstSubmit(id)).toBeNull();
+  });
+});
+
+describe('edits accepted at the same time', () => {
+  const model = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
+  const accept = (input: Record<string, unknown>, extra: { callbackUrl?: string; metadata?: Record<string, unknown> } = {}) =>
+    edits.create({ id: randomUUID(), model, input, clientId: 'key_grouped', estimatedCostMicroCents: 45_000, imagesOrdered: 1, ...extra });
+
+  it('are stored by a few statements, each with its history row, as Prisma reads them', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        accept(
+          { prompt: `p "${i}" \\ ü`, image_urls: ['https://example.com/a.jpg'], num_images: '1' },
+          i % 3 ? { callbackUrl: `https://hooks.example.com/${i}`, metadata: { order: i, quote: 'a"b' } } : {},
+        ),
+      ),
+    );
+    for (const edit of created) expect(edit).toEqual(await prismaRow(edit.id));
+    const histories = await db.editTransition.groupBy({ by: ['editId'], where: { editId: { in: created.map((e) => e.id) } }, _count: true });
+    expect(histories.map((h) => h._count)).toEqual(created.map(() => 1));
+    // Rows written by one transaction share its id (xmin): asked for in one turn, the 120 went in as one statement.
+    const transactions = await db.$queryRaw<{ n: number }[]>`
+      SELECT count(DISTINCT xmin::text)::int AS n FROM "Edit" WHERE "id" = ANY(${created.map((e) => e.id)}::uuid[])`;
+    expect(transactions[0]!.n).toBe(1);
+  });
+
+  it('fail alone when Postgres refuses one of them', async () => {
+    const results = await Promise.allSettled([
+      accept({ prompt: 'fine', image_urls: ['https://example.com/a.jpg'] }),
+      // jsonb refuses U+0000; the API refuses it long before this, so only the repository can be handed one.
+      accept({ prompt: 'bad \u0000 byte', image_urls: ['https://example.com/a.jpg'] }),
+      accept({ prompt: 'fine too', image_urls: ['https://example.com/a.jpg'] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    for (const r of results) if (r.status === 'fulfilled') expect(await prismaRow(r.value.id)).toEqual(r.value);
   });
 });

@@ -38,6 +38,7 @@ describe('a terminal move', () => {
       callbackUrl,
       clientId: t.clientId,
       estimatedCostMicroCents: 1,
+      imagesOrdered: 1,
     });
 
   it('returns the callback row it wrote in its own transaction, for the caller to enqueue', async () => {

@@ -156,7 +156,8 @@ describe('POST /webhooks/pixelbyte/:token/:editId', () => {
     expect((await getEdit(id)).status).toBe('submitted');
 
     // An edit whose submit is unanswered, so it may adopt the job a webhook names.
-    const orphan = await t.edits.create({ id: randomUUID(), model: edit.model, input: {}, clientId: t.clientId, estimatedCostMicroCents: 1 });
+    // It asked for two images, so the one the webhook names is not all of them.
+    const orphan = await t.edits.create({ id: randomUUID(), model: edit.model, input: {}, clientId: t.clientId, estimatedCostMicroCents: 1, imagesOrdered: 2 });
     await t.edits.beginSubmitAttempt(orphan.id, 1, 'submit attempt 1');
     const lost = await postWebhook(orphan.id, signedWebhook(completedPayload('job_unknown_upstream')));
     expect(lost.statusCode).toBe(503);
