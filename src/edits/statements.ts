@@ -140,7 +140,7 @@ export interface MoveStatement {
   cause: string;
   upstreamCode: string | null;
   facts: EditFacts;
-  /** A further condition on the edit (alias `e`), checked in the same guarded update. */
+  /** A further condition on the edit (alias `e`: its locked row as it is now), checked in the same guarded update. */
   onlyIf?: Sql;
   /** Data-modifying statements reading `moved` (the edit as it is after the move), run only when it moves. */
   alongside: { name: string; sql: Sql }[];
@@ -164,7 +164,8 @@ export interface WebhookEventInsert {
 /**
  * The guarded compare-and-set: the edit's row is locked and read (`old`, its latest committed version), updated
  * only while its status is one of `from` (and `onlyIf` holds), and the history row and the hooks' rows are written
- * from what moved. Returns the edit as it is now (`movedFrom` set when this statement moved it), the outbox ids,
+ * from what moved. The guard is judged on the locked row, never on the table: a condition on "Edit" itself lets the
+ * planner pick an index for it (`"upstreamJobId" IS NULL` reads the whole backlog's entries in the job index). Returns the edit as it is now (`movedFrom` set when this statement moved it), the outbox ids,
  * and whether the webhook was new; no row when the edit does not exist.
  */
 export function moveEdit(m: MoveStatement): Sql {
@@ -177,11 +178,15 @@ export function moveEdit(m: MoveStatement): Sql {
     : sql`'{}'::text[]`;
   return sql`
     WITH old AS (SELECT ${editColumns('e')} FROM "Edit" e WHERE e."id" = ${m.id}::uuid FOR UPDATE),
+    allowed AS (
+      SELECT e."id", e."status" FROM old e
+      WHERE e."status" = ANY(${[...m.from]}::"EditStatus"[]) ${m.onlyIf ? sql`AND (${m.onlyIf})` : empty}
+    ),
     moved AS (
       UPDATE "Edit" e SET ${join(set, ', ')}
-      FROM old
-      WHERE e."id" = old."id" AND old."status" = ANY(${[...m.from]}::"EditStatus"[]) ${m.onlyIf ? sql`AND (${m.onlyIf})` : empty}
-      RETURNING ${editColumns('e')}, old."status" AS "movedFrom"
+      FROM allowed
+      WHERE e."id" = allowed."id"
+      RETURNING ${editColumns('e')}, allowed."status" AS "movedFrom"
     ),
     history AS (
       INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "upstreamCode", "at")
@@ -220,12 +225,20 @@ export function insertWebhookEvent(event: WebhookEventInsert, onlyIf?: Sql): Sql
 }
 
 /**
+ * A lookup of one edit's rows, by the index that starts with its id: a scalar subquery with LIMIT, where EXISTS
+ * would let the planner hash (or anti-join) the whole table once per statement instead, which it does when its
+ * statistics still think the table small (a table that grew since the last ANALYZE).
+ */
+const probe = (query: Sql): Sql => sql`(${query} LIMIT 1)`;
+
+/**
  * Adopting a job PixelByte names is only for an edit with no job yet one of whose submits may have made it (in
  * flight, or its answer lost); the edit that already holds this very job (its submit's answer came first) takes
  * the result as well. A job other than the edit's own never matches.
  */
-export const mayTakeJob = (jobId: string): Sql => sql`e."upstreamJobId" = ${jobId} OR (e."upstreamJobId" IS NULL AND EXISTS (
-  SELECT 1 FROM "SubmitAttempt" a WHERE a."editId" = e."id" AND a."outcome" IN ('in_flight', 'unknown')))`;
+export const mayTakeJob = (jobId: string): Sql =>
+  sql`e."upstreamJobId" = ${jobId} OR (e."upstreamJobId" IS NULL AND ${probe(sql`
+  SELECT true FROM "SubmitAttempt" a WHERE a."editId" = e."id" AND a."outcome" IN ('in_flight', 'unknown')`)} IS NOT NULL)`;
 
 /** The edit (alias `e`) asked for one image: a webhook naming one holds all its outputs. */
 export const ordersOneImage: Sql = sql`e."imagesOrdered" = 1`;
@@ -249,7 +262,7 @@ export interface BeginAttempt {
 function waitingToBeSent(firstOnly: boolean): Sql {
   return sql`e."upstreamJobId" IS NULL AND ${
     firstOnly
-      ? sql`e."status" = 'queued' AND NOT EXISTS (SELECT 1 FROM "SubmitAttempt" a WHERE a."editId" = e."id")`
+      ? sql`e."status" = 'queued' AND ${probe(sql`SELECT true FROM "SubmitAttempt" a WHERE a."editId" = e."id"`)} IS NULL`
       : sql`e."status" IN ('queued', 'submitting')`
   }`;
 }
@@ -331,11 +344,12 @@ export function recordAccepted(a: AcceptedSubmit): Sql {
       UPDATE "SubmitAttempt" SET "outcome" = 'accepted', "httpStatus" = 200, "upstreamJobId" = ${a.upstreamJobId}, "finishedAt" = ${a.now}::timestamp(3)
       WHERE "id" = ${a.attemptId}::int8
     ),
-    old AS (SELECT "id", "status" FROM "Edit" WHERE "id" = ${a.editId}::uuid FOR UPDATE),
+    old AS (SELECT "id", "status", "upstreamJobId" FROM "Edit" WHERE "id" = ${a.editId}::uuid FOR UPDATE),
     updated AS (
       UPDATE "Edit" e SET ${join(set, ', ')}
       FROM old
-      WHERE e."id" = old."id" AND (${moving} OR e."upstreamJobId" IS NULL OR e."upstreamJobId" = ${a.upstreamJobId})
+      -- Judged on the locked row (see moveEdit).
+      WHERE e."id" = old."id" AND (${moving} OR old."upstreamJobId" IS NULL OR old."upstreamJobId" = ${a.upstreamJobId})
       RETURNING ${editColumns('e')}, old."status" AS "movedFrom"
     ),
     history AS (
