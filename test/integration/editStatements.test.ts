@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EditRepository } from '../../src/edits/repository.js';
+import { EditTransitions } from '../../src/edits/transitions.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { isolatedDatabase } from '../helpers/services.js';
 
@@ -106,8 +107,9 @@ describe('a status move', () => {
   });
 });
 
+const model = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
+
 describe('edits accepted at the same time', () => {
-  const model = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
   const accept = (input: Record<string, unknown>, extra: { callbackUrl?: string; metadata?: Record<string, unknown> } = {}) =>
     edits.create({ id: randomUUID(), model, input, clientId: 'key_grouped', estimatedCostMicroCents: 45_000, imagesOrdered: 1, ...extra });
 
@@ -140,3 +142,59 @@ describe('edits accepted at the same time', () => {
     for (const r of results) if (r.status === 'fulfilled') expect(await prismaRow(r.value.id)).toEqual(r.value);
   });
 });
+
+describe('the statements of a webhook and a submit answer', () => {
+  it("read only their own edit's rows, however stale the planner's statistics", async () => {
+    // Its own database and one connection: the scan counters read below are this backend's alone.
+    const own = await isolatedDatabase();
+    const ownDb = createPrisma(own.url, { max: 1 });
+    try {
+      const repo = new EditRepository(ownDb);
+      const transitions = new EditTransitions(repo, () => {});
+      await ownDb.$executeRawUnsafe('ANALYZE'); // statistics of empty tables, as after a deploy on a quiet night
+      const accept = () =>
+        repo.create({ id: randomUUID(), model, input: { prompt: 'p' }, clientId: 'key_scans', estimatedCostMicroCents: 1, imagesOrdered: 1 });
+      // A backlog: 1,000 edits sent and answered, 1,000 queued (no job yet).
+      for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 100 }, accept));
+      await ownDb.$executeRawUnsafe(`INSERT INTO "SubmitAttempt" ("editId", "attempt", "outcome", "startedAt", "tokenizedWebhookUrl")
+        SELECT "id", 1, 'accepted', now(), true FROM "Edit" LIMIT 1000`);
+      await ownDb.$executeRawUnsafe(
+        `UPDATE "Edit" SET "status" = 'submitted', "upstreamJobId" = 'job_' || "id" WHERE "id" IN (SELECT "editId" FROM "SubmitAttempt")`,
+      );
+      // Edits whose webhook comes before their submit's answer (PixelByte's usual order), then the answer.
+      const sent = [];
+      for (let i = 0; i < 20; i++) {
+        const claimed = await repo.claimFirstSubmit((await accept()).id);
+        if (!claimed || claimed === 'no-slot') throw new Error('not claimed');
+        sent.push(claimed);
+      }
+      const before = await scans(ownDb);
+      for (const { edit } of sent) {
+        const jobId = `job_${edit.id}`;
+        const webhook = { editId: edit.id, upstreamJobId: jobId, status: 'completed', rawBody: '{}', signedAt: new Date() };
+        const result = { jobId, status: 'completed' as const, outputs: [{ url: 'https://cdn.example.com/x.png', type: 'image' }] };
+        expect((await transitions.applyUpstreamResult(edit.id, result, 'webhook completed', webhook)).moved).toBe(true);
+      }
+      for (const { edit, attempt } of sent) {
+        await repo.recordSubmitAccepted(attempt.id, edit.id, { upstreamJobId: `job_${edit.id}` }, { cause: 'accepted', data: {} });
+      }
+      const after = await scans(ownDb);
+      // Before: each webhook hashed all 1,020 attempts, and read every queued edit's entry in the job index.
+      expect(after.attemptRowsScanned - before.attemptRowsScanned).toBe(0);
+      expect(after.jobIndexEntriesRead - before.jobIndexEntriesRead).toBeLessThanOrEqual(sent.length * 2);
+    } finally {
+      await ownDb.$disconnect();
+      await own.drop();
+    }
+  });
+});
+
+/** This backend's scan counters, flushed now rather than at Postgres's leisure. */
+async function scans(on: Db): Promise<{ attemptRowsScanned: number; jobIndexEntriesRead: number }> {
+  await on.$executeRawUnsafe('SELECT 1 FROM (SELECT pg_stat_force_next_flush()) flushed');
+  await on.$executeRawUnsafe('SELECT 1 FROM (SELECT pg_stat_clear_snapshot()) cleared');
+  const [row] = await on.$queryRawUnsafe<{ attemptRowsScanned: number; jobIndexEntriesRead: number }[]>(`
+    SELECT (SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'SubmitAttempt')::int AS "attemptRowsScanned",
+           (SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'Edit_upstreamJobId_key')::int AS "jobIndexEntriesRead"`);
+  return row!;
+}
