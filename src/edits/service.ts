@@ -95,12 +95,12 @@ export class EditService {
       edit,
       idempotency && { ...idempotency, respond: (e) => toEditResource(e) as unknown as Prisma.InputJsonValue },
     );
-    try {
-      await this.deps.enqueueSubmit(created.id);
-    } catch (err) {
-      // The edit is stored as `queued`; the sweeper enqueues every queued edit that has no job.
+    // The edit is durable already, so the answer does not wait for Redis (a round trip of its own, and up to the
+    // enqueue's deadline when Redis is slow). Should the enqueue be lost, the sweeper enqueues every queued edit
+    // that has no job.
+    this.deps.enqueueSubmit(created.id).catch((err: unknown) => {
       this.deps.logger.warn({ err, editId: created.id }, 'enqueue failed; the sweeper will pick the edit up');
-    }
+    });
     return toEditResource(created);
   }
 
