@@ -57,22 +57,27 @@ export async function enqueueSubmit(queue: Queue<SubmitJobPayload>, editId: stri
   await queue.add('submit', { editId }, { jobId: editId });
 }
 
-/** Most edits a batch of submit jobs holds; more accepted in one turn go in the next batch. */
-const MAX_SUBMIT_BATCH = 100;
+/** Most jobs one addBulk holds; more added in one turn go in the next. */
+const MAX_BATCH = 100;
 
 /**
- * `enqueueSubmit` for a busy API: the edits accepted in the same turn of the event loop (their INSERTs answered
- * in the same poll of the sockets) go to Redis together, as one pipeline (BullMQ's addBulk), instead of one round
- * trip each. No timer: the batch leaves on setImmediate, once this turn's I/O callbacks have run, so a lone edit
- * waits for nothing. A failed batch fails each of its edits' enqueues (the sweeper enqueues them).
+ * Adds jobs the way a busy process asks for them: those asked for in the same turn of the event loop (say, the
+ * edits whose INSERTs were answered in the same poll of the sockets) go to Redis together, as one pipeline (BullMQ's
+ * addBulk), instead of one round trip each. No timer: the batch leaves on setImmediate, once this turn's I/O
+ * callbacks have run, so a lone job waits for nothing. A failed batch fails each of its jobs' adds.
+ * Adding is idempotent (the job id is the row's id), so a retried or swept add never makes a second job.
  */
-export function batchedSubmitEnqueuer(queue: Queue<SubmitJobPayload>): (editId: string) => Promise<void> {
-  let pending: { editId: string; settle: (err?: unknown) => void }[] = [];
+function batchedEnqueuer<T>(
+  addBulk: (jobs: { name: string; data: T; opts: { jobId: string } }[]) => Promise<unknown>,
+  name: string,
+  jobIdOf: (data: T) => string,
+): (data: T) => Promise<void> {
+  let pending: { data: T; settle: (err?: unknown) => void }[] = [];
   const flush = () => {
     const batch = pending;
     pending = [];
     if (batch.length === 0) return;
-    queue.addBulk(batch.map(({ editId }) => ({ name: 'submit', data: { editId }, opts: { jobId: editId } }))).then(
+    addBulk(batch.map(({ data }) => ({ name, data, opts: { jobId: jobIdOf(data) } }))).then(
       () => {
         for (const entry of batch) entry.settle();
       },
@@ -81,12 +86,22 @@ export function batchedSubmitEnqueuer(queue: Queue<SubmitJobPayload>): (editId: 
       },
     );
   };
-  return (editId) =>
+  return (data) =>
     new Promise<void>((resolve, reject) => {
-      if (pending.length >= MAX_SUBMIT_BATCH) flush();
+      if (pending.length >= MAX_BATCH) flush();
       if (pending.length === 0) setImmediate(flush);
-      pending.push({ editId, settle: (err) => (err === undefined ? resolve() : reject(err)) });
+      pending.push({ data, settle: (err) => (err === undefined ? resolve() : reject(err)) });
     });
+}
+
+/** `enqueueSubmit` for a busy API: the edits accepted in one turn go to Redis as one addBulk. */
+export function batchedSubmitEnqueuer(queue: Queue<SubmitJobPayload>): (editId: string) => Promise<void> {
+  const add = batchedEnqueuer<SubmitJobPayload>(
+    (jobs) => queue.addBulk(jobs),
+    'submit',
+    (data) => data.editId,
+  );
+  return (editId) => add({ editId });
 }
 
 async function enqueueCallback(queue: Queue<CallbackJobPayload>, deliveryId: string): Promise<void> {
@@ -98,9 +113,15 @@ async function enqueueCallback(queue: Queue<CallbackJobPayload>, deliveryId: str
  * wait for Redis to come back. A failure only delays the callback: the callback sweeper finds the pending row.
  */
 export function enqueueCallbacksInBackground(queue: Queue<CallbackJobPayload>, logger: Logger, timeoutMs: number): (deliveryIds: string[]) => void {
+  // Edits finishing together (a burst of webhooks) relay their callbacks to Redis together.
+  const add = batchedEnqueuer<CallbackJobPayload>(
+    (jobs) => queue.addBulk(jobs),
+    'deliver',
+    (data) => data.deliveryId,
+  );
   return (deliveryIds) => {
     for (const deliveryId of deliveryIds) {
-      withTimeout(enqueueCallback(queue, deliveryId), timeoutMs, 'enqueue').catch((err: unknown) =>
+      withTimeout(add({ deliveryId }), timeoutMs, 'enqueue').catch((err: unknown) =>
         logger.warn({ err, deliveryId }, 'could not enqueue a callback; the callback sweeper will'),
       );
     }

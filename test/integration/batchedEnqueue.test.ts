@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/infra/redis.js';
-import { batchedSubmitEnqueuer, createQueues, type EditQueues } from '../../src/jobs/queues.js';
+import { batchedSubmitEnqueuer, createQueues, type EditQueues, enqueueCallbacksInBackground } from '../../src/jobs/queues.js';
+import { eventually } from '../helpers/relay.js';
 import { testRedisUrl } from '../helpers/services.js';
 
-// The API enqueues the edits it accepted in one turn of the event loop as one pipeline (BullMQ's addBulk).
+// Jobs asked for in one turn of the event loop go to Redis as one pipeline (BullMQ's addBulk): the API's submit jobs
+// for the edits it accepted, and the callback jobs of edits that finished together.
 let redis: Redis;
 let queues: EditQueues;
-/** The size of each addBulk the enqueuer made: observed on the real queue, which still does the work. */
+/** The size of each addBulk the enqueuers made: observed on the real queues, which still do the work. */
 const bulks: number[] = [];
+const callbackBulks: number[] = [];
 
 const ready = (connection: Redis) => (connection.status === 'ready' ? Promise.resolve() : new Promise((resolve) => connection.once('ready', resolve)));
 
@@ -22,9 +25,15 @@ beforeAll(async () => {
     bulks.push(jobs.length);
     return addBulk(jobs);
   };
+  const addCallbacks = queues.callback.addBulk.bind(queues.callback);
+  queues.callback.addBulk = (jobs) => {
+    callbackBulks.push(jobs.length);
+    return addCallbacks(jobs);
+  };
 });
 afterAll(async () => {
   await queues?.submit.obliterate({ force: true }).catch(() => {});
+  await queues?.callback.obliterate({ force: true }).catch(() => {});
   await queues?.close();
   await redis?.quit();
 });
@@ -58,5 +67,18 @@ describe('submit jobs enqueued by the API', () => {
     } finally {
       await orphaned.close().catch(() => {});
     }
+  });
+});
+
+describe('callback jobs relayed after edits finish', () => {
+  it('go to Redis together when the edits finished in the same turn', async () => {
+    const logger = { warn: () => {} } as unknown as Parameters<typeof enqueueCallbacksInBackground>[1];
+    const relay = enqueueCallbacksInBackground(queues.callback, logger, 1_000);
+    const ids = Array.from({ length: 4 }, () => `msg_${randomUUID()}`);
+    relay(ids.slice(0, 1));
+    relay(ids.slice(1));
+    await eventually(async () => ((await queues.callback.getWaitingCount()) === 4 ? true : undefined), 5_000, 'four callback jobs');
+    expect(callbackBulks).toEqual([4]);
+    for (const id of ids) expect(await queues.callback.getJobState(id)).toBe('waiting');
   });
 });
