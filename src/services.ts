@@ -165,7 +165,6 @@ function workerProcessors(shared: Shared, queues: EditQueues, logger: Logger): W
       ? {
           deliver: {
             deliveries,
-            edits,
             logger,
             signingSecret: config.CALLBACK_SIGNING_SECRET,
             timeoutMs: config.CALLBACK_TIMEOUT_MS,

@@ -1,15 +1,14 @@
 import type { Logger } from 'pino';
-import type { Edit, EditRepository } from '../edits/repository.js';
+import type { Edit } from '../edits/repository.js';
 import { toEditResource } from '../edits/resource.js';
 import type { AttemptVerdict, CallbackDelivery, CallbackRepository } from './repository.js';
 import { parseRetryAfter, retryDelayMs } from './schedule.js';
 import { postJson, type SendResult } from './send.js';
 import { signCallback } from './signing.js';
-import { type CallbackUrlPolicy, checkCallbackUrl, pinnedLookup, type Resolve } from './urlSafety.js';
+import { type CallbackUrlPolicy, checkCallbackUrl, type Resolve } from './urlSafety.js';
 
 export interface DeliverCallbackDeps {
-  deliveries: CallbackRepository;
-  edits: Pick<EditRepository, 'findById'>;
+  deliveries: Pick<CallbackRepository, 'claimDue' | 'recordAttempt'>;
   logger: Logger;
   /** `whsec_…` (CALLBACK_SIGNING_SECRET). */
   signingSecret: string;
@@ -35,28 +34,32 @@ const EXCERPT_CHARS = 200;
  */
 export async function deliverCallback(deliveryId: string, deps: DeliverCallbackDeps): Promise<CallbackDecision> {
   const now = deps.now ?? (() => new Date());
-  const delivery = await deps.deliveries.findById(deliveryId);
-  if (!delivery) return { kind: 'done', reason: 'delivery does not exist' };
-  if (delivery.status !== 'pending') return { kind: 'done', reason: `delivery is ${delivery.status}` };
-  const wait = delivery.nextAttemptAt.getTime() - now().getTime();
-  if (wait > 0) return { kind: 'retry', delayMs: wait, reason: 'next attempt not due yet' };
-
-  const edit = await deps.edits.findById(delivery.editId);
   const startedAt = now();
   const lease = deps.timeoutMs + LEASE_MARGIN_MS;
-  if (!(await deps.deliveries.claim(delivery, new Date(startedAt.getTime() + lease)))) {
-    return { kind: 'retry', delayMs: lease, reason: 'another worker holds this delivery' };
+  const claim = await deps.deliveries.claimDue(deliveryId, startedAt, new Date(startedAt.getTime() + lease));
+  switch (claim.kind) {
+    case 'missing':
+      return { kind: 'done', reason: 'delivery does not exist' };
+    case 'over':
+      return { kind: 'done', reason: `delivery is ${claim.status}` };
+    case 'not-due':
+      return { kind: 'retry', delayMs: claim.waitMs, reason: 'next attempt not due yet' };
+    case 'taken':
+      return { kind: 'retry', delayMs: lease, reason: 'another worker holds this delivery' };
   }
+  const { delivery, edit } = claim;
 
   const attempt = delivery.seriesAttempts + 1;
   const result: Outcome = edit?.callbackUrl
     ? await send(edit as Edit & { callbackUrl: string }, delivery, deps)
     : { error: 'the edit has no callbackUrl', durationMs: 0 };
-  const verdict = judge(result, attempt, deps.retryScale, now());
+  const judgedAt = now();
+  const verdict = judge(result, attempt, deps.retryScale, judgedAt);
   await deps.deliveries.recordAttempt(
-    delivery,
+    delivery.id,
     { series: delivery.series, attempt, startedAt, durationMs: result.durationMs, statusCode: result.statusCode, error: verdict.lastError },
     verdict,
+    judgedAt,
   );
 
   const log = { editId: delivery.editId, deliveryId, series: delivery.series, attempt, statusCode: result.statusCode };
@@ -89,7 +92,7 @@ async function send(edit: Edit & { callbackUrl: string }, delivery: CallbackDeli
   // `timestamp` is when the event happened, the same on every attempt; webhook-timestamp is when this attempt was signed.
   const body = JSON.stringify({ type: delivery.type, timestamp: delivery.createdAt.toISOString(), data: toEditResource(edit, undefined, delivery) });
   const headers = signCallback(deps.signingSecret, delivery.id, deps.now?.() ?? new Date(), body);
-  return postJson(check.url, body, { ...headers }, { timeoutMs: deps.timeoutMs, lookup: check.addresses && pinnedLookup(check.addresses) });
+  return postJson(check.url, body, { ...headers }, { timeoutMs: deps.timeoutMs, addresses: check.addresses });
 }
 
 /** 2xx delivers; 410 Gone stops; anything else waits for the next step of the schedule, if there is one. */

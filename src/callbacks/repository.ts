@@ -1,24 +1,13 @@
 import type { CallbackAttempt, CallbackDelivery } from '../generated/prisma/client.js';
 import type { Db } from '../infra/prisma.js';
+import { type AttemptRecord, type AttemptVerdict, type ClaimResult, claimDueDelivery, claimResultOf, recordAttempt } from './statements.js';
 
-export type { CallbackAttempt, CallbackDelivery };
+export type { AttemptRecord, AttemptVerdict, CallbackAttempt, CallbackDelivery, ClaimResult };
 
-export interface AttemptRecord {
-  series: number;
-  attempt: number;
-  startedAt: Date;
-  durationMs: number;
-  statusCode?: number;
-  error?: string;
-}
-
-/** What an attempt changed about its delivery. */
-export type AttemptVerdict =
-  | { status: 'delivered'; lastError?: undefined }
-  | { status: 'failed'; lastError: string }
-  | { status: 'pending'; lastError: string; nextAttemptAt: Date };
-
-/** Prisma queries for callback deliveries and their attempts. Status changes are guarded updates. */
+/**
+ * Callback deliveries and their attempts. Status changes are guarded updates; an attempt's own two steps (claim,
+ * record) are single statements (statements.ts), the rest is Prisma.
+ */
 export class CallbackRepository {
   constructor(private readonly db: Db) {}
 
@@ -42,33 +31,18 @@ export class CallbackRepository {
   }
 
   /**
-   * Takes a due delivery for one attempt by pushing its nextAttemptAt out to `leaseUntil`: another worker
-   * running the same job (after a stall) then finds it not due. False when someone else got there first.
+   * Claims the delivery for one attempt if it is pending and due at `now`, holding it until `leaseUntil`, and reads
+   * it with its edit; otherwise says why not.
    */
-  async claim(delivery: CallbackDelivery, leaseUntil: Date): Promise<boolean> {
-    const { count } = await this.db.callbackDelivery.updateMany({
-      where: { id: delivery.id, status: 'pending', series: delivery.series, nextAttemptAt: delivery.nextAttemptAt },
-      data: { nextAttemptAt: leaseUntil },
-    });
-    return count === 1;
+  async claimDue(id: string, now: Date, leaseUntil: Date): Promise<ClaimResult> {
+    const [row] = await this.db.sql.rows(claimDueDelivery(id, now, leaseUntil));
+    return claimResultOf(row, now);
   }
 
-  /** Stores the attempt and its consequence together. */
-  async recordAttempt(delivery: CallbackDelivery, attempt: AttemptRecord, verdict: AttemptVerdict): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      await tx.callbackAttempt.create({ data: { deliveryId: delivery.id, ...attempt } });
-      await tx.callbackDelivery.updateMany({
-        where: { id: delivery.id, status: 'pending', series: delivery.series },
-        data: {
-          status: verdict.status,
-          attempts: { increment: 1 },
-          seriesAttempts: { increment: 1 },
-          ...(verdict.lastError !== undefined ? { lastError: verdict.lastError } : {}),
-          ...(verdict.status === 'delivered' ? { deliveredAt: new Date() } : {}),
-          ...(verdict.status === 'pending' ? { nextAttemptAt: verdict.nextAttemptAt } : {}),
-        },
-      });
-    });
+  /** Stores the attempt and its consequence together. False when the delivery had left that series (or pending). */
+  async recordAttempt(deliveryId: string, attempt: AttemptRecord, verdict: AttemptVerdict, now = new Date()): Promise<boolean> {
+    const [row] = await this.db.sql.rows<{ applied: number }>(recordAttempt(deliveryId, attempt, verdict, now));
+    return row?.applied === 1;
   }
 
   /**

@@ -17,6 +17,18 @@ export function signingKeyOf(secret: string): Buffer | null {
 
 export const isStrongSigningSecret = (secret: string): boolean => signingKeyOf(secret) !== null;
 
+/** A process signs with one secret: decoding it again for every callback showed in the worker's profile. */
+let decoded: { secret: string; key: Buffer } | undefined;
+
+function keyOf(secret: string): Buffer {
+  if (decoded?.secret !== secret) {
+    const key = signingKeyOf(secret);
+    if (!key) throw new Error('the callback signing secret is malformed'); // loadConfig refuses such a secret at start
+    decoded = { secret, key };
+  }
+  return decoded.key;
+}
+
 export interface SignedHeaders {
   'webhook-id': string;
   'webhook-timestamp': string;
@@ -25,8 +37,7 @@ export interface SignedHeaders {
 
 /** The three Standard Webhooks headers for one attempt at sending `body` as event `id`. */
 export function signCallback(secret: string, id: string, sentAt: Date, body: string): SignedHeaders {
-  const key = signingKeyOf(secret);
-  if (!key) throw new Error('the callback signing secret is malformed'); // loadConfig refuses such a secret at start
+  const key = keyOf(secret);
   const timestamp = String(Math.floor(sentAt.getTime() / 1000));
   const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
   return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };

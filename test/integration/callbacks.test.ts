@@ -253,7 +253,6 @@ describe('callbackUrl safety', () => {
 
     const decision = await deliverCallback(delivery!.id, {
       deliveries,
-      edits: strict.edits,
       logger: pino({ level: 'silent' }),
       signingSecret: TEST_CALLBACK_SECRET,
       timeoutMs: 1_000,
