@@ -76,6 +76,8 @@ const envSchema = z
     RECONCILE_MAX_INTERVAL_MS: integer(100, 86_400_000).default(10 * 60_000),
     IDEMPOTENCY_TTL_HOURS: integer(24, 24 * 365).default(24),
     WORKER_CONCURRENCY: integer(1, 1000).default(10),
+    /** ROLE=worker processes lower their CPU priority by this much (nice), so API processes on the host answer first. */
+    WORKER_NICE: integer(0, 19).default(10),
     /** A worker that dies holds its jobs this long before another takes them over (BullMQ's lock and stall check). */
     WORKER_LOCK_DURATION_MS: integer(1_000, 600_000).default(30_000),
     SWEEP_INTERVAL_MS: integer(50, 3_600_000).default(15_000),

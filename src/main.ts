@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
+import { yieldCpuToApi } from './cpuPriority.js';
 import { loggerOptions } from './logger.js';
 import { exitOnSignal } from './shutdown.js';
 import { startPixelRelay } from './start.js';
@@ -14,6 +15,7 @@ try {
   process.exit(1);
 }
 const logger = pino(loggerOptions(config));
+yieldCpuToApi(config, logger);
 const relay = await startPixelRelay(config, logger);
 logger.info({ role: config.ROLE, url: relay.url }, 'pixelrelay started');
 exitOnSignal(relay.stop, config.SHUTDOWN_TIMEOUT_MS, logger);

@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { type ChildRelay, startChildRelay } from '../helpers/childRelay.js';
@@ -46,6 +47,8 @@ async function inProcessWorker() {
 describe('worker processes', () => {
   it('a worker SIGKILLed in the middle of a submit: the edit still completes, with one upstream job', async () => {
     const victim = await childWorker();
+    // A worker process gives way to API processes on its host (WORKER_NICE, default 10).
+    expect(getPriority(victim.process.pid!) - getPriority()).toBe(10);
     sim.nextSubmit({ kind: 'slow', delayMs: 2_500 });
     const id = await post();
     await eventually(
@@ -69,7 +72,8 @@ describe('worker processes', () => {
   it('UPSTREAM_MAX_CONCURRENCY=3 holds across two worker processes', async () => {
     const before = sim.stats().maxUnfinished;
     expect(before).toBeLessThanOrEqual(3);
-    await Promise.all([childWorker({ WORKER_CONCURRENCY: '5' }), inProcessWorker()]);
+    const [child] = await Promise.all([childWorker({ WORKER_CONCURRENCY: '5', WORKER_NICE: '0' }), inProcessWorker()]);
+    expect(getPriority(child.process.pid!)).toBe(getPriority());
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(await post());
     for (const id of ids) await completed(id, 40_000);
@@ -92,6 +96,7 @@ describe('graceful shutdown', () => {
       }),
     );
     children.push(child);
+    expect(getPriority(child.process.pid!)).toBe(getPriority()); // ROLE=all: its API shares the process
     sim.nextSubmit({ kind: 'slow', delayMs: 1_500 });
     const res = await fetch(`http://127.0.0.1:${port}/v1/edits`, {
       method: 'POST',
