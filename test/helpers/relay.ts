@@ -6,6 +6,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { createRepositories, type Repositories } from '../../src/services.js';
 import { clientIdOf } from '../../src/shared/ids.js';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { type RunningRelay, startPixelRelay } from '../../src/start.js';
 import { isolatedDatabase, testRedisUrl } from './services.js';
 
@@ -107,6 +108,44 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
       await relay.stop();
       await db.$disconnect();
       await database.drop();
+    },
+  };
+}
+
+export interface RelayWithSimulator {
+  sim: Simulator;
+  /** The simulator's base URL (the relay's PIXELBYTE_API_URL), for more relays or direct calls. */
+  simUrl: string;
+  t: TestRelay;
+  /** Stops the relay, then closes the simulator. */
+  stop(): Promise<void>;
+}
+
+/** A simulator on a random local port and a test relay against it (see `startTestRelay` for `env` and `options`). */
+export async function startRelayWithSimulator(
+  env: Record<string, string> = {},
+  simulator: SimulatorOptions = {},
+  options: TestRelayOptions = {},
+): Promise<RelayWithSimulator> {
+  const sim = createSimulator(simulator);
+  const simUrl = await sim.listen(0, '127.0.0.1');
+  let t: TestRelay;
+  try {
+    t = await startTestRelay(simUrl, env, options);
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  return {
+    sim,
+    simUrl,
+    t,
+    stop: async () => {
+      try {
+        await t.stop();
+      } finally {
+        await sim.close();
+      }
     },
   };
 }

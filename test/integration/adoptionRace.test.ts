@@ -1,24 +1,19 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EditTransitions } from '../../src/edits/transitions.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // A webhook that beats the submit response adopts its job; the submit response may record that same job while
 // the adoption is under way. Postgres decides the order here: the test holds the edit's row lock, lets the
 // adoption's UPDATE queue behind it, records the submit's answer in that locked transaction, then lets go.
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator();
   // API only: no worker submits or sweeps the edit behind the test's back.
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api' });
+  ({ t, stop } = await startRelayWithSimulator({ ROLE: 'api' }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 async function waitingOnALock(client: pg.Client): Promise<boolean> {
   const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findModel } from '../../src/catalog/models.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN, type TestClient } from '../helpers/clients.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 const MODEL = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
 const input = { prompt: 'a budget of its own', image_urls: ['https://example.com/a.jpg'] };
@@ -14,17 +14,13 @@ const today = (t: TestRelay, client: TestClient) =>
   t.relay.app!.inject({ method: 'GET', url: `/admin/clients/${client.id}`, headers: adminHeaders }).then((r) => r.json().today);
 
 describe('a daily budget under concurrent accepts', () => {
-  let sim: Simulator;
   let t: TestRelay;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    sim = createSimulator();
     // API only: nothing is submitted, so every reservation stays an estimate.
-    t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+    ({ t, stop } = await startRelayWithSimulator({ ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }));
   });
-  afterAll(async () => {
-    await t?.stop();
-    await sim?.close();
-  });
+  afterAll(() => stop?.());
 
   it('of 20 concurrent requests against a budget that fits 5, exactly 5 are accepted and 15 get 402 with nothing stored', async () => {
     const client = await createClient(t, { dailyBudgetMicroCents: 5 * COST + COST / 2 });
@@ -71,15 +67,12 @@ describe('a daily budget under concurrent accepts', () => {
 describe('reservations released and settled', () => {
   let sim: Simulator;
   let t: TestRelay;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
     // Jobs wait 2 s at PixelByte before processing: long enough to cancel one there.
-    sim = createSimulator({ pendingMs: 2_000, processingMs: 200 });
-    t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+    ({ sim, t, stop } = await startRelayWithSimulator({ ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { pendingMs: 2_000, processingMs: 200 }));
   });
-  afterAll(async () => {
-    await t?.stop();
-    await sim?.close();
-  });
+  afterAll(() => stop?.());
 
   const jobOf = (editId: string) =>
     eventually(async () => (await t.db.edit.findUniqueOrThrow({ where: { id: editId } })).upstreamJobId ?? undefined, 10_000, 'a job');

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverCallback } from '../../src/callbacks/deliverCallback.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { CallbackReceiver, type ReceivedCallback } from '../helpers/callbackReceiver.js';
-import { eventually, startTestRelay, TEST_CALLBACK_SECRET, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, startTestRelay, TEST_CALLBACK_SECRET, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 // Callbacks to 127.0.0.1 over plain http need both escape hatches; the retry schedule is shrunk
@@ -22,17 +22,15 @@ let sim: Simulator;
 let simUrl: string;
 let receiver: CallbackReceiver;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [100, 200] });
   receiver = await CallbackReceiver.start();
-  simUrl = await sim.listen(0, '127.0.0.1');
-  t = await startTestRelay(simUrl, RECEIVER_ENV);
+  ({ sim, simUrl, t, stop } = await startRelayWithSimulator(RECEIVER_ENV, { pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [100, 200] }));
 });
 afterAll(async () => {
-  await t?.stop();
+  await stop?.();
   await receiver?.close();
-  await sim?.close();
 });
 
 const input = { prompt: 'tell me when it is done', image_urls: ['https://example.com/a.jpg'] };
@@ -280,17 +278,18 @@ describe('a callback whose worker is down', () => {
   let sim2: Simulator;
   let sim2Url: string;
   let api: TestRelay;
+  let stopApi: () => Promise<void>;
   beforeAll(async () => {
-    sim2 = createSimulator({ pendingMs: 50, processingMs: 100 });
+    ({
+      sim: sim2,
+      simUrl: sim2Url,
+      t: api,
+      stop: stopApi,
+    } = await startRelayWithSimulator({ ...RECEIVER_ENV, ROLE: 'api' }, { pendingMs: 50, processingMs: 100 }));
     // The webhook is posted by the test, after the worker is gone.
     sim2.configure({ webhook: 'drop' });
-    sim2Url = await sim2.listen(0, '127.0.0.1');
-    api = await startTestRelay(sim2Url, { ...RECEIVER_ENV, ROLE: 'api' });
   });
-  afterAll(async () => {
-    await api?.stop();
-    await sim2?.close();
-  });
+  afterAll(() => stopApi?.());
 
   it('is delivered once it comes back, even when the crash lost its queue entry', async () => {
     const workerEnv = { ...RECEIVER_ENV, ROLE: 'worker', PUBLIC_BASE_URL: api.config.PUBLIC_BASE_URL, RECONCILE_GRACE_MS: '600000' };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 // slowSim keeps jobs pending for seconds (cancellable upstream); quickSim starts them at once.
 let slowSim: Simulator;
@@ -92,17 +92,18 @@ describe('POST /v1/edits/:id/cancel', () => {
 describe('a cancel that a status poll overtakes', () => {
   let racingSim: Simulator;
   let racing: TestRelay;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
     // Jobs stay pending for a minute, so the cancel always finds its job cancellable; PixelByte's answer
     // to it takes 5 s, long enough for the reconciler to learn of the cancellation first.
-    racingSim = createSimulator({ pendingMs: 60_000, processingMs: 100 });
+    ({
+      sim: racingSim,
+      t: racing,
+      stop,
+    } = await startRelayWithSimulator({ RECONCILE_GRACE_MS: '0', UPSTREAM_TIMEOUT_MS: '20000' }, { pendingMs: 60_000, processingMs: 100 }));
     racingSim.configure({ cancelResponseDelayMs: 5_000 });
-    racing = await startTestRelay(await racingSim.listen(0, '127.0.0.1'), { RECONCILE_GRACE_MS: '0', UPSTREAM_TIMEOUT_MS: '20000' });
   });
-  afterAll(async () => {
-    await racing?.stop();
-    await racingSim?.close();
-  });
+  afterAll(() => stop?.());
 
   it('still records the refund and answers 200 with the cancelled edit', async () => {
     const id = await post(racing);

@@ -1,25 +1,19 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
-import { freePort, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { freePort, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-let sim: Simulator;
 let simUrl: string;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 200, processingMs: 300 });
-  simUrl = await sim.listen(0, '127.0.0.1');
-  t = await startTestRelay(simUrl, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  ({ simUrl, t, stop } = await startRelayWithSimulator({ ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { pendingMs: 200, processingMs: 300 }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 interface Run {
   code: number | null;

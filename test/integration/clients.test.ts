@@ -1,25 +1,22 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN } from '../helpers/clients.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 /** Another API replica of the same deployment: same database, same Redis. */
 let replica: TestRelay;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  const url = await sim.listen(0, '127.0.0.1');
+  let simUrl: string;
   // API only: edits stay queued, so they can be cancelled and counted without a worker moving them.
-  t = await startTestRelay(url, { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
-  replica = await startTestRelay(url, { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { share: t });
+  ({ simUrl, t, stop } = await startRelayWithSimulator({ ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }));
+  replica = await startTestRelay(simUrl, { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { share: t });
 });
 afterAll(async () => {
   await replica?.stop();
-  await t?.stop();
-  await sim?.close();
+  await stop?.();
 });
 
 const input = { prompt: 'clients of their own', image_urls: ['https://example.com/a.jpg'] };

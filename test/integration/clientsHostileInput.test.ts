@@ -1,24 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN, type TestClient } from '../helpers/clients.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // Every field the clients feature accepts, given what a careless or hostile caller sends: each gets a 4xx with a
 // stable code, stores nothing and logs nothing above warn.
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 let client: TestClient;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  ({ t, stop } = await startRelayWithSimulator({ ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }));
   client = await createClient(t, { name: 'the victim' });
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 interface Row {
   name: string;

@@ -2,26 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { fetchEdit, settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 100, processingMs: 200, webhookRetryDelaysMs: [100, 200] });
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), {
-    SUBMIT_FENCE_GRACE_MS: '1500',
-    RECONCILE_GRACE_MS: '200',
-    RECONCILE_MAX_INTERVAL_MS: '500',
-    SWEEP_INTERVAL_MS: '200',
-  });
+  ({ sim, t, stop } = await startRelayWithSimulator(
+    { SUBMIT_FENCE_GRACE_MS: '1500', RECONCILE_GRACE_MS: '200', RECONCILE_MAX_INTERVAL_MS: '500', SWEEP_INTERVAL_MS: '200' },
+    { pendingMs: 100, processingMs: 200, webhookRetryDelaysMs: [100, 200] },
+  ));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 afterEach(() => sim.configure({ webhook: 'deliver', webhookFaultRate: undefined }));
 
 const input = { prompt: 'delivery guarantees', image_urls: ['https://example.com/a.jpg'] };

@@ -1,20 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, SIM_API_KEY, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { eventually, SIM_API_KEY, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { webhookPath } from '../helpers/webhooks.js';
 
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 100, processingMs: 200, webhookRetryDelaysMs: [100, 200, 400] });
-  const simUrl = await sim.listen(0, '127.0.0.1');
-  t = await startTestRelay(simUrl);
+  ({ sim, t, stop } = await startRelayWithSimulator({}, { pendingMs: 100, processingMs: 200, webhookRetryDelaysMs: [100, 200, 400] }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 async function postEdit(body: unknown) {
   return t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: body as object });

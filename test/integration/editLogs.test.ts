@@ -1,22 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { settledEdit } from '../helpers/edits.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // What an operator following one edit through the logs sees: a line per status change, each naming the edit
 // (and its PixelByte job once known), and every request line its request id.
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 100, processingMs: 200 });
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'));
+  ({ t, stop } = await startRelayWithSimulator({}, { pendingMs: 100, processingMs: 200 }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 interface LogLine {
   level: number;

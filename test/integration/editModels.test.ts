@@ -2,9 +2,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allModels } from '../../src/catalog/models.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { submitsFor } from '../helpers/edits.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // Every PixelByte edit model through real HTTP: its schema as GET /v1/models publishes it, its price as the
 // estimate and PixelByte (the simulator, with its own independent price table) state it, and its fields as
@@ -12,16 +12,13 @@ import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js'
 
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 200, processingMs: 300 });
   // A submit timed out on a loaded machine would leave its charge to a webhook: these tests read it from the answer.
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { UPSTREAM_TIMEOUT_MS: '15000' });
+  ({ sim, t, stop } = await startRelayWithSimulator({ UPSTREAM_TIMEOUT_MS: '15000' }, { pendingMs: 200, processingMs: 300 }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 const PRO = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
 const SEEDREAM = 'bytedance-plus/seedream-v5-lite/image-to-image';

@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { BODY_LIMIT_BYTES: '16384' });
+  ({ t, stop } = await startRelayWithSimulator({ BODY_LIMIT_BYTES: '16384' }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 const valid = { prompt: 'Make the sky purple', image_urls: ['https://example.com/a.jpg'] };
 const storedCount = () => t.db.edit.count({ where: { clientId: t.clientId } });

@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { startChildRelay } from '../helpers/childRelay.js';
-import { sameDeploymentEnv, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { sameDeploymentEnv, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
-let sim: Simulator;
 let api: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  api = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api' });
+  ({ t: api, stop } = await startRelayWithSimulator({ ROLE: 'api' }));
 });
-afterAll(async () => {
-  await api?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 describe('a process-level error', () => {
   it('is logged as fatal and ends the process with exit 1 through the ordered shutdown', async () => {

@@ -1,29 +1,20 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL } from '../../src/catalog/models.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { settledEdit } from '../helpers/edits.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { type RelayWithSimulator, startRelayWithSimulator } from '../helpers/relay.js';
 
 // A 502/504 from the load balancer in front of PixelByte says nothing about whether the job exists.
 const GRACE_MS = 1500;
 const input = { prompt: 'behind a gateway', image_urls: ['https://example.com/a.jpg'] };
 
-interface Setup {
-  sim: Simulator;
-  t: TestRelay;
-}
+type Setup = RelayWithSimulator;
 
-async function start(env: Record<string, string> = {}): Promise<Setup> {
+function start(env: Record<string, string> = {}): Promise<Setup> {
   // One simulator (one PixelByte key) per relay: with an exclusive key, no other relay's jobs may be listed.
-  const sim = createSimulator({ pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [100, 200] });
-  const t = await startTestRelay(await sim.listen(0, '127.0.0.1'), {
-    SUBMIT_FENCE_GRACE_MS: String(GRACE_MS),
-    RECONCILE_GRACE_MS: '200',
-    RECONCILE_MAX_INTERVAL_MS: '500',
-    SWEEP_INTERVAL_MS: '200',
-    ...env,
-  });
-  return { sim, t };
+  return startRelayWithSimulator(
+    { SUBMIT_FENCE_GRACE_MS: String(GRACE_MS), RECONCILE_GRACE_MS: '200', RECONCILE_MAX_INTERVAL_MS: '500', SWEEP_INTERVAL_MS: '200', ...env },
+    { pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [100, 200] },
+  );
 }
 
 async function post({ t }: Setup): Promise<string> {
@@ -59,10 +50,7 @@ describe('behind a gateway, with a PixelByte key that may be shared (no listing)
   beforeAll(async () => {
     s = await start();
   });
-  afterAll(async () => {
-    await s?.t.stop();
-    await s?.sim.close();
-  });
+  afterAll(() => s?.stop());
   beforeEach(() => s.sim.reset());
 
   it.each([504, 502] as const)('%s after PixelByte created the job: not resent; the webhook adopts it; one job, one charge', async (status) => {
@@ -112,10 +100,7 @@ describe('behind a gateway, with PIXELBYTE_KEY_EXCLUSIVE=true (PixelByte is aske
   beforeEach(async () => {
     s = await start({ PIXELBYTE_KEY_EXCLUSIVE: 'true' });
   });
-  afterEach(async () => {
-    await s?.t.stop();
-    await s?.sim.close();
-  });
+  afterEach(() => s?.stop());
 
   it('504 before anything reached PixelByte: PixelByte lists no such job, so the resend is clean', async () => {
     s.sim.nextSubmit({ kind: 'gateway-error', status: 504, jobCreated: false });

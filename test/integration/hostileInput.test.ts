@@ -1,22 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // Bytes a client controls that Postgres, the stack or JSON cannot hold. Each must be refused with a 4xx and a
 // stable code, store nothing and log nothing above warn (a 500 would log the customer's text at error level).
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator();
   // API only: nothing here is ever submitted, and no worker logs in the background of the log assertions.
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api' });
+  ({ t, stop } = await startRelayWithSimulator({ ROLE: 'api' }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 /** Text no log line may contain: every hostile prompt carries it. */
 const MARKER = 'HOSTILE-MARKER-7f3a';

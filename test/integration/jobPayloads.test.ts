@@ -3,27 +3,26 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues, type EditQueues } from '../../src/jobs/queues.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // A job's payload is checked against its queue's schema: one that fails would fail the same way on every
 // retry, so it fails at once instead of taking the queue's 12 attempts.
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 let redis: Redis;
 let queues: EditQueues;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'worker' });
+  ({ sim, t, stop } = await startRelayWithSimulator({ ROLE: 'worker' }));
   redis = createRedis(t.config.REDIS_URL, 'worker');
   queues = createQueues(redis, t.config.QUEUE_PREFIX);
 });
 afterAll(async () => {
   await queues?.close();
   await redis?.quit();
-  await t?.stop();
-  await sim?.close();
+  await stop?.();
 });
 
 async function failedAfter(queue: Queue, jobId: string) {

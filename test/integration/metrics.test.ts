@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { CallbackReceiver } from '../helpers/callbackReceiver.js';
 import { settledEdit } from '../helpers/edits.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 // /metrics after a run of edits that covers every family: completed, failed, cancelled; a rejected, an unknown
@@ -19,6 +19,7 @@ const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 let sim: Simulator;
 let receiver: CallbackReceiver;
 let t: TestRelay;
+let stop: () => Promise<void>;
 const ids: Record<string, string> = {};
 
 /** The exposition text as samples: `name{labels}` → value, labels sorted as written. */
@@ -62,16 +63,18 @@ const callbackOf = (id: string, status: string) =>
   );
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 700, processingMs: 100, webhookRetryDelaysMs: [100, 200] });
   receiver = await CallbackReceiver.start();
   receiver.script('/gone', 410);
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), {
-    ALLOW_HTTP_CALLBACKS: 'true',
-    CALLBACK_ALLOW_PRIVATE: 'true',
-    SUBMIT_FENCE_GRACE_MS: '300',
-    // Only the scripted 502 may leave a submit's outcome unknown, however loaded the machine.
-    UPSTREAM_TIMEOUT_MS: '15000',
-  });
+  ({ sim, t, stop } = await startRelayWithSimulator(
+    {
+      ALLOW_HTTP_CALLBACKS: 'true',
+      CALLBACK_ALLOW_PRIVATE: 'true',
+      SUBMIT_FENCE_GRACE_MS: '300',
+      // Only the scripted 502 may leave a submit's outcome unknown, however loaded the machine.
+      UPSTREAM_TIMEOUT_MS: '15000',
+    },
+    { pendingMs: 700, processingMs: 100, webhookRetryDelaysMs: [100, 200] },
+  ));
 
   // Completed, its webhook sent twice, its callback delivered.
   sim.nextSubmit({ kind: 'duplicate-webhook' });
@@ -111,8 +114,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
+  await stop?.();
   await receiver?.close();
 });
 

@@ -16,10 +16,9 @@ import { ERROR_CODES } from '../../src/openapi/errorCodes.js';
 import { acceptedEditExample, completedEditExample } from '../../src/openapi/examples.js';
 import { DOCS_PREFIX } from '../../src/plugins/openapi.js';
 import { QUEUE_DASHBOARD_PATH } from '../../src/plugins/queueDashboard.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { appRoutesAndDocument } from '../helpers/appRoutes.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 interface Operation {
   operationId?: string;
@@ -34,22 +33,18 @@ interface Document {
   components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }> };
 }
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 let document: Document;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 100, processingMs: 200 });
   // ADMIN_TOKEN set: the admin routes exist only then, and must be documented too.
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  ({ t, stop } = await startRelayWithSimulator({ ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { pendingMs: 100, processingMs: 200 }));
   const res = await fetch(`${t.relay.url}${DOCS_PREFIX}/json`);
   expect(res.status).toBe(200);
   document = (await res.json()) as Document;
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 const operations = () => Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { isolatedDatabase, testRedisUrl } from '../helpers/services.js';
 import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
@@ -8,12 +8,12 @@ import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 // shared services keep serving every other test.
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 let pgProxy: TcpProxy;
 let redisProxy: TcpProxy;
 let drop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [200, 400, 800, 1600] });
   const db = await isolatedDatabase();
   drop = db.drop;
   const pgUrl = new URL(db.url);
@@ -21,19 +21,21 @@ beforeAll(async () => {
   const redisUrl = new URL(testRedisUrl());
   redisProxy = new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
   await Promise.all([pgProxy.start(), redisProxy.start()]);
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), {
-    DATABASE_URL: viaProxy(db.url, pgProxy),
-    REDIS_URL: viaProxy(testRedisUrl(), redisProxy),
-    SWEEP_INTERVAL_MS: '300',
-    RECONCILE_GRACE_MS: '500',
-    RECONCILE_MAX_INTERVAL_MS: '1000',
-  });
+  ({ sim, t, stop } = await startRelayWithSimulator(
+    {
+      DATABASE_URL: viaProxy(db.url, pgProxy),
+      REDIS_URL: viaProxy(testRedisUrl(), redisProxy),
+      SWEEP_INTERVAL_MS: '300',
+      RECONCILE_GRACE_MS: '500',
+      RECONCILE_MAX_INTERVAL_MS: '1000',
+    },
+    { pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [200, 400, 800, 1600] },
+  ));
 });
 afterAll(async () => {
   pgProxy?.restore();
   redisProxy?.restore();
-  await t?.stop();
-  await sim?.close();
+  await stop?.();
   await Promise.all([pgProxy?.stop(), redisProxy?.stop()]);
   await drop?.();
 });

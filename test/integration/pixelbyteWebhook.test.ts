@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 50, processingMs: 100 });
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'));
+  ({ sim, t, stop } = await startRelayWithSimulator({}, { pendingMs: 50, processingMs: 100 }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 beforeEach(() => {
   // These tests deliver webhooks themselves; the simulator's own would race them.
   sim.configure({ webhook: 'drop' });

@@ -1,22 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { eventually, startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
 let first: TestRelay;
+let stop: () => Promise<void>;
 let second: TestRelay;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 50, processingMs: 100 });
-  const url = await sim.listen(0, '127.0.0.1');
-  first = await startTestRelay(url, { UPSTREAM_MAX_PER_MINUTE: '3' });
+  let simUrl: string;
+  ({ sim, simUrl, t: first, stop } = await startRelayWithSimulator({ UPSTREAM_MAX_PER_MINUTE: '3' }, { pendingMs: 50, processingMs: 100 }));
   // A second worker process of the same deployment: the limit is the queue's, not each worker's.
-  second = await startTestRelay(url, { ROLE: 'worker', UPSTREAM_MAX_PER_MINUTE: '3', PUBLIC_BASE_URL: first.config.PUBLIC_BASE_URL }, { share: first });
+  second = await startTestRelay(simUrl, { ROLE: 'worker', UPSTREAM_MAX_PER_MINUTE: '3', PUBLIC_BASE_URL: first.config.PUBLIC_BASE_URL }, { share: first });
 });
 afterAll(async () => {
   await second?.stop();
-  await first?.stop();
-  await sim?.close();
+  await stop?.();
 });
 
 describe('UPSTREAM_MAX_PER_MINUTE', () => {

@@ -1,20 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_REALM } from '../../src/plugins/adminAuth.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  ({ t, stop } = await startRelayWithSimulator({ ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 /** Over real HTTP, as a browser would open it. */

@@ -1,25 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN } from '../helpers/clients.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { testRedisUrl } from '../helpers/services.js';
 import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
-let sim: Simulator;
 let a: TestRelay;
+let stop: () => Promise<void>;
 /** A second API replica: same database, same Redis and prefix. */
 let b: TestRelay;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  const url = await sim.listen(0, '127.0.0.1');
-  a = await startTestRelay(url, { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
-  b = await startTestRelay(url, { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { share: a });
+  let simUrl: string;
+  ({ simUrl, t: a, stop } = await startRelayWithSimulator({ ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }));
+  b = await startTestRelay(simUrl, { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { share: a });
 });
 afterAll(async () => {
   await b?.stop();
-  await a?.stop();
-  await sim?.close();
+  await stop?.();
 });
 
 const list = (relay: TestRelay, headers: Record<string, string>) => relay.relay.app!.inject({ method: 'GET', url: '/v1/edits?limit=1', headers });

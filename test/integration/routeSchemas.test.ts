@@ -6,24 +6,19 @@ import { editResource } from '../../src/edits/resource.js';
 import { errorBodySchema } from '../../src/errors.js';
 import { DOCS_PREFIX } from '../../src/plugins/openapi.js';
 import { QUEUE_DASHBOARD_PATH } from '../../src/plugins/queueDashboard.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { appRoutesAndDocument } from '../helpers/appRoutes.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
-let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator();
   // API only: the rows these tests write by hand are never touched by a worker.
   // ADMIN_TOKEN set: the admin routes exist only then.
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  ({ t, stop } = await startRelayWithSimulator({ ROLE: 'api', ADMIN_TOKEN: TEST_ADMIN_TOKEN }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 /** Every route pixelrelay's app registers, as Fastify was given it (schemas included). */
 async function allRegisteredRoutes(): Promise<RouteOptions[]> {

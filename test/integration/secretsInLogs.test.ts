@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 const PIXELBYTE_KEY = 'pb_live_TOPSECRET_upstream_key_0001';
@@ -10,20 +10,15 @@ const WEBHOOK_URL_SECRET = 'TOPSECRET_webhook_url_secret_0003_of_32_chars';
 
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ apiKeys: [PIXELBYTE_KEY], webhookSecret: WEBHOOK_SECRET, pendingMs: 50, processingMs: 100 });
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), {
-    PIXELBYTE_API_KEY: PIXELBYTE_KEY,
-    PIXELBYTE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    WEBHOOK_URL_SECRET,
-    LOG_LEVEL: 'trace',
-  });
+  ({ sim, t, stop } = await startRelayWithSimulator(
+    { PIXELBYTE_API_KEY: PIXELBYTE_KEY, PIXELBYTE_WEBHOOK_SECRET: WEBHOOK_SECRET, WEBHOOK_URL_SECRET, LOG_LEVEL: 'trace' },
+    { apiKeys: [PIXELBYTE_KEY], webhookSecret: WEBHOOK_SECRET, pendingMs: 50, processingMs: 100 },
+  ));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 describe('logs', () => {
   it('never contain the PixelByte key, the webhook secret, bearer tokens or Authorization headers', async () => {

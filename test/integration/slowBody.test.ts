@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 // A client that sends its request a byte at a time must not hold a socket for as long as it likes: the relay
 // closes it once HTTP_REQUEST_TIMEOUT_MS has passed. Timings here are lower bounds (it was not cut off early)
@@ -12,19 +11,14 @@ const REQUEST_TIMEOUT_MS = 1_000;
 /** Far below what a trickle of 200,000 bytes at 10 a second would take (5.5 hours). */
 const CLOSED_WITHIN_MS = 20_000;
 
-let sim: Simulator;
 let simUrl: string;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator();
-  simUrl = await sim.listen(0, '127.0.0.1');
-  t = await startTestRelay(simUrl, { ROLE: 'api', HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
+  ({ simUrl, t, stop } = await startRelayWithSimulator({ ROLE: 'api', HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) }));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 
 async function open(url: string): Promise<Socket> {
   const { hostname, port } = new URL(url);

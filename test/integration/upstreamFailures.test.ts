@@ -1,19 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
-import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
 let t: TestRelay;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [100, 200] });
-  t = await startTestRelay(await sim.listen(0, '127.0.0.1'), { SUBMIT_MAX_ATTEMPTS: '3', SUBMIT_FENCE_GRACE_MS: '60000', WORKER_CONCURRENCY: '1' });
+  ({ sim, t, stop } = await startRelayWithSimulator(
+    { SUBMIT_MAX_ATTEMPTS: '3', SUBMIT_FENCE_GRACE_MS: '60000', WORKER_CONCURRENCY: '1' },
+    { pendingMs: 50, processingMs: 100, webhookRetryDelaysMs: [100, 200] },
+  ));
 });
-afterAll(async () => {
-  await t?.stop();
-  await sim?.close();
-});
+afterAll(() => stop?.());
 afterEach(() => sim.configure({ submitFault: undefined, webhook: 'deliver' }));
 
 const input = { prompt: 'upstream failure test', image_urls: ['https://example.com/a.jpg'] };

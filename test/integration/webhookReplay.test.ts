@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues, type EditQueues } from '../../src/jobs/queues.js';
-import { createSimulator, type RecordedDelivery, type Simulator } from '../../src/simulator/index.js';
+import type { RecordedDelivery, Simulator } from '../../src/simulator/index.js';
 import { fetchEdit, settledEdit } from '../helpers/edits.js';
-import { eventually, SIM_API_KEY, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { eventually, SIM_API_KEY, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 /*
@@ -20,21 +20,19 @@ const input = { prompt: 'replay target', image_urls: ['https://example.com/a.jpg
 let sim: Simulator;
 let simUrl: string;
 let t: TestRelay;
+let stop: () => Promise<void>;
 let redis: Redis;
 let queues: EditQueues;
 
 beforeAll(async () => {
-  sim = createSimulator({ pendingMs: 50, processingMs: 150 });
-  simUrl = await sim.listen(0, '127.0.0.1');
-  t = await startTestRelay(simUrl, { SUBMIT_FENCE_GRACE_MS: '1000' });
+  ({ sim, simUrl, t, stop } = await startRelayWithSimulator({ SUBMIT_FENCE_GRACE_MS: '1000' }, { pendingMs: 50, processingMs: 150 }));
   redis = createRedis(t.config.REDIS_URL, 'worker');
   queues = createQueues(redis, t.config.QUEUE_PREFIX);
 });
 afterAll(async () => {
   await queues?.close();
   await redis?.quit();
-  await t?.stop();
-  await sim?.close();
+  await stop?.();
 });
 afterEach(async () => {
   await queues.submit.resume();
