@@ -24,8 +24,17 @@
  * | any other non-2xx without that envelope: HTML, empty, not JSON, an undocumented  | unknown  | fence                                         |
  * |   code, a documented code at another status, a body lost while reading it        |          |                                               |
  * | 2xx whose body is not a job                                                      | unknown  | fence                                         |
- * | timeout, connection reset after the request left                                 | unknown  | fence                                         |
- * | connection refused, DNS failure, connect timeout                                 | not_sent | resends with backoff                          |
+ * | once the request was handed to a connection: a timeout (ours, or waiting for the | unknown  | fence                                         |
+ * |   headers or the body), a reset or close (also of a kept-alive connection the    |          |                                               |
+ * |   server had just closed: who knows whether it read the request first)           |          |                                               |
+ * | before it was handed to a connection: connection refused, DNS failure, connect   | not_sent | resends with backoff                          |
+ * |   timeout, our deadline passing while the connection was still opening           |          |                                               |
+ *
+ * The client (client.ts) knows which side of that line a failure fell on: undici hands a request to a connection
+ * (`onConnect`) right before writing its first byte, and the client tells `classifyNetworkError` (`sent`).
+ * undici's own error codes, for the record: UND_ERR_CONNECT_TIMEOUT, ECONNREFUSED, ENOTFOUND, EAI_AGAIN come
+ * before; UND_ERR_SOCKET ("other side closed"), ECONNRESET, EPIPE, UND_ERR_HEADERS_TIMEOUT, UND_ERR_BODY_TIMEOUT
+ * after. undici never resends a request on its own (no retry interceptor here, one request per connection).
  */
 export type UpstreamFailureKind = 'rejected' | 'not_sent' | 'unknown';
 
@@ -102,18 +111,28 @@ export function classifyHttpError(
   return new UpstreamError('unknown', envelope?.code ?? `HTTP_${status}`, `${what}: HTTP ${status}, ${why}: PixelByte may have acted on it`, status);
 }
 
-// Errors raised before a single byte reached the server.
+// Errors raised before a single byte reached the server: used when the caller cannot tell how far the request got.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL']);
 
-export function classifyNetworkError(err: unknown, what: string): UpstreamError {
+// Waiting too long for an answer that had begun, or not: ours (the call's deadline) and undici's own timers.
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * A call that failed without an HTTP answer we could read. `sent`: whether the request had been handed to a
+ * connection (from then on any byte of it may have reached PixelByte); false makes it `not_sent` whatever the
+ * error, true makes it `unknown` whatever the error; left out, the error's code decides (NOT_SENT_CODES).
+ */
+export function classifyNetworkError(err: unknown, what: string, options: { sent?: boolean } = {}): UpstreamError {
   const cause = (err as { cause?: { code?: string } })?.cause;
   const code = cause?.code ?? (err as { code?: string })?.code;
   const name = (err as { name?: string })?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new UpstreamError('unknown', 'UPSTREAM_TIMEOUT', `${what}: PixelByte did not answer in time`);
+  const timedOut = name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && TIMEOUT_CODES.has(code));
+  if (options.sent === false || (options.sent === undefined && !timedOut && code && NOT_SENT_CODES.has(code))) {
+    const why = code ?? (timedOut ? 'no connection in time' : name);
+    return new UpstreamError('not_sent', 'UPSTREAM_UNREACHABLE', `${what}: could not connect to PixelByte${why ? ` (${why})` : ''}`);
   }
-  if (code && NOT_SENT_CODES.has(code)) {
-    return new UpstreamError('not_sent', 'UPSTREAM_UNREACHABLE', `${what}: could not connect to PixelByte (${code})`);
+  if (timedOut) {
+    return new UpstreamError('unknown', 'UPSTREAM_TIMEOUT', `${what}: PixelByte did not answer in time`);
   }
   return new UpstreamError('unknown', 'UPSTREAM_CONNECTION_LOST', `${what}: connection to PixelByte lost${code ? ` (${code})` : ''}`);
 }

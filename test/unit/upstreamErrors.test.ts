@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PixelByteClient } from '../../src/upstream/client.js';
-import { UpstreamError } from '../../src/upstream/errors.js';
+import { classifyNetworkError } from '../../src/upstream/errors.js';
+import { failureOf } from '../helpers/upstreamFailure.js';
 
 // A real HTTP server answering each request with the next scripted reply: the client is tested over real sockets.
 type Reply = (req: IncomingMessage, res: ServerResponse) => void;
@@ -35,15 +36,6 @@ const answer =
 const envelope = (status: number, code: string, details: unknown = null) =>
   answer(status, JSON.stringify({ success: false, error: { code, message: `said ${code}`, details }, requestId: 'req_1' }));
 const html = (status: number) => answer(status, `<html><head><title>${status}</title></head><body><h1>${status}</h1><hr>nginx</body></html>`, 'text/html');
-
-async function failureOf(promise: Promise<unknown>): Promise<UpstreamError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UpstreamError);
-  return err as UpstreamError;
-}
 
 describe('a non-2xx answer to a submit, by who could have sent it', () => {
   it.each<[string, Reply, { kind: string; code: string; retryable: boolean }]>([
@@ -167,5 +159,42 @@ describe('listJobs', () => {
     });
     expect((await client().listJobs({ cursor: 'c2' })).hasMore).toBe(false);
     expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /v1/jobs?modelId=a%2Fb+c&limit=100', 'GET /v1/jobs?cursor=c2']);
+  });
+});
+
+describe('classifyNetworkError: undici’s errors, by how far the request got', () => {
+  const error = (code: string, name = 'Error') => Object.assign(new Error(code), { code, name });
+  const kindOf = (err: unknown, sent?: boolean) => {
+    const e = classifyNetworkError(err, 'POST /v1/jobs/submit', sent === undefined ? {} : { sent });
+    return [e.kind, e.code];
+  };
+
+  it.each([
+    ['ECONNREFUSED', error('ECONNREFUSED')],
+    ['UND_ERR_CONNECT_TIMEOUT', error('UND_ERR_CONNECT_TIMEOUT', 'ConnectTimeoutError')],
+    ['our deadline', Object.assign(new Error('late'), { name: 'TimeoutError' })],
+    ['a reset during the TLS handshake', error('ECONNRESET')],
+  ])('before the request was handed to a connection, %s is not_sent', (_, err) => {
+    expect(kindOf(err, false)).toEqual(['not_sent', 'UPSTREAM_UNREACHABLE']);
+  });
+
+  it.each([
+    ['UND_ERR_SOCKET (a kept-alive connection closed under it)', error('UND_ERR_SOCKET', 'SocketError'), 'UPSTREAM_CONNECTION_LOST'],
+    ['ECONNRESET', error('ECONNRESET'), 'UPSTREAM_CONNECTION_LOST'],
+    ['EPIPE', error('EPIPE'), 'UPSTREAM_CONNECTION_LOST'],
+    ['UND_ERR_HEADERS_TIMEOUT', error('UND_ERR_HEADERS_TIMEOUT', 'HeadersTimeoutError'), 'UPSTREAM_TIMEOUT'],
+    ['UND_ERR_BODY_TIMEOUT', error('UND_ERR_BODY_TIMEOUT', 'BodyTimeoutError'), 'UPSTREAM_TIMEOUT'],
+    ['our deadline', Object.assign(new Error('late'), { name: 'TimeoutError' }), 'UPSTREAM_TIMEOUT'],
+    ['even a code that usually means not sent', error('ECONNREFUSED'), 'UPSTREAM_CONNECTION_LOST'],
+  ])('once it was handed to a connection, %s is unknown', (_, err, code) => {
+    expect(kindOf(err, true)).toEqual(['unknown', code]);
+  });
+
+  it('without knowing how far it got, the code decides, and only connection codes are not_sent', () => {
+    expect(kindOf(error('UND_ERR_CONNECT_TIMEOUT', 'ConnectTimeoutError'))).toEqual(['not_sent', 'UPSTREAM_UNREACHABLE']);
+    expect(kindOf(new TypeError('fetch failed', { cause: error('ENOTFOUND') }))).toEqual(['not_sent', 'UPSTREAM_UNREACHABLE']);
+    expect(kindOf(error('UND_ERR_HEADERS_TIMEOUT', 'HeadersTimeoutError'))).toEqual(['unknown', 'UPSTREAM_TIMEOUT']);
+    expect(kindOf(error('UND_ERR_SOCKET', 'SocketError'))).toEqual(['unknown', 'UPSTREAM_CONNECTION_LOST']);
+    expect(kindOf(new Error('something else'))).toEqual(['unknown', 'UPSTREAM_CONNECTION_LOST']);
   });
 });
