@@ -165,7 +165,8 @@ export interface WebhookEventInsert {
  * The guarded compare-and-set: the edit's row is locked and read (`old`, its latest committed version), updated
  * only while its status is one of `from` (and `onlyIf` holds), and the history row and the hooks' rows are written
  * from what moved. The guard is judged on the locked row, never on the table: a condition on "Edit" itself lets the
- * planner pick an index for it (`"upstreamJobId" IS NULL` reads the whole backlog's entries in the job index). Returns the edit as it is now (`movedFrom` set when this statement moved it), the outbox ids,
+ * planner pick an index for it (`"upstreamJobId" IS NULL` reads the whole backlog's entries in the job index).
+ * Returns the edit as it is now (`movedFrom` set when this statement moved it), the outbox ids,
  * and whether the webhook was new; no row when the edit does not exist.
  */
 export function moveEdit(m: MoveStatement): Sql {
