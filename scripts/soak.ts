@@ -26,6 +26,8 @@ const EDITS = arg('--edits', 2000);
 const POST_CONCURRENCY = arg('--concurrency', 16);
 const DEADLINE_MS = arg('--minutes', 20) * 60_000;
 const KEY_EXCLUSIVE = arg('--exclusive', 0) === 1;
+/** Faults and restarts last at least this long, however fast the edits are posted (and 10 s past the last POST). */
+const CHAOS_MS = arg('--chaos-seconds', 60) * 1000;
 const API_KEY = `soak-${randomUUID()}`;
 const random = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -168,8 +170,9 @@ await Promise.all(
 const postedAt = Date.now();
 console.log(`posted ${posted} edits in ${((postedAt - started) / 1000).toFixed(1)} s (${postErrors.length} refused)`);
 
-// Faults and restarts go on for a while after the last POST, then stop: every edit must still finish.
-await sleep(10_000);
+// Faults and restarts go on for a while after the last POST, then stop: every edit must still finish. An API that
+// posts 2,000 edits in 5 s would otherwise leave room for two or three restarts and a few fault draws.
+await sleep(Math.max(10_000, CHAOS_MS - (Date.now() - started)));
 chaos = false;
 await Promise.all([faults, restarter]);
 sim.configure({

@@ -56,6 +56,14 @@ export function startWorkers(options: WorkerOptions, processors: WorkerProcessor
         await submitWorker.rateLimit(decision.delayMs);
         throw Worker.RateLimitError();
       }
+      if (decision.kind === 'wait-for-slot') {
+        // Not Worker.RateLimitError(), which keeps the job's place: it would be the next job taken, again and again,
+        // and the jobs of the edits holding the slots (a submit whose outcome is unknown holds one until its fence
+        // expires and it is sent again) would never come up to free them. At the back, every job gets its turn.
+        await submitWorker.rateLimit(decision.delayMs);
+        await job.moveToDelayed(Date.now() + decision.delayMs, token);
+        throw new DelayedError();
+      }
       return decision.reason;
     },
     {

@@ -38,3 +38,44 @@ describe('UPSTREAM_MAX_PER_MINUTE', () => {
     expect(queued).toBe(3);
   });
 });
+
+describe('UPSTREAM_MAX_CONCURRENCY, every slot held by a submit whose outcome is unknown', () => {
+  it('resends those edits when their fence expires, though edits queue behind them all the while', async () => {
+    // Found by the soak: 50 unanswered submits held the 50 slots; every queued edit met "no slot", went back to
+    // the head of the queue and met it again, so the fenced edits' own jobs never came up and nothing moved again.
+    const capped = await startRelayWithSimulator(
+      { UPSTREAM_MAX_CONCURRENCY: '2', SUBMIT_FENCE_GRACE_MS: '1500', WORKER_CONCURRENCY: '4' },
+      { pendingMs: 50, processingMs: 100 },
+    );
+    try {
+      const post = async (i: number) => {
+        const res = await capped.t.relay.app!.inject({
+          method: 'POST',
+          url: '/v1/edits',
+          headers: capped.t.auth,
+          payload: { input: { prompt: `capped ${i}`, image_urls: ['https://example.com/a.jpg'] } },
+        });
+        return res.json().id as string;
+      };
+      // The connection drops before PixelByte makes a job: the outcome is unknown, so each holds its slot until its fence expires.
+      capped.sim.nextSubmit({ kind: 'drop' }, { kind: 'drop' });
+      const fenced = [await post(0), await post(1)];
+      await eventually(
+        async () => ((await capped.t.db.submitAttempt.count({ where: { editId: { in: fenced }, outcome: 'unknown' } })) === 2 ? true : undefined),
+        10_000,
+        'both submits to end unknown',
+      );
+      const queued = await Promise.all([2, 3, 4, 5, 6, 7].map(post));
+      await eventually(
+        async () => ((await capped.t.db.edit.count({ where: { id: { in: [...fenced, ...queued] }, status: 'completed' } })) === 8 ? true : undefined),
+        30_000,
+        'every edit to complete',
+      );
+      for (const id of fenced) expect(await capped.t.db.submitAttempt.count({ where: { editId: id } })).toBe(2);
+      for (const id of queued) expect(await capped.t.db.submitAttempt.count({ where: { editId: id } })).toBe(1);
+      expect(capped.sim.stats().maxUnfinished).toBeLessThanOrEqual(2);
+    } finally {
+      await capped.stop();
+    }
+  }, 60_000);
+});

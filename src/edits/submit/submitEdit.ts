@@ -34,7 +34,9 @@ export interface SubmitEditDeps {
 export type SubmitDecision =
   | { kind: 'done'; reason: string }
   | { kind: 'retry'; delayMs: number; reason: string }
-  | { kind: 'pause-queue'; delayMs: number; reason: string };
+  | { kind: 'pause-queue'; delayMs: number; reason: string }
+  /** Every upstream slot is taken: the queue waits a moment, and this edit goes to the back of the line. */
+  | { kind: 'wait-for-slot'; delayMs: number; reason: string };
 
 /** Carries the edit's token: a signed webhook replayed to another edit's URL is refused (routes/pixelbyteWebhook.ts). */
 export function webhookUrlFor(publicBaseUrl: string, editId: string, key: Buffer): string {
@@ -136,8 +138,8 @@ async function send(deps: SubmitEditDeps, edit: Edit, attempt: SubmitAttempt, us
 // behind 50 slots of 500 ms jobs drained at 71/s of the 100/s the cap allows; at 100 ms, 87/s). A check costs one
 // short transaction per waiting worker slot.
 const NO_SLOT_PAUSE_MS = 100;
-// Every slot is taken by unfinished jobs: no edit can go now, so the whole queue waits a moment.
-const NO_SLOT: SubmitDecision = { kind: 'pause-queue', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
+// Every slot is taken by unfinished jobs: no new edit can go now, so the whole queue waits a moment.
+const NO_SLOT: SubmitDecision = { kind: 'wait-for-slot', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
 
 function isUncertain(attempt: SubmitAttempt): boolean {
   // in_flight with no finish means a worker died mid-call: the request may well have reached PixelByte.
