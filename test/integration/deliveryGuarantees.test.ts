@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
@@ -20,7 +21,7 @@ afterAll(() => stop?.());
 afterEach(() => sim.configure({ webhook: 'deliver', webhookFaultRate: undefined }));
 
 const input = { prompt: 'delivery guarantees', image_urls: ['https://example.com/a.jpg'] };
-const inject = (req: Parameters<NonNullable<TestRelay['relay']['app']>['inject']>[0]) => t.relay.app!.inject(req);
+const inject = (req: InjectOptions) => t.relay.app!.inject(req);
 const post = async (body: object = { input }, headers: Record<string, string> = {}) =>
   inject({ method: 'POST', url: '/v1/edits', headers: { ...t.auth, ...headers }, payload: body });
 const getEdit = (id: string) => fetchEdit(t, id);

@@ -120,7 +120,11 @@ describe('an edit, end to end', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const res = await t.relay.app!.inject({ method: 'GET', url: `/v1/edits?limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: t.auth });
+        const res: { statusCode: number; json(): { edits: { id: string }[]; nextCursor: string | null } } = await t.relay.app!.inject({
+          method: 'GET',
+          url: `/v1/edits?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          headers: t.auth,
+        });
         expect(res.statusCode).toBe(200);
         const page = res.json();
         expect(page.edits.length).toBeLessThanOrEqual(2);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EditRepository } from '../../src/edits/repository.js';
 import { EditTransitions } from '../../src/edits/transitions.js';
+import type { Prisma } from '../../src/generated/prisma/client.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { isolatedDatabase } from '../helpers/services.js';
 
@@ -110,7 +111,7 @@ describe('a status move', () => {
 const model = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
 
 describe('edits accepted at the same time', () => {
-  const accept = (input: Record<string, unknown>, extra: { callbackUrl?: string; metadata?: Record<string, unknown> } = {}) =>
+  const accept = (input: Prisma.InputJsonObject, extra: { callbackUrl?: string; metadata?: Prisma.InputJsonObject } = {}) =>
     edits.create({ id: randomUUID(), model, input, clientId: 'key_grouped', estimatedCostMicroCents: 45_000, imagesOrdered: 1, ...extra });
 
   it('are stored by a few statements, each with its history row, as Prisma reads them', async () => {

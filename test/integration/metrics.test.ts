@@ -100,7 +100,7 @@ beforeAll(async () => {
   await settledEdit(t, ids.resent);
   // Cancelled while PixelByte holds it as pending: refunded.
   ids.cancelled = await post(RUNWAY, { prompt: 'p', image_urls: [img] });
-  await eventually(async () => ((await t.edits.findById(ids.cancelled))?.status === 'submitted' ? true : undefined), 10_000, 'submitted');
+  await eventually(async () => ((await t.edits.findById(ids.cancelled!))?.status === 'submitted' ? true : undefined), 10_000, 'submitted');
   const cancel = await t.relay.app!.inject({ method: 'POST', url: `/v1/edits/${ids.cancelled}/cancel`, headers: t.auth });
   expect(cancel.json()).toMatchObject({ status: 'cancelled' });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/index.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
@@ -17,7 +18,7 @@ beforeEach(() => {
   sim.configure({ webhook: 'drop' });
 });
 
-const inject = (req: Parameters<NonNullable<TestRelay['relay']['app']>['inject']>[0]) => t.relay.app!.inject(req);
+const inject = (req: InjectOptions) => t.relay.app!.inject(req);
 
 async function getEdit(id: string) {
   return (await inject({ method: 'GET', url: `/v1/edits/${id}?include=history`, headers: t.auth })).json();
