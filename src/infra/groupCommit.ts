@@ -1,6 +1,6 @@
 /**
- * Group commit: work items that arrive while the store is busy go to it together, as one statement, instead of one
- * round trip each. On this kind of machine a round trip's socket write costs more CPU than the statement's own work
+ * Group commit: work items that arrive while the store is busy go to it together, as one statement (or one Redis
+ * pipeline), instead of one round trip each. On this kind of machine a round trip's socket write costs more CPU than the statement's own work
  * (a quarter of the API's time went to pg's `writev` under load), and Postgres commits a group for the price of one.
  *
  * No timer: an item arriving while fewer than `maxInFlight` groups run leaves on setImmediate, with whatever else

@@ -1,6 +1,7 @@
 import { type ConnectionOptions, type DefaultJobOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { groupCommit } from '../infra/groupCommit.js';
 import { withTimeout } from '../infra/timeout.js';
 
 export const QUEUE_NAMES = {
@@ -63,35 +64,23 @@ const MAX_BATCH = 100;
 /**
  * Adds jobs the way a busy process asks for them: those asked for in the same turn of the event loop (say, the
  * edits whose INSERTs were answered in the same poll of the sockets) go to Redis together, as one pipeline (BullMQ's
- * addBulk), instead of one round trip each. No timer: the batch leaves on setImmediate, once this turn's I/O
- * callbacks have run, so a lone job waits for nothing. A failed batch fails each of its jobs' adds.
- * Adding is idempotent (the job id is the row's id), so a retried or swept add never makes a second job.
+ * addBulk), instead of one round trip each; a lone job waits for nothing (infra/groupCommit.ts). A failed batch fails
+ * each of its jobs' adds. Adding is idempotent (the job id is the row's id), so a retried or swept add never makes a
+ * second job.
  */
 function batchedEnqueuer<T>(
   addBulk: (jobs: { name: string; data: T; opts: { jobId: string } }[]) => Promise<unknown>,
   name: string,
   jobIdOf: (data: T) => string,
 ): (data: T) => Promise<void> {
-  let pending: { data: T; settle: (err?: unknown) => void }[] = [];
-  const flush = () => {
-    const batch = pending;
-    pending = [];
-    if (batch.length === 0) return;
-    addBulk(batch.map(({ data }) => ({ name, data, opts: { jobId: jobIdOf(data) } }))).then(
-      () => {
-        for (const entry of batch) entry.settle();
-      },
-      (err: unknown) => {
-        for (const entry of batch) entry.settle(err ?? new Error('enqueue failed'));
-      },
-    );
-  };
-  return (data) =>
-    new Promise<void>((resolve, reject) => {
-      if (pending.length >= MAX_BATCH) flush();
-      if (pending.length === 0) setImmediate(flush);
-      pending.push({ data, settle: (err) => (err === undefined ? resolve() : reject(err)) });
-    });
+  return groupCommit(
+    async (batch: T[]) => {
+      await addBulk(batch.map((data) => ({ name, data, opts: { jobId: jobIdOf(data) } })));
+      return batch.map(() => undefined);
+    },
+    // Redis pipelines need no connection of their own: every batch leaves at once.
+    { maxInFlight: Number.POSITIVE_INFINITY, maxGroup: MAX_BATCH },
+  );
 }
 
 /** `enqueueSubmit` for a busy API: the edits accepted in one turn go to Redis as one addBulk. */
