@@ -18,7 +18,7 @@ import { withTimeout } from './infra/timeout.js';
 import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
 import type { WorkerProcessors } from './jobs/workers.js';
 import { RelayMetrics } from './metrics/relayMetrics.js';
-import { PixelByteClient } from './upstream/client.js';
+import type { PixelByteClient } from './upstream/client.js';
 import { webhookUrlKey } from './upstream/webhookUrl.js';
 
 /** The longest a request or a status change waits for Redis: BullMQ would wait for it to come back. */
@@ -27,8 +27,8 @@ const ENQUEUE_TIMEOUT_MS = 1_000;
 export interface Infra {
   db: Db;
   logger: Logger;
-  /** PixelByte's API; made from the config when not given. */
-  pixelbyte?: PixelByteClient;
+  /** PixelByte's API (its connection pool is the caller's to close). */
+  pixelbyte: PixelByteClient;
   /** The queues of each role this process plays, each on that role's own Redis connection (see infra/redis.ts). */
   queues: { api?: EditQueues; worker?: EditQueues };
 }
@@ -78,8 +78,7 @@ export function createServices(config: Config, infra: Infra): Services {
   const shared: Shared = {
     config,
     repositories: createRepositories(infra.db, infra.logger),
-    pixelbyte:
-      infra.pixelbyte ?? new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS }),
+    pixelbyte: infra.pixelbyte,
     callbackPolicy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
   };
   return {

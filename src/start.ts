@@ -8,6 +8,7 @@ import { createRedis } from './infra/redis.js';
 import { createQueues, type EditQueues } from './jobs/queues.js';
 import { type RunningWorkers, startWorkers } from './jobs/workers.js';
 import { createServices } from './services.js';
+import { PixelByteClient } from './upstream/client.js';
 
 export interface RunningRelay {
   /** The API's address when this process serves HTTP. */
@@ -23,7 +24,9 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
   const db = createPrisma(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS });
   const worker = config.ROLE !== 'api' ? connectRole(config, logger, 'worker') : undefined;
   const api = config.ROLE !== 'worker' ? connectRole(config, logger, 'producer') : undefined;
-  const services = createServices(config, { db, logger, queues: { api: api?.queues, worker: worker?.queues } });
+  // Infrastructure like the database pool: made here so that the shutdown below closes its connections.
+  const pixelbyte = new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  const services = createServices(config, { db, logger, pixelbyte, queues: { api: api?.queues, worker: worker?.queues } });
 
   const closers: (() => Promise<unknown>)[] = [];
   const running: RunningRelay = { stop: async () => {} };
@@ -59,7 +62,10 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
       () => api.redis.quit(),
     );
   }
-  closers.push(() => db.$disconnect());
+  closers.push(
+    () => pixelbyte.close(),
+    () => db.$disconnect(),
+  );
 
   running.stop = async () => {
     for (const close of closers) {

@@ -106,6 +106,11 @@ export class PixelByteClient {
     return this.call('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, cancelResponse);
   }
 
+  /** Closes the connection pool this client made (a dispatcher passed in is its owner's to close). */
+  async close(): Promise<void> {
+    if (!this.options.dispatcher) await this.dispatcher.close();
+  }
+
   private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
     const what = `${method} ${path}`;
     const answer = await this.exchange(what, method, path, body === undefined ? undefined : JSON.stringify(body));
