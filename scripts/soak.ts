@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
 import { applyMigrations } from '../src/infra/migrate.js';
 import { createPrisma } from '../src/infra/prisma.js';
+import { createQueues } from '../src/jobs/queues.js';
 import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../src/simulator/index.js';
 import { startPixelRelay } from '../src/start.js';
 
@@ -281,5 +282,11 @@ for (const child of workers) child?.kill('SIGTERM');
 await api.stop();
 await sim.close();
 await db.$disconnect();
-if (!process.argv.includes('--keep-db')) await dropDatabase(databaseUrl);
+if (!process.argv.includes('--keep-db')) {
+  await dropDatabase(databaseUrl);
+  // The queues' keys go with the database: a soak leaves nothing behind in the shared Redis.
+  const queues = createQueues({ url: env.REDIS_URL! }, env.QUEUE_PREFIX!);
+  await Promise.all([queues.submit.obliterate({ force: true }), queues.callback.obliterate({ force: true })]);
+  await queues.close();
+}
 process.exit(failures.length ? 1 : 0);
