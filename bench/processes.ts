@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 /** Every process the bench started, so that any exit path (error, Ctrl-C, deadline) can stop them all. */
@@ -11,17 +10,6 @@ export interface Proc {
   child: ChildProcess;
   pid: number;
   logFile: string;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts `node args…` in `cwd` with exactly `env` (plus PATH), its output going to `logFile`. */

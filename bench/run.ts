@@ -13,6 +13,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync }
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../test/helpers/freePort.js';
 import { type Ceilings, measureCeilings } from './ceilings.js';
 import { Database, TERMINAL, terminalCount } from './database.js';
 import { type PacedRun, type PostRun, postAtRate, postEdits, stopLoad, summarize } from './load.js';
@@ -20,7 +21,6 @@ import { type BenchOptions, HELP, parseOptions, REPO_ROOT, UsageError } from './
 import {
   cpuOf,
   forkBenchModule,
-  freePort,
   killAllNow,
   logPath,
   machineBusyMs,

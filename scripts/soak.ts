@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -17,6 +16,7 @@ import { createPrisma } from '../src/infra/prisma.js';
 import { createQueues } from '../src/jobs/queues.js';
 import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../src/simulator/index.js';
 import { startPixelRelay } from '../src/start.js';
+import { freePort } from '../test/helpers/freePort.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const arg = (name: string, fallback: number) => {
@@ -32,15 +32,6 @@ const CHAOS_MS = arg('--chaos-seconds', 60) * 1000;
 const API_KEY = `soak-${randomUUID()}`;
 const random = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const serverUrl = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const databaseUrl = withDatabase(serverUrl, `pixelrelay_soak_${Date.now()}`);

@@ -1,6 +1,7 @@
+import { EDIT_COLUMNS } from '../edits/statements.js';
 import type { CallbackDelivery, CallbackStatus, Edit } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import type { Row } from '../infra/sql.js';
+import { listColumns, pickColumns, type Row } from '../infra/sql.js';
 
 /**
  * The SQL of a delivery attempt, one statement per step, run through infra/sql.ts: the claim (which also reads the
@@ -10,29 +11,16 @@ import type { Row } from '../infra/sql.js';
  * and an outcome is never written over a delivery that has been restarted into a new series.
  */
 
-const { sql, raw } = Prisma;
+const { sql } = Prisma;
 type Sql = Prisma.Sql;
 
 const DELIVERY_COLUMNS = Object.values(Prisma.CallbackDeliveryScalarFieldEnum);
-const EDIT_COLUMNS = Object.values(Prisma.EditScalarFieldEnum);
 
-/**
- * `alias."col", …`: listed, never `*`, so a column a migration adds cannot change a prepared statement's shape;
- * with a prefix, `AS "<prefix>col"`, since a delivery and its edit share a row and both have `id`.
- */
-const columns = (alias: string, names: readonly string[], prefix = '') =>
-  raw(names.map((c) => `${alias}."${c}"${prefix ? ` AS "${prefix}${c}"` : ''}`).join(', '));
-
-// Built once: the claim runs for every delivery, and its column lists never change.
-const CLAIMED_COLUMNS = columns('d', DELIVERY_COLUMNS);
-const DELIVERY_RESULT_COLUMNS = columns('claimed', DELIVERY_COLUMNS, 'delivery.');
-const EDIT_RESULT_COLUMNS = columns('e', EDIT_COLUMNS, 'edit.');
-
-function pick<T>(row: Row, names: readonly string[], prefix: string): T {
-  const picked: Row = {};
-  for (const name of names) picked[name] = row[`${prefix}${name}`];
-  return picked as T;
-}
+// Built once: the claim runs for every delivery, and its column lists never change. A delivery and its edit share a
+// row and both have `id`, hence the prefixes.
+const CLAIMED_COLUMNS = listColumns('d', DELIVERY_COLUMNS);
+const DELIVERY_RESULT_COLUMNS = listColumns('claimed', DELIVERY_COLUMNS, 'delivery.');
+const EDIT_RESULT_COLUMNS = listColumns('e', EDIT_COLUMNS, 'edit.');
 
 /**
  * Takes a due delivery for one attempt by pushing its nextAttemptAt out to `leaseUntil` (another worker running the
@@ -68,8 +56,8 @@ export function claimResultOf(row: Row | undefined, now: Date): ClaimResult {
   if (row['delivery.id'] !== null) {
     return {
       kind: 'claimed',
-      delivery: pick<CallbackDelivery>(row, DELIVERY_COLUMNS, 'delivery.'),
-      edit: row['edit.id'] === null ? null : pick<Edit>(row, EDIT_COLUMNS, 'edit.'),
+      delivery: pickColumns<CallbackDelivery>(row, DELIVERY_COLUMNS, 'delivery.'),
+      edit: row['edit.id'] === null ? null : pickColumns<Edit>(row, EDIT_COLUMNS, 'edit.'),
     };
   }
   const status = row.foundStatus as CallbackStatus;

@@ -1,6 +1,6 @@
 import type { Edit, SubmitAttempt } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { json, type Row } from '../infra/sql.js';
+import { json, listColumns, pickColumns, type Row } from '../infra/sql.js';
 import { type EditStatus, UPSTREAM_SLOT_HOLDERS } from './status.js';
 
 /**
@@ -17,19 +17,9 @@ type Sql = Prisma.Sql;
 export const EDIT_COLUMNS = Object.values(Prisma.EditScalarFieldEnum);
 const ATTEMPT_COLUMNS = Object.values(Prisma.SubmitAttemptScalarFieldEnum);
 
-/** `alias."col", …`, optionally renamed `AS "<prefix>col"` so that two tables' columns can share a row. */
-const columns = (alias: string, names: readonly string[], prefix = '') =>
-  raw(names.map((c) => `${alias}."${c}"${prefix ? ` AS "${prefix}${c}"` : ''}`).join(', '));
+const editColumns = (alias: string) => listColumns(alias, EDIT_COLUMNS);
 
-/** Columns listed, never `*`: a column added by a migration must not change the shape of a statement already prepared. */
-const editColumns = (alias: string) => columns(alias, EDIT_COLUMNS);
-
-function pick<T>(row: Row, names: readonly string[], prefix = ''): T {
-  const picked: Row = {};
-  for (const name of names) picked[name] = row[`${prefix}${name}`];
-  return picked as T;
-}
-export const editOf = (row: Row): Edit => pick<Edit>(row, EDIT_COLUMNS);
+export const editOf = (row: Row): Edit => pickColumns<Edit>(row, EDIT_COLUMNS);
 
 // --- facts a move writes besides the status ---
 
@@ -302,13 +292,13 @@ export function beginAttempt(b: BeginAttempt): Sql {
       -- Every submit from this release on sends the tokenized webhookUrl (submit/submitEdit.ts webhookUrlFor).
       INSERT INTO "SubmitAttempt" ("editId", "attempt", "tokenizedWebhookUrl", "startedAt")
       SELECT "id", ${b.attempt}::int4, true, ${b.now}::timestamp(3) FROM old
-      RETURNING ${columns('"SubmitAttempt"', ATTEMPT_COLUMNS)}
+      RETURNING ${listColumns('"SubmitAttempt"', ATTEMPT_COLUMNS)}
     )
-    SELECT ${columns('attempt', ATTEMPT_COLUMNS, 'attempt.')}, ${columns('old', EDIT_COLUMNS, 'edit.')} FROM attempt, old`;
+    SELECT ${listColumns('attempt', ATTEMPT_COLUMNS, 'attempt.')}, ${listColumns('old', EDIT_COLUMNS, 'edit.')} FROM attempt, old`;
 }
 
-export const attemptOf = (row: Row): SubmitAttempt => pick<SubmitAttempt>(row, ATTEMPT_COLUMNS, 'attempt.');
-export const editBeforeOf = (row: Row): Edit => pick<Edit>(row, EDIT_COLUMNS, 'edit.');
+export const attemptOf = (row: Row): SubmitAttempt => pickColumns<SubmitAttempt>(row, ATTEMPT_COLUMNS, 'attempt.');
+export const editBeforeOf = (row: Row): Edit => pickColumns<Edit>(row, EDIT_COLUMNS, 'edit.');
 
 export interface AcceptedSubmit {
   attemptId: bigint;

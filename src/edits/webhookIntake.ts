@@ -104,13 +104,9 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
  */
 async function applyAtOnce(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): Promise<WebhookReceipt | null> {
   const { payload } = webhook;
+  const { status } = payload;
   const named = payload.status === 'completed' ? imageNamedBy(payload) : null;
-  const { jobId, status, completedAt } = payload;
-  const report: UpstreamReport =
-    payload.status === 'completed'
-      ? { jobId, status, completedAt, outputs: named ? [named] : [] }
-      : { jobId, status, completedAt, outputs: [], error: payload.status === 'failed' ? payload.error : undefined };
-  const result = toUpstreamResult(report);
+  const result = toUpstreamResult(reportWith(payload, named ? [named] : []));
   if (!result) return null;
   const applied = await deps.transitions.applyUpstreamResult(webhook.editId, result, `webhook ${status}`, eventOf(webhook), {
     if: status === 'completed' ? ordersOneImage : undefined,
@@ -129,12 +125,14 @@ const eventOf = ({ editId, payload, rawBody, signedAt }: VerifiedWebhook) => ({
 
 /** The webhook as PixelByte's report of its job, with every output of a completed one. */
 async function reportOf(deps: WebhookIntakeDeps, edit: Edit, payload: WebhookPayload): Promise<UpstreamReport> {
+  if (payload.status !== 'completed') return reportWith(payload, []);
+  return reportWith(payload, heldByWebhook(edit, payload) ?? (await fetchAllOutputs(deps, payload)));
+}
+
+/** The webhook as PixelByte's report of its job, `outputs` being a completed job's. */
+function reportWith(payload: WebhookPayload, outputs: EditOutput[]): UpstreamReport {
   const { jobId, status, completedAt } = payload;
-  if (payload.status === 'completed') {
-    const outputs = heldByWebhook(edit, payload) ?? (await fetchAllOutputs(deps, payload));
-    return { jobId, status, completedAt, outputs };
-  }
-  return { jobId, status, completedAt, outputs: [], error: payload.status === 'failed' ? payload.error : undefined };
+  return { jobId, status, completedAt, outputs, error: payload.status === 'failed' ? payload.error : undefined };
 }
 
 /**

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 
 /**
  * The few statements an edit runs on its way (accept, submit, webhook) go to Postgres through node-postgres on the
@@ -39,6 +39,20 @@ export const isPgUniqueViolation = (err: unknown): boolean => isPgDatabaseError(
 const MAX_PREPARED = 100;
 
 export type Row = Record<string, unknown>;
+
+/**
+ * `alias."col", …`, optionally renamed `AS "<prefix>col"` so that two tables' columns can share a row. Columns are
+ * listed, never `*`: a column a migration adds must not change the shape of a statement already prepared.
+ */
+export const listColumns = (alias: string, names: readonly string[], prefix = ''): Prisma.Sql =>
+  Prisma.raw(names.map((c) => `${alias}."${c}"${prefix ? ` AS "${prefix}${c}"` : ''}`).join(', '));
+
+/** One table's columns out of a row `listColumns` renamed with `prefix`. */
+export function pickColumns<T>(row: Row, names: readonly string[], prefix = ''): T {
+  const picked: Row = {};
+  for (const name of names) picked[name] = row[`${prefix}${name}`];
+  return picked as T;
+}
 
 /** Runs statements; inside `transaction`, all on one connection. */
 export interface SqlQuery {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { type Config, loadConfig } from '../../src/config.js';
@@ -8,23 +7,15 @@ import { createRepositories, type Repositories } from '../../src/services.js';
 import { clientIdOf } from '../../src/shared/ids.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { type RunningRelay, startPixelRelay } from '../../src/start.js';
+import { freePort } from './freePort.js';
 import { isolatedDatabase, testRedisUrl } from './services.js';
+
+export { freePort };
 
 export const SIM_API_KEY = 'pb_sim_key';
 export const SIM_WEBHOOK_SECRET = 'whsec_sim_secret';
 /** Callbacks are on in every test relay (pass CALLBACK_SIGNING_SECRET: '' to turn them off). */
 export const TEST_CALLBACK_SECRET = `whsec_${Buffer.from('pixelrelay-test-callback-signing-key').toString('base64')}`;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every log line the relay wrote, as parsed JSON, for assertions. */
 export class CapturedLogs {
