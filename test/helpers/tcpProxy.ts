@@ -8,6 +8,8 @@ export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private up = true;
+  /** While stalled, bytes are held here in arrival order, to be passed on by `resume`. */
+  private held: (() => void)[] | undefined;
   port = 0;
 
   constructor(
@@ -24,7 +26,8 @@ export class TcpProxy {
       const upstream = connect(this.targetPort, this.targetHost);
       this.track(client);
       this.track(upstream);
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
       const closeBoth = () => {
         client.destroy();
         upstream.destroy();
@@ -47,9 +50,28 @@ export class TcpProxy {
     this.up = true;
   }
 
+  /** Connections stay open but nothing passes either way until `resume`: a service that stopped answering. */
+  stall(): void {
+    this.held ??= [];
+  }
+
+  /** Passes on everything held, in order, and forwards as before. */
+  resume(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const pass of held) pass();
+  }
+
   async stop(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.held) this.held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
   }
 
   private track(socket: Socket): void {

@@ -104,4 +104,25 @@ describe('outages', () => {
     const retry = await post();
     expect(retry.statusCode).toBe(202);
   });
+
+  it('answers 202 without waiting for a Redis that stopped answering, and the edit completes once it answers', async () => {
+    const gaveUp = (id: string) =>
+      t.logs.lines.some((line) => {
+        const entry = JSON.parse(line);
+        return entry.editId === id && String(entry.msg).startsWith('enqueue failed');
+      });
+    redisProxy.stall();
+    let id: string;
+    try {
+      const res = await post();
+      expect(res.statusCode).toBe(202);
+      id = res.json().id;
+      // The edit was durable when the answer left; its enqueue was still waiting for Redis, and gives up after its deadline.
+      expect(gaveUp(id)).toBe(false);
+      await eventually(() => (gaveUp(id) ? true : undefined), 10_000, 'the enqueue to give up');
+    } finally {
+      redisProxy.resume();
+    }
+    await eventually(async () => ((await statusOf(id)) === 'completed' ? true : undefined), 20_000, 'the edit to complete');
+  });
 });
