@@ -17,7 +17,16 @@ type Sql = Prisma.Sql;
 export const EDIT_COLUMNS = Object.values(Prisma.EditScalarFieldEnum);
 const ATTEMPT_COLUMNS = Object.values(Prisma.SubmitAttemptScalarFieldEnum);
 
-const editColumns = (alias: string) => listColumns(alias, EDIT_COLUMNS);
+// Built once: every hot statement lists these on every call.
+const COLUMN_LISTS = {
+  e: listColumns('e', EDIT_COLUMNS),
+  moved: listColumns('moved', EDIT_COLUMNS),
+  old: listColumns('old', EDIT_COLUMNS),
+  oldAsEdit: listColumns('old', EDIT_COLUMNS, 'edit.'),
+  attemptTable: listColumns('"SubmitAttempt"', ATTEMPT_COLUMNS),
+  attempt: listColumns('attempt', ATTEMPT_COLUMNS, 'attempt.'),
+};
+const editColumns = (alias: 'e' | 'moved' | 'old') => COLUMN_LISTS[alias];
 
 export const editOf = (row: Row): Edit => pickColumns<Edit>(row, EDIT_COLUMNS);
 
@@ -292,9 +301,9 @@ export function beginAttempt(b: BeginAttempt): Sql {
       -- Every submit from this release on sends the tokenized webhookUrl (submit/submitEdit.ts webhookUrlFor).
       INSERT INTO "SubmitAttempt" ("editId", "attempt", "tokenizedWebhookUrl", "startedAt")
       SELECT "id", ${b.attempt}::int4, true, ${b.now}::timestamp(3) FROM old
-      RETURNING ${listColumns('"SubmitAttempt"', ATTEMPT_COLUMNS)}
+      RETURNING ${COLUMN_LISTS.attemptTable}
     )
-    SELECT ${listColumns('attempt', ATTEMPT_COLUMNS, 'attempt.')}, ${listColumns('old', EDIT_COLUMNS, 'edit.')} FROM attempt, old`;
+    SELECT ${COLUMN_LISTS.attempt}, ${COLUMN_LISTS.oldAsEdit} FROM attempt, old`;
 }
 
 export const attemptOf = (row: Row): SubmitAttempt => pickColumns<SubmitAttempt>(row, ATTEMPT_COLUMNS, 'attempt.');
