@@ -298,7 +298,7 @@ export function beginAttempt(b: BeginAttempt): Sql {
       SELECT "id", "status", 'submitting'::"EditStatus", ${b.cause}, ${b.now}::timestamp(3) FROM old
     ),
     attempt AS (
-      -- Every submit from this release on sends the tokenized webhookUrl (submit/submitEdit.ts webhookUrlFor).
+      -- Every submit from this release on sends the tokenized webhookUrl (submit/submitEdit.ts, upstream/webhookUrl.ts).
       INSERT INTO "SubmitAttempt" ("editId", "attempt", "tokenizedWebhookUrl", "startedAt")
       SELECT "id", ${b.attempt}::int4, true, ${b.now}::timestamp(3) FROM old
       RETURNING ${COLUMN_LISTS.attemptTable}

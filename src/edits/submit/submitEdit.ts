@@ -38,11 +38,6 @@ export type SubmitDecision =
   /** Every upstream slot is taken: the queue waits a moment, and this edit goes to the back of the line. */
   | { kind: 'wait-for-slot'; delayMs: number; reason: string };
 
-/** Carries the edit's token: a signed webhook replayed to another edit's URL is refused (routes/pixelbyteWebhook.ts). */
-export function webhookUrlFor(publicBaseUrl: string, editId: string, key: Buffer): string {
-  return pixelbyteWebhookUrl(publicBaseUrl, editId, key);
-}
-
 /**
  * Sends one edit to PixelByte, at most once per charge: every call is recorded before it leaves, and a
  * call whose outcome is unknown is never repeated until the grace period has passed with no trace of it.
@@ -109,7 +104,8 @@ async function send(deps: SubmitEditDeps, edit: Edit, attempt: SubmitAttempt, us
     const response = await deps.pixelbyte.submitJob({
       model: edit.model,
       input: edit.input,
-      webhookUrl: webhookUrlFor(deps.publicBaseUrl, editId, deps.webhookUrlKey),
+      // Carries the edit's token: a signed webhook replayed to another edit's URL is refused (routes/pixelbyteWebhook.ts).
+      webhookUrl: pixelbyteWebhookUrl(deps.publicBaseUrl, editId, deps.webhookUrlKey),
     });
     await recordAccepted(deps, editId, attempt.id, response, now());
     return { kind: 'done', reason: `submitted as ${response.jobId}` };
