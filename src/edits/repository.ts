@@ -22,7 +22,7 @@ import {
   slotsTaken,
   type WebhookEventInsert,
 } from './statements.js';
-import { AT_UPSTREAM, canMove, EDIT_STATUSES, type EditStatus, isTerminal } from './status.js';
+import { AT_UPSTREAM, canMove, EDIT_STATUSES, type EditStatus, isTerminal, UNCERTAIN_OUTCOMES } from './status.js';
 
 export type { Edit, EditFacts, EditForWebhook, EditTransition, IdempotencyKey, SubmitAttempt };
 
@@ -450,7 +450,7 @@ export class EditRepository {
       this.db.submitAttempt.findMany({ where: named, select: { upstreamJobId: true } }),
       this.db.webhookEvent.findMany({ where: named, select: { upstreamJobId: true } }),
       this.db.submitAttempt.findMany({
-        where: { editId: { not: editId }, outcome: { in: ['in_flight', 'unknown'] }, startedAt: { gte: started.from, lte: started.to } },
+        where: { editId: { not: editId }, outcome: { in: [...UNCERTAIN_OUTCOMES] }, startedAt: { gte: started.from, lte: started.to } },
         select: { startedAt: true },
       }),
     ]);

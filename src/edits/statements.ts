@@ -1,7 +1,7 @@
 import type { Edit, SubmitAttempt } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { json, listColumns, pickColumns, type Row } from '../infra/sql.js';
-import { type EditStatus, UPSTREAM_SLOT_HOLDERS } from './status.js';
+import { json, listColumns, literalList, pickColumns, type Row } from '../infra/sql.js';
+import { type EditStatus, UNCERTAIN_OUTCOMES, UPSTREAM_SLOT_HOLDERS } from './status.js';
 
 /**
  * The SQL of an edit's hot path, one statement per step: accepting it, each status move (with its history row
@@ -27,6 +27,7 @@ const COLUMN_LISTS = {
   attempt: listColumns('attempt', ATTEMPT_COLUMNS, 'attempt.'),
 };
 const editColumns = (alias: 'e' | 'moved' | 'old') => COLUMN_LISTS[alias];
+const UNCERTAIN = literalList(UNCERTAIN_OUTCOMES);
 
 export const editOf = (row: Row): Edit => pickColumns<Edit>(row, EDIT_COLUMNS);
 
@@ -238,7 +239,7 @@ const probe = (query: Sql): Sql => sql`(${query} LIMIT 1)`;
  */
 export const mayTakeJob = (jobId: string): Sql =>
   sql`e."upstreamJobId" = ${jobId} OR (e."upstreamJobId" IS NULL AND ${probe(sql`
-  SELECT true FROM "SubmitAttempt" a WHERE a."editId" = e."id" AND a."outcome" IN ('in_flight', 'unknown')`)} IS NOT NULL)`;
+  SELECT true FROM "SubmitAttempt" a WHERE a."editId" = e."id" AND a."outcome" IN (${UNCERTAIN})`)} IS NOT NULL)`;
 
 /** The edit (alias `e`) asked for one image: a webhook naming one holds all its outputs. */
 export const ordersOneImage: Sql = sql`e."imagesOrdered" = 1`;
@@ -273,7 +274,7 @@ function waitingToBeSent(firstOnly: boolean): Sql {
  * generic plan cannot know a bound list is three rare statuses, and counts them by scanning every edit.
  */
 export function slotsTaken(editId: string, firstOnly: boolean): Sql {
-  const holders = raw(UPSTREAM_SLOT_HOLDERS.map((status) => `'${status}'`).join(', '));
+  const holders = literalList(UPSTREAM_SLOT_HOLDERS);
   return sql`
     WITH this AS MATERIALIZED (SELECT * FROM "Edit" WHERE "id" = ${editId}::uuid)
     SELECT (SELECT count(*)::int FROM "Edit" WHERE "status" IN (${holders}) AND "id" <> ${editId}::uuid) AS "inFlight",
@@ -369,7 +370,7 @@ export function editForWebhook(editId: string, jobId: string): Sql {
            (SELECT o."id" FROM "Edit" o WHERE o."upstreamJobId" = ${jobId}) AS "jobOwnerId"
     FROM "Edit" e
     LEFT JOIN LATERAL (
-      SELECT count(*)::int AS "count", bool_or(s."tokenizedWebhookUrl") AS "tokenized", bool_or(s."outcome" IN ('in_flight', 'unknown')) AS "uncertain"
+      SELECT count(*)::int AS "count", bool_or(s."tokenizedWebhookUrl") AS "tokenized", bool_or(s."outcome" IN (${UNCERTAIN})) AS "uncertain"
       FROM "SubmitAttempt" s WHERE s."editId" = e."id"
     ) a ON true
     WHERE e."id" = ${editId}::uuid`;

@@ -1,6 +1,6 @@
-import type { EditStatus } from '../generated/prisma/enums.js';
+import type { EditStatus, SubmitOutcome } from '../generated/prisma/enums.js';
 
-export type { EditStatus };
+export type { EditStatus, SubmitOutcome };
 
 export const EDIT_STATUSES = ['queued', 'submitting', 'submitted', 'processing', 'completed', 'failed', 'cancelled'] as const satisfies readonly EditStatus[];
 
@@ -11,6 +11,13 @@ export const AT_UPSTREAM = ['submitted', 'processing'] as const satisfies readon
 /** Hold (or, mid-submit, may hold) an unfinished job at PixelByte: what UPSTREAM_MAX_CONCURRENCY counts. */
 export const UPSTREAM_SLOT_HOLDERS = ['submitting', 'submitted', 'processing'] as const satisfies readonly EditStatus[];
 export const TERMINAL = ['completed', 'failed', 'cancelled'] as const satisfies readonly EditStatus[];
+
+/**
+ * Submit attempts that may have made a job nobody has heard of: the answer was lost (`unknown`), or the worker died
+ * mid-call (`in_flight` with no finish). The fence waits on these, and only these let a webhook's job be adopted.
+ */
+export const UNCERTAIN_OUTCOMES = ['in_flight', 'unknown'] as const satisfies readonly SubmitOutcome[];
+export const isUncertain = (outcome: SubmitOutcome): boolean => (UNCERTAIN_OUTCOMES as readonly SubmitOutcome[]).includes(outcome);
 
 const isIn = (set: readonly EditStatus[], status: EditStatus) => set.includes(status);
 export const isAwaitingSubmit = (status: EditStatus): boolean => isIn(AWAITING_SUBMIT, status);

@@ -47,6 +47,12 @@ export type Row = Record<string, unknown>;
 export const listColumns = (alias: string, names: readonly string[], prefix = ''): Prisma.Sql =>
   Prisma.raw(names.map((c) => `${alias}."${c}"${prefix ? ` AS "${prefix}${c}"` : ''}`).join(', '));
 
+/**
+ * A constant set of our own (statuses, outcomes) written into a statement's text as a literal list: a bound list
+ * gets a generic plan that cannot know the set is short and rare. Never for values that come from outside.
+ */
+export const literalList = (values: readonly string[]): Prisma.Sql => Prisma.raw(values.map((v) => `'${v}'`).join(', '));
+
 /** One table's columns out of a row `listColumns` renamed with `prefix`. */
 export function pickColumns<T>(row: Row, names: readonly string[], prefix = ''): T {
   const picked: Row = {};

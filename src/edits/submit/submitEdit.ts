@@ -4,7 +4,7 @@ import { UpstreamError } from '../../upstream/errors.js';
 import { pixelbyteWebhookUrl } from '../../upstream/webhookUrl.js';
 import { backoffDelayMs } from '../backoff.js';
 import { type Edit, isUniqueViolation, type SubmitAttempt } from '../repository.js';
-import { isAwaitingSubmit } from '../status.js';
+import { isAwaitingSubmit, isUncertain } from '../status.js';
 import type { EditStore, EditTransitions } from '../transitions.js';
 import { findOrphanJob, type OrphanJobLookup } from './findOrphanJob.js';
 
@@ -62,13 +62,13 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   const last = attempts.at(-1);
   const number = (last?.attempt ?? 0) + 1;
   let cause = `submit attempt ${number}`;
-  if (last && isUncertain(last)) {
+  if (last && isUncertainAttempt(last)) {
     const waited = now().getTime() - last.startedAt.getTime();
     if (waited < deps.fenceGraceMs) {
       return { kind: 'retry', delayMs: deps.fenceGraceMs - waited, reason: `attempt ${last.attempt} outcome unknown; waiting for its webhook` };
     }
     // Asked before the attempts-exhausted check: a job found now is better than failing an edit that was paid for.
-    const uncertain = attempts.filter(isUncertain);
+    const uncertain = attempts.filter(isUncertainAttempt);
     const lookup = deps.keyExclusive ? await findOrphanJob({ edits: deps.edits, pixelbyte: deps.pixelbyte, now }, edit, uncertain) : undefined;
     if (lookup?.kind === 'one') return adoptOrphanJob(deps, editId, lookup, now());
     cause += ` after attempt ${last.attempt} left no trace for ${Math.round(waited / 1000)} s: `;
@@ -137,10 +137,7 @@ const NO_SLOT_PAUSE_MS = 100;
 // Every slot is taken by unfinished jobs: no new edit can go now, so the whole queue waits a moment.
 const NO_SLOT: SubmitDecision = { kind: 'wait-for-slot', delayMs: NO_SLOT_PAUSE_MS, reason: 'upstream concurrency cap reached' };
 
-function isUncertain(attempt: SubmitAttempt): boolean {
-  // in_flight with no finish means a worker died mid-call: the request may well have reached PixelByte.
-  return attempt.outcome === 'unknown' || attempt.outcome === 'in_flight';
-}
+const isUncertainAttempt = (attempt: SubmitAttempt): boolean => isUncertain(attempt.outcome);
 
 async function decideAfterFailure(deps: SubmitEditDeps, editId: string, attempt: number, err: UpstreamError): Promise<SubmitDecision> {
   if (!err.retryable) {
