@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, ResponseSerializationError } from 'fastify-type-provider-zod';
 import { AppError, errorBody, invalidInput } from '../errors.js';
+import { isDatabaseUnavailable } from '../infra/databaseErrors.js';
 
 // Fastify's own request errors, given codes a client can act on.
 const FASTIFY_CODES: Record<string, [number, string, string]> = {
@@ -24,19 +25,6 @@ const INVALID_PART: Record<string, string> = {
 
 /** The schema's JSON pointer (`/input/image_urls/1`) as our details name a field (`input.image_urls.1`). */
 const detailPath = (instancePath: string) => instancePath.split('/').slice(1).join('.') || '(body)';
-
-/** Errors that mean Postgres is unreachable, however the driver and Prisma wrap them. */
-function isDatabaseUnavailable(err: unknown): boolean {
-  type Wrapped = { name?: string; code?: unknown; originalCode?: unknown; kind?: unknown; message?: unknown; cause?: unknown };
-  for (let e = err as Wrapped | undefined, depth = 0; e && depth < 6; e = e.cause as Wrapped | undefined, depth++) {
-    if (e.name === 'PrismaClientInitializationError') return true;
-    const code = e.code ?? e.originalCode;
-    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|57P01|57P03|53300|08\d{3})$/.test(code)) return true;
-    if (e.kind === 'DatabaseNotReachable' || e.kind === 'ConnectionClosed' || e.kind === 'SocketTimeout') return true;
-    if (typeof e.message === 'string' && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message)) return true;
-  }
-  return false;
-}
 
 /**
  * One error shape for every failure: `{ statusCode, code, error, message, details? }`. 5xx never leak internals.
