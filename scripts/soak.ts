@@ -17,6 +17,7 @@ import { createQueues } from '../src/jobs/queues.js';
 import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../src/simulator/index.js';
 import { startPixelRelay } from '../src/start.js';
 import { freePort } from '../test/helpers/freePort.js';
+import { TcpProxy, viaProxy } from '../test/helpers/tcpProxy.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const arg = (name: string, fallback: number) => {
@@ -77,13 +78,21 @@ const env: Record<string, string> = {
 };
 const api = await startPixelRelay(loadConfig({ ...env, ROLE: 'api' }), pino({ level: 'warn' }));
 
+// The workers reach Postgres through a proxy that is cut now and then, while PixelByte's answers arrive. The API keeps
+// its own connection: a POST refused by an outage is the client's to retry, which this soak does not model.
+const pgTarget = new URL(databaseUrl);
+const pgProxy = new TcpProxy(pgTarget.hostname, Number(pgTarget.port || 5432));
+await pgProxy.start();
+const workerDatabaseUrl = viaProxy(databaseUrl, pgProxy);
+const postgresCuts = { count: 0, seconds: 0 };
+
 // --- two worker processes, restarted at random ---
 const workers: (ChildProcess | undefined)[] = [undefined, undefined];
 const restarts = { kill: 0, term: 0 };
 function startWorker(slot: number) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, ROLE: 'worker' },
+    env: { PATH: process.env.PATH ?? '', ...env, ROLE: 'worker', DATABASE_URL: workerDatabaseUrl },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   workers[slot] = child;
@@ -114,6 +123,7 @@ const submitFaults: SubmitBehaviour[] = [
   { kind: 'error', status: 400, code: 'INVALID_INPUT', message: 'soak: rejected input' },
   { kind: 'slow', delayMs: 2_500 }, // longer than UPSTREAM_TIMEOUT_MS: the answer is lost, the job exists
   { kind: 'accept-then-drop' },
+  { kind: 'accept-then-slow', delayMs: 1_000 }, // answered within UPSTREAM_TIMEOUT_MS, perhaps into a Postgres cut
   { kind: 'drop' },
   // The load balancer in front of PixelByte: a 504 after the job was created and charged, a 502 before anything happened.
   { kind: 'gateway-error', status: 504, jobCreated: true },
@@ -132,6 +142,20 @@ const faults = (async () => {
       responseDelayMs: Math.random() < 0.2 ? 200 : 0,
     });
     await sleep(1_500);
+  }
+})();
+
+// --- the workers' Postgres cut for 2–5 s every 8–15 s ---
+const postgresOutages = (async () => {
+  while (chaos) {
+    await sleep(8_000 + Math.random() * 7_000);
+    if (!chaos) break;
+    const ms = 2_000 + Math.random() * 3_000;
+    pgProxy.cut();
+    await sleep(ms);
+    pgProxy.restore();
+    postgresCuts.count++;
+    postgresCuts.seconds += ms / 1000;
   }
 })();
 
@@ -166,7 +190,7 @@ console.log(`posted ${posted} edits in ${((postedAt - started) / 1000).toFixed(1
 // posts 2,000 edits in 5 s would otherwise leave room for two or three restarts and a few fault draws.
 await sleep(Math.max(10_000, CHAOS_MS - (Date.now() - started)));
 chaos = false;
-await Promise.all([faults, restarter]);
+await Promise.all([faults, restarter, postgresOutages]);
 sim.configure({
   submitFault: undefined,
   submitFaultRate: undefined,
@@ -230,6 +254,7 @@ const result = {
   byStatus,
   errorCodes,
   workerRestarts: restarts,
+  workerPostgresCuts: { count: postgresCuts.count, seconds: Math.round(postgresCuts.seconds) },
   upstreamJobs: sim.jobs.size,
   editsThatReachedPixelByte: reached,
   extraUpstreamJobs: extraJobs,
@@ -271,6 +296,7 @@ console.log(
 
 for (const child of workers) child?.kill('SIGTERM');
 await api.stop();
+await pgProxy.stop();
 await sim.close();
 await db.$disconnect();
 if (!process.argv.includes('--keep-db')) {

@@ -70,6 +70,7 @@ const envSchema = z
     SUBMIT_BACKOFF_BASE_MS: integer(1, 600_000).default(1_000),
     SUBMIT_BACKOFF_MAX_MS: integer(1, 3_600_000).default(60_000),
     SUBMIT_FENCE_GRACE_MS: integer(1, 86_400_000).default(10 * 60_000),
+    SUBMIT_ANSWER_RECORD_RETRY_MS: integer(0, 3_600_000).default(2 * 60_000),
     UPSTREAM_MAX_CONCURRENCY: integer(1, 100_000).optional(),
     UPSTREAM_MAX_PER_MINUTE: integer(1, 1_000_000).optional(),
     RECONCILE_GRACE_MS: integer(0, 86_400_000).default(60_000),

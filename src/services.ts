@@ -15,6 +15,7 @@ import { EditTransitions } from './edits/transitions.js';
 import type { WebhookIntakeDeps } from './edits/webhookIntake.js';
 import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
+import { answerNotesBeside } from './jobs/answerNotes.js';
 import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, ensureCallbackJob, ensureSubmitJob } from './jobs/queues.js';
 import type { WorkerProcessors } from './jobs/workers.js';
 import { RelayMetrics } from './metrics/relayMetrics.js';
@@ -157,6 +158,8 @@ function workerProcessors(shared: Shared, queues: EditQueues, logger: Logger): W
       keyExclusive: config.PIXELBYTE_KEY_EXCLUSIVE,
       maxInFlight: config.UPSTREAM_MAX_CONCURRENCY,
       reconcileGraceMs: config.RECONCILE_GRACE_MS,
+      answers: answerNotesBeside(queues.submit),
+      answerRecordRetryMs: config.SUBMIT_ANSWER_RECORD_RETRY_MS,
     },
     reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
     sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },

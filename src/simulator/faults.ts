@@ -6,6 +6,7 @@ export type SubmitInterception =
   | { kind: 'drop' }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'accept-then-drop' }
+  | { kind: 'accept-then-slow'; delayMs: number }
   | { kind: 'gateway-error'; status: 502 | 504; jobCreated: boolean }
   | { kind: 'none' };
 
@@ -53,6 +54,7 @@ export class FaultPlan {
       case 'drop':
       case 'slow':
       case 'accept-then-drop':
+      case 'accept-then-slow':
       case 'gateway-error':
         interception = behaviour;
         break;

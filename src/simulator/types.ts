@@ -13,6 +13,8 @@ export const submitBehaviourSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('slow'), delayMs: z.number().int().nonnegative() }),
   /** The job is created and charged, then the socket is destroyed: the client cannot know. */
   z.strictObject({ kind: z.literal('accept-then-drop') }),
+  /** The job is created and charged at once; its answer leaves `delayMs` later (the client's world may change meanwhile). */
+  z.strictObject({ kind: z.literal('accept-then-slow'), delayMs: z.number().int().nonnegative() }),
   /** The socket is destroyed before anything happens: no job. */
   z.strictObject({ kind: z.literal('drop') }),
   /**

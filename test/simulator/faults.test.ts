@@ -48,6 +48,17 @@ describe('submit faults', () => {
     expect(s.sim.calls.find((c) => c.path === '/v1/jobs/submit')?.statusCode).toBeNull();
   });
 
+  it("'accept-then-slow' creates and charges the job at once and answers it later", async () => {
+    s.sim.nextSubmit({ kind: 'accept-then-slow', delayMs: 300 });
+    const answer = s.submit(body);
+    await s.sim.waitFor(() => s.sim.stats().jobsCreated === 1);
+    expect(s.sim.calls.find((c) => c.path === '/v1/jobs/submit')?.statusCode).toBeNull();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(res.body.jobId).toBe([...s.sim.jobs.keys()][0]);
+    expect(s.sim.stats()).toMatchObject({ jobsCreated: 1, chargedMicroCents: 45_000 });
+  });
+
   it("'drop' destroys the socket and creates nothing", async () => {
     s.sim.nextSubmit({ kind: 'drop' });
     await expect(s.submit(body)).rejects.toThrow(/fetch failed/);

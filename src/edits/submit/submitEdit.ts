@@ -1,4 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../../infra/databaseErrors.js';
+import { withTimeout } from '../../infra/timeout.js';
 import type { PixelByteClient } from '../../upstream/client.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { pixelbyteWebhookUrl } from '../../upstream/webhookUrl.js';
@@ -6,6 +9,7 @@ import { backoffDelayMs } from '../backoff.js';
 import { type Edit, isUniqueViolation, type SubmitAttempt } from '../repository.js';
 import { isAwaitingSubmit, isUncertain } from '../status.js';
 import type { EditStore, EditTransitions } from '../transitions.js';
+import type { AcceptedAnswer, AnswerNotes } from './answerNotes.js';
 import { findOrphanJob, type OrphanJobLookup } from './findOrphanJob.js';
 
 export interface SubmitEditDeps {
@@ -27,6 +31,10 @@ export interface SubmitEditDeps {
   maxInFlight?: number;
   /** How long after PixelByte's estimated completion the reconciler first asks about a job whose webhook is missing. */
   reconcileGraceMs: number;
+  /** Where PixelByte's acceptance waits when Postgres cannot record it, past a crash of this process. */
+  answers: AnswerNotes;
+  /** How long this run keeps trying to record an accepted answer before it hands the answer's note to a later run. */
+  answerRecordRetryMs: number;
   now?: () => Date;
 }
 
@@ -57,6 +65,13 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   }
 
   const attempts = await deps.edits.submitAttempts(editId);
+  // Read before the fence: an attempt PixelByte answered is a known outcome, whatever the database missed.
+  const noted = await deps.answers.recall(editId);
+  if (noted) {
+    const attempt = attempts.find((a) => String(a.id) === noted.attemptId);
+    if (attempt && isUncertainAttempt(attempt)) return keepAnswer(deps, editId, noted, `from the note of attempt ${attempt.attempt}`);
+    await deps.answers.forget(editId);
+  }
   // Accepted is recorded together with the job on the edit; this only guards against ever sending past it.
   if (attempts.some((a) => a.outcome === 'accepted')) return { kind: 'done', reason: 'PixelByte already accepted this edit' };
   const last = attempts.at(-1);
@@ -107,8 +122,7 @@ async function send(deps: SubmitEditDeps, edit: Edit, attempt: SubmitAttempt, us
       // Carries the edit's token: a signed webhook replayed to another edit's URL is refused (routes/pixelbyteWebhook.ts).
       webhookUrl: pixelbyteWebhookUrl(deps.publicBaseUrl, editId, deps.webhookUrlKey),
     });
-    await recordAccepted(deps, editId, attempt.id, response, now());
-    return { kind: 'done', reason: `submitted as ${response.jobId}` };
+    return await keepAnswer(deps, editId, { attemptId: String(attempt.id), answeredAt: now().toISOString(), response });
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     await deps.edits.finishSubmitAttempt(attempt.id, {
@@ -190,25 +204,87 @@ async function failEdit(deps: SubmitEditDeps, editId: string, code: string, mess
   });
 }
 
-async function recordAccepted(
-  deps: SubmitEditDeps,
-  editId: string,
-  attemptId: bigint,
-  response: { jobId: string; requestId?: string; status: string; estimatedCompletionTime?: string; costMicroCents?: number },
-  now: Date,
-): Promise<void> {
+// A record slower than this is noted outside Postgres before it finishes: a crash while it hangs loses nothing.
+const NOTE_AFTER_MS = 1_000;
+const NOTE_TIMEOUT_MS = 2_000;
+const RECORD_RETRY_BASE_MS = 250;
+const RECORD_RETRY_MAX_MS = 5_000;
+// After this run gives up recording, the next one (which reads the note first) comes this much later.
+const NEXT_RUN_AFTER_MS = 5_000;
+
+/**
+ * PixelByte accepted the attempt: its job is the edit's, and must reach the database. A record that fails or
+ * lingers is noted in Redis and retried with backoff for `answerRecordRetryMs`; then a later run of the job,
+ * which reads the note before anything else, takes over. Only the database's unavailability is retried here;
+ * any other failure is thrown (after the note), so the job fails loudly and is never resent.
+ */
+async function keepAnswer(deps: SubmitEditDeps, editId: string, answer: AcceptedAnswer, source = ''): Promise<SubmitDecision> {
+  const jobId = answer.response.jobId;
+  const done: SubmitDecision = { kind: 'done', reason: `submitted as ${jobId}${source ? ` (${source})` : ''}` };
+  let noted: Promise<boolean> | undefined = source ? Promise.resolve(true) : undefined;
+  const noteOnce = () => {
+    noted ??= note(deps, editId, answer);
+    return noted;
+  };
+  const slow = setTimeout(noteOnce, NOTE_AFTER_MS);
+  const deadline = Date.now() + deps.answerRecordRetryMs;
+  try {
+    for (let retry = 1; ; retry++) {
+      try {
+        await recordAccepted(deps, editId, answer);
+        if (noted && (await noted)) await forgetQuietly(deps, editId);
+        return done;
+      } catch (err) {
+        await noteOnce();
+        if (!isDatabaseUnavailable(err)) throw err;
+        if (Date.now() >= deadline) {
+          deps.logger.error({ editId, jobId, err }, 'the database could not record an accepted submit; a later run records it from its note');
+          return { kind: 'retry', delayMs: NEXT_RUN_AFTER_MS, reason: `PixelByte accepted job ${jobId}; the database has not recorded it yet` };
+        }
+        if (retry === 1) deps.logger.warn({ editId, jobId, err }, 'the database could not record an accepted submit; retrying');
+      }
+      await sleep(Math.min(backoffDelayMs(retry, RECORD_RETRY_BASE_MS, RECORD_RETRY_MAX_MS), Math.max(0, deadline - Date.now())));
+    }
+  } finally {
+    clearTimeout(slow);
+  }
+}
+
+/** True once the note is in Redis. Redis may be down too: the answer is then held by this run alone, and said so. */
+async function note(deps: SubmitEditDeps, editId: string, answer: AcceptedAnswer): Promise<boolean> {
+  try {
+    await withTimeout(deps.answers.remember(editId, answer), NOTE_TIMEOUT_MS, 'noting the accepted submit');
+    return true;
+  } catch (err) {
+    deps.logger.error({ editId, jobId: answer.response.jobId, err }, 'could not note an accepted submit in Redis; only this run holds it');
+    return false;
+  }
+}
+
+async function forgetQuietly(deps: SubmitEditDeps, editId: string): Promise<void> {
+  try {
+    await withTimeout(deps.answers.forget(editId), NOTE_TIMEOUT_MS, 'forgetting a recorded note');
+  } catch (err) {
+    // A stale note is harmless: the next run finds its attempt settled and drops it.
+    deps.logger.warn({ editId, err }, 'could not drop the note of a recorded submit');
+  }
+}
+
+async function recordAccepted(deps: SubmitEditDeps, editId: string, answer: AcceptedAnswer): Promise<void> {
+  const { response } = answer;
+  const answeredAt = new Date(answer.answeredAt);
   const estimated = response.estimatedCompletionTime ? new Date(response.estimatedCompletionTime) : null;
   // If the webhook never comes, the reconciler asks PixelByte from this moment on.
-  const firstPollAt = new Date(Math.max(estimated?.getTime() ?? 0, now.getTime()) + deps.reconcileGraceMs);
+  const firstPollAt = new Date(Math.max(estimated?.getTime() ?? 0, answeredAt.getTime()) + deps.reconcileGraceMs);
   await deps.edits.recordSubmitAccepted(
-    attemptId,
+    BigInt(answer.attemptId),
     editId,
     {
       upstreamJobId: response.jobId,
       upstreamRequestId: response.requestId ?? null,
       estimatedCompletionAt: estimated,
       costMicroCents: response.costMicroCents ?? null,
-      submittedAt: now,
+      submittedAt: answeredAt,
     },
     { cause: `PixelByte accepted job ${response.jobId}`, data: { upstreamStatus: response.status, nextPollAt: firstPollAt } },
   );

@@ -77,6 +77,7 @@ export function jobRoutes(ctx: SimulatorContext) {
       // 'early': the job finishes and its webhook is delivered before this response is written.
       if (job.webhookMode === 'early') await ctx.lifecycle.finishNow(job);
       if (interception.kind === 'accept-then-drop') return destroySocket(request, reply);
+      if (interception.kind === 'accept-then-slow') await ctx.timers.sleep(interception.delayMs);
       if (interception.kind === 'gateway-error') return gatewayError(reply, interception.status);
       return ok(request, submitView(job, estimated));
     });
