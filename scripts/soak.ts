@@ -7,6 +7,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -87,16 +90,28 @@ const workerDatabaseUrl = viaProxy(databaseUrl, pgProxy);
 const postgresCuts = { count: 0, seconds: 0 };
 
 // --- two worker processes, restarted at random ---
+// Their logs go to a file: a worker that exits on its own is restarted, counted, and its last words shown at the end.
+const workerLogPath = join(tmpdir(), `pixelrelay-soak-workers-${port}.log`);
+const workerLog = createWriteStream(workerLogPath);
 const workers: (ChildProcess | undefined)[] = [undefined, undefined];
-const restarts = { kill: 0, term: 0 };
+const restarts = { kill: 0, term: 0, exitedOnTheirOwn: 0 };
 function startWorker(slot: number) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env, ROLE: 'worker', DATABASE_URL: workerDatabaseUrl },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.stdout!.pipe(workerLog, { end: false });
+  child.stderr!.pipe(workerLog, { end: false });
   workers[slot] = child;
+  child.once('exit', (code, signal) => {
+    if (workers[slot] !== child || stopping.has(child)) return;
+    restarts.exitedOnTheirOwn++;
+    workerLog.write(`[soak] worker ${child.pid} exited on its own (${code ?? signal})\n`);
+    if (chaos) startWorker(slot);
+  });
 }
+const stopping = new Set<ChildProcess>();
 startWorker(0);
 startWorker(1);
 let chaos = true;
@@ -107,6 +122,8 @@ const restarter = (async () => {
     const slot = Math.floor(Math.random() * 2);
     const signal = Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
     const child = workers[slot]!;
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    stopping.add(child);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill(signal);
     await exited;
@@ -274,6 +291,7 @@ const result = {
 console.log(JSON.stringify(result, null, 2));
 
 const failures: string[] = [];
+if (restarts.exitedOnTheirOwn) failures.push(`${restarts.exitedOnTheirOwn} worker exits nobody asked for (see ${workerLogPath})`);
 if (edits.length !== EDITS) failures.push(`${edits.length} edits stored for ${EDITS} distinct requests`);
 if (postErrors.length) failures.push(`${postErrors.length} POSTs refused: ${postErrors.slice(0, 3).join(' | ')}`);
 if (edits.some((e) => !(TERMINAL as readonly string[]).includes(e.status))) failures.push('edits left unfinished (stuck)');
@@ -294,7 +312,10 @@ console.log(
     : 'SOAK PASSED: every edit terminal, completed ones with all outputs, no silent duplicate submission',
 );
 
-for (const child of workers) child?.kill('SIGTERM');
+for (const child of workers) {
+  if (child) stopping.add(child);
+  child?.kill('SIGTERM');
+}
 await api.stop();
 await pgProxy.stop();
 await sim.close();

@@ -24,8 +24,11 @@ export function createPrisma(connectionString: string, options: PoolOptions = {}
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
   });
-  // An idle connection that breaks (Postgres restarts) emits here; unhandled, it would end the process.
+  // A connection that breaks (Postgres restarts, the network drops it) emits 'error': an idle one on the pool, a
+  // checked-out one on its client, where pg-pool listens no more. Unheard, either ends the process; the holder of a
+  // checked-out client learns of it from its next statement, and a broken idle one is dropped by the pool.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   const disconnectPrisma = prisma.$disconnect.bind(prisma);
   return Object.assign(prisma, {
