@@ -55,6 +55,11 @@ const envSchema = z
     ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Set: GET /metrics wants it as a bearer token. Unset: /metrics is open (keep it off the public internet). */
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Postgres cancels a /metrics statement that runs longer, and the read's locks and snapshot go with it. Below the
+     * 5 s a scrape waits for Postgres, a read that a lock holds up still answers that scrape (with the source down).
+     */
+    METRICS_STATEMENT_TIMEOUT_MS: integer(100, 600_000).default(4_000),
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
     /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),

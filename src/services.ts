@@ -13,6 +13,7 @@ import { EditRepository } from './edits/repository.js';
 import { EditService } from './edits/service.js';
 import { EditTransitions } from './edits/transitions.js';
 import type { WebhookIntakeDeps } from './edits/webhookIntake.js';
+import type { MetricsDatabase } from './infra/metricsDatabase.js';
 import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
 import { answerNotesBeside } from './jobs/answerNotes.js';
@@ -32,6 +33,8 @@ export interface Infra {
   pixelbyte: PixelByteClient;
   /** The queues of each role this process plays, each on that role's own Redis connection (see infra/redis.ts). */
   queues: { api?: EditQueues; worker?: EditQueues };
+  /** The API role's: the connection /metrics reads Postgres on, apart from `db` (infra/metricsDatabase.ts). */
+  metricsDb?: MetricsDatabase;
 }
 
 /** What the HTTP API's routes call. */
@@ -83,7 +86,7 @@ export function createServices(config: Config, infra: Infra): Services {
     callbackPolicy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
   };
   return {
-    api: infra.queues.api && apiServices(shared, infra.queues.api, infra.logger, infra.db),
+    api: infra.queues.api && apiServices(shared, infra.queues.api, infra),
     worker: infra.queues.worker && workerProcessors(shared, infra.queues.worker, infra.logger.child({ component: 'worker' })),
   };
 }
@@ -100,8 +103,10 @@ function transitionsOn(shared: Shared, queues: EditQueues, logger: Logger): Edit
   return new EditTransitions(shared.repositories.edits, enqueueCallbacksInBackground(queues.callback, logger, ENQUEUE_TIMEOUT_MS));
 }
 
-function apiServices(shared: Shared, queues: EditQueues, logger: Logger, db: Db): ApiServices {
+function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServices {
   const { config, pixelbyte } = shared;
+  const { db, logger, metricsDb } = infra;
+  if (!metricsDb) throw new Error('the API role needs infra.metricsDb');
   const { edits, deliveries, clients } = shared.repositories;
   const transitions = transitionsOn(shared, queues, logger);
   const enqueueSubmitBatched = batchedSubmitEnqueuer(queues.submit);
@@ -132,7 +137,7 @@ function apiServices(shared: Shared, queues: EditQueues, logger: Logger, db: Db)
     clients: new ClientService({ clients, logger }),
     usageOf: (clientId, range) => usageOf(db, clientId, range),
     queues,
-    metrics: new RelayMetrics({ db, queues, logger }),
+    metrics: new RelayMetrics({ metricsDb, queues, logger }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { createMetricsDatabase } from './infra/metricsDatabase.js';
 import { createPrisma } from './infra/prisma.js';
 import { createRedis } from './infra/redis.js';
 import { createQueues, type EditQueues } from './jobs/queues.js';
@@ -23,10 +24,16 @@ export interface RunningRelay {
 export async function startPixelRelay(config: Config, logger: Logger): Promise<RunningRelay> {
   const db = createPrisma(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS });
   const worker = config.ROLE !== 'api' ? connectRole(config, logger, 'worker') : undefined;
-  const api = config.ROLE !== 'worker' ? connectRole(config, logger, 'producer') : undefined;
+  const api =
+    config.ROLE !== 'worker'
+      ? {
+          ...connectRole(config, logger, 'producer'),
+          metricsDb: createMetricsDatabase(config.DATABASE_URL, { statementTimeoutMs: config.METRICS_STATEMENT_TIMEOUT_MS }),
+        }
+      : undefined;
   // Infrastructure like the database pool: made here so that the shutdown below closes its connections.
   const pixelbyte = new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
-  const services = createServices(config, { db, logger, pixelbyte, queues: { api: api?.queues, worker: worker?.queues } });
+  const services = createServices(config, { db, logger, pixelbyte, queues: { api: api?.queues, worker: worker?.queues }, metricsDb: api?.metricsDb });
 
   const closers: (() => Promise<unknown>)[] = [];
   const running: RunningRelay = { stop: async () => {} };
@@ -60,6 +67,8 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
     closers.push(
       () => api.queues.close(),
       () => api.redis.quit(),
+      // Waits for a metrics read still running, which its statement timeout ends.
+      () => api.metricsDb.close(),
     );
   }
   closers.push(

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { type EditStatus, isTerminal } from '../edits/status.js';
-import type { Db } from '../infra/prisma.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { SqlQuery } from '../infra/sql.js';
 import { histogramSamples, type Labels, registerScrapedMetric, type Sample } from './scrapedMetric.js';
 import type { SourceReader } from './source.js';
 
@@ -47,39 +48,38 @@ export interface DatabaseStats {
 const num = (v: unknown) => Number(v ?? 0);
 
 /**
- * Every Postgres-backed family in one round: one grouped query per table, run side by side. Each scans its
- * table (see README, Metrics: the cost on a large table), so the answer is shared by all metrics of a scrape.
+ * Every Postgres-backed family in one round: one grouped query per table, one after another in one snapshot
+ * (see infra/metricsDatabase.ts). Each scans its table (see README, Metrics: the cost on a large table), so the
+ * answer is shared by all metrics of a scrape.
  */
-export async function readDatabaseStats(db: Db): Promise<DatabaseStats> {
+export async function readDatabaseStats(q: SqlQuery): Promise<DatabaseStats> {
   const bucketColumns = SUBMIT_SECONDS_BUCKETS.map((le) => `count(*) FILTER (WHERE "finishedAt" - "startedAt" <= interval '${le} seconds')::int`).join(', ');
-  const [edits, submits, duplicates, webhooks, deliveries, attempts] = await Promise.all([
-    db.$queryRaw<Record<string, unknown>[]>`
-      SELECT model, status::text AS status, count(*)::int AS edits,
-             sum("estimatedCostMicroCents")::bigint AS estimated,
-             sum("costMicroCents")::bigint AS charged,
-             sum(CASE status WHEN 'cancelled' THEN coalesce("refundedMicroCents", "costMicroCents")
-                             WHEN 'failed' THEN "costMicroCents" END)::bigint AS refunded
-      FROM "Edit" GROUP BY model, status`,
-    // The bucket bounds are our own constants, never input: safe to splice into the statement.
-    db.$queryRawUnsafe<Record<string, unknown>[]>(`
-      SELECT outcome::text AS outcome, coalesce("upstreamCode", '') AS code, count(*)::int AS attempts,
-             count("finishedAt")::int AS finished,
-             coalesce(sum(extract(epoch FROM "finishedAt" - "startedAt")), 0)::float8 AS seconds,
-             ARRAY[${bucketColumns}] AS buckets
-      FROM "SubmitAttempt" GROUP BY outcome, "upstreamCode"`),
-    // Only edits that were submitted more than once can have one; their history is found by its index.
-    db.$queryRaw<Record<string, unknown>[]>`
-      SELECT count(*)::int AS n FROM "EditTransition"
-      WHERE "editId" IN (SELECT "editId" FROM "SubmitAttempt" WHERE attempt > 1)
-        AND cause LIKE ${`%${POSSIBLE_DUPLICATE_CHARGE}%`}`,
-    db.$queryRaw<Record<string, unknown>[]>`
-      SELECT w.status, (w."upstreamJobId" = e."upstreamJobId") IS TRUE AS adopted, count(*)::int AS webhooks
-      FROM "WebhookEvent" w JOIN "Edit" e ON e.id = w."editId" GROUP BY 1, 2`,
-    db.$queryRaw<Record<string, unknown>[]>`SELECT status::text AS status, count(*)::int AS deliveries FROM "CallbackDelivery" GROUP BY 1`,
-    db.$queryRaw<Record<string, unknown>[]>`
-      SELECT CASE WHEN "statusCode" IS NULL THEN 'no_answer' ELSE ("statusCode" / 100)::text || 'xx' END AS outcome, count(*)::int AS attempts
-      FROM "CallbackAttempt" GROUP BY 1`,
-  ]);
+  const edits = await q.rows(Prisma.sql`
+    SELECT model, status::text AS status, count(*)::int AS edits,
+           sum("estimatedCostMicroCents")::bigint AS estimated,
+           sum("costMicroCents")::bigint AS charged,
+           sum(CASE status WHEN 'cancelled' THEN coalesce("refundedMicroCents", "costMicroCents")
+                           WHEN 'failed' THEN "costMicroCents" END)::bigint AS refunded
+    FROM "Edit" GROUP BY model, status`);
+  // The bucket bounds are our own constants, never input: safe to splice into the statement.
+  const submits = await q.rows(Prisma.sql`
+    SELECT outcome::text AS outcome, coalesce("upstreamCode", '') AS code, count(*)::int AS attempts,
+           count("finishedAt")::int AS finished,
+           coalesce(sum(extract(epoch FROM "finishedAt" - "startedAt")), 0)::float8 AS seconds,
+           ARRAY[${Prisma.raw(bucketColumns)}] AS buckets
+    FROM "SubmitAttempt" GROUP BY outcome, "upstreamCode"`);
+  // Only edits that were submitted more than once can have one; their history is found by its index.
+  const duplicates = await q.rows(Prisma.sql`
+    SELECT count(*)::int AS n FROM "EditTransition"
+    WHERE "editId" IN (SELECT "editId" FROM "SubmitAttempt" WHERE attempt > 1)
+      AND cause LIKE ${`%${POSSIBLE_DUPLICATE_CHARGE}%`}`);
+  const webhooks = await q.rows(Prisma.sql`
+    SELECT w.status, (w."upstreamJobId" = e."upstreamJobId") IS TRUE AS adopted, count(*)::int AS webhooks
+    FROM "WebhookEvent" w JOIN "Edit" e ON e.id = w."editId" GROUP BY 1, 2`);
+  const deliveries = await q.rows(Prisma.sql`SELECT status::text AS status, count(*)::int AS deliveries FROM "CallbackDelivery" GROUP BY 1`);
+  const attempts = await q.rows(Prisma.sql`
+    SELECT CASE WHEN "statusCode" IS NULL THEN 'no_answer' ELSE ("statusCode" / 100)::text || 'xx' END AS outcome, count(*)::int AS attempts
+    FROM "CallbackAttempt" GROUP BY 1`);
   return {
     edits: edits.map((r) => ({
       model: String(r.model),

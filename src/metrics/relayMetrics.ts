@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { Db } from '../infra/prisma.js';
+import type { MetricsDatabase } from '../infra/metricsDatabase.js';
 import type { EditQueues } from '../jobs/queues.js';
 import { readDatabaseStats, registerDatabaseMetrics } from './databaseMetrics.js';
 import { readQueueStats, registerQueueMetrics } from './queueMetrics.js';
 import { MetricSources } from './source.js';
 
 export interface RelayMetricsDeps {
-  db: Db;
+  /** The scrape's own connection (infra/metricsDatabase.ts): its reads never wait for, or hold, the API's. */
+  metricsDb: MetricsDatabase;
   /** The API role's queues (its fail-fast Redis connection): a scrape never waits for Redis to come back. */
   queues: EditQueues;
   logger: Logger;
@@ -16,7 +17,8 @@ export interface RelayMetricsDeps {
 /** What a webhook to /webhooks/pixelbyte came to (see plugins/metrics.ts). */
 export type WebhookIntakeResult = 'applied' | 'duplicate' | 'stored' | 'refused';
 
-// A scrape answers within this even when Postgres or Redis hangs: Prometheus's own default timeout is 10 s.
+// A scrape answers within this even when Postgres or Redis hangs: Prometheus's own default timeout is 10 s. The
+// reads go on, one per source at a time, until Postgres's statement timeout or a dropped Redis connection ends them.
 const SOURCE_TIMEOUT_MS = 5_000;
 // Metrics of one scrape, and scrapes within this long of each other (a pair of Prometheus servers), share one read.
 const SHARE_READ_MS = 5_000;
@@ -49,7 +51,7 @@ export class RelayMetrics {
     const sources = new MetricSources(this.registry, { timeoutMs: SOURCE_TIMEOUT_MS, reuseMs: SHARE_READ_MS, logger: deps.logger });
     registerDatabaseMetrics(
       this.registry,
-      sources.reader('postgres', () => readDatabaseStats(deps.db)),
+      sources.reader('postgres', () => deps.metricsDb.snapshot(readDatabaseStats)),
     );
     registerQueueMetrics(
       this.registry,

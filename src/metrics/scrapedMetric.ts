@@ -43,15 +43,44 @@ export function histogramSamples(name: string, labels: Labels, bounds: readonly 
   ];
 }
 
+export interface SharedReadOptions<T> {
+  /** Callers within this long of the last one share its answer: the metrics of one scrape, or a pair of Prometheus servers. */
+  reuseMs: number;
+  /** The longest a caller waits for the read; then it gets `timedOut()`, and the read goes on. */
+  waitMs: number;
+  timedOut: () => T;
+}
+
 /**
- * One read shared by every metric of a source during a scrape: the first metric to ask starts it, the others
- * (and any scrape within `reuseMs`) get the same answer, so a scrape costs one round of queries, not one per metric.
+ * One read shared by every metric of a source during a scrape, and never more than one at a time: the first
+ * metric to ask starts it, the others (and any scrape within `reuseMs`) get the same answer. A scrape that comes
+ * while a read is still running waits for that read (up to `waitMs`) instead of starting another, so reads that
+ * a slow source holds up cannot pile up behind each other; the read itself must end on its own (its source's
+ * timeouts).
  */
-export function sharedRead<T>(read: () => Promise<T>, reuseMs: number): () => Promise<T> {
-  let last: { startedAt: number; result: Promise<T> } | undefined;
+export function sharedRead<T>(read: () => Promise<T>, options: SharedReadOptions<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  let last: { at: number; answer: Promise<T> } | undefined;
   return () => {
     const now = Date.now();
-    if (!last || now - last.startedAt > reuseMs) last = { startedAt: now, result: read() };
-    return last.result;
+    if (last && now - last.at <= options.reuseMs) return last.answer;
+    if (!running) {
+      const started = read();
+      running = started;
+      const done = () => {
+        if (running === started) running = undefined;
+      };
+      started.then(done, done);
+    }
+    last = { at: now, answer: waitAtMost(running, options.waitMs, options.timedOut) };
+    return last.answer;
   };
+}
+
+function waitAtMost<T>(promise: Promise<T>, ms: number, timedOut: () => T): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(timedOut()), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

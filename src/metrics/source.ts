@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { withTimeout } from '../infra/timeout.js';
 import { sharedRead } from './scrapedMetric.js';
 
 /** What one read of a source gave: its value, or null when it failed (the scrape goes on without it). */
@@ -11,7 +10,11 @@ export interface SourceRead<T> {
 export type SourceReader<T> = () => Promise<SourceRead<T>>;
 
 export interface SourceOptions {
-  /** A scrape must answer even when Postgres or Redis hangs. */
+  /**
+   * A scrape must answer even when Postgres or Redis hangs: it waits this long for a source at most. The read
+   * goes on, and is not joined by another (slow reads would pile up on what they run on): each source's own
+   * timeouts end it.
+   */
   timeoutMs: number;
   /** Metrics asking within this long share one read. */
   reuseMs: number;
@@ -50,19 +53,36 @@ export class MetricSources {
   }
 
   reader<T>(source: string, read: () => Promise<T>): SourceReader<T> {
-    const reader = sharedRead(async (): Promise<SourceRead<T>> => {
-      const started = performance.now();
-      let value: T | null = null;
-      try {
-        value = await withTimeout(read(), this.options.timeoutMs, `reading ${source} for metrics`);
-      } catch (err) {
-        this.options.logger.warn({ err, source }, 'metrics: could not read the source; its series are left out of this scrape');
-      }
-      const seconds = (performance.now() - started) / 1000;
-      this.up.set({ source }, value === null ? 0 : 1);
-      this.seconds.set({ source }, seconds);
-      return { value, seconds };
-    }, this.options.reuseMs);
+    const { timeoutMs, reuseMs, logger } = this.options;
+    const shared = sharedRead(
+      async (): Promise<SourceRead<T>> => {
+        const started = performance.now();
+        let value: T | null = null;
+        try {
+          value = await read();
+        } catch (err) {
+          logger.warn({ err, source }, 'metrics: could not read the source; its series are left out of this scrape');
+        }
+        return { value, seconds: (performance.now() - started) / 1000 };
+      },
+      {
+        reuseMs,
+        waitMs: timeoutMs,
+        timedOut: () => {
+          logger.warn(
+            { source, timeoutMs },
+            'metrics: the source has not answered; its series are left out of this scrape, and the next one waits for the same read',
+          );
+          return { value: null, seconds: timeoutMs / 1000 };
+        },
+      },
+    );
+    const reader = async () => {
+      const answer = await shared();
+      this.up.set({ source }, answer.value === null ? 0 : 1);
+      this.seconds.set({ source }, answer.seconds);
+      return answer;
+    };
     this.readers.push(reader);
     return reader;
   }

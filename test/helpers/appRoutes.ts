@@ -2,6 +2,7 @@ import type { RouteOptions } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
+import { createMetricsDatabase } from '../../src/infra/metricsDatabase.js';
 import { createPrisma } from '../../src/infra/prisma.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
@@ -18,7 +19,8 @@ export async function appRoutesAndDocument(config: Config): Promise<{ routes: Ro
   const queues = createQueues(redis, config.QUEUE_PREFIX);
   const logger = pino({ level: 'silent' });
   const pixelbyte = new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: 1_000 });
-  const services = createServices(config, { db, pixelbyte, logger, queues: { api: queues } });
+  const metricsDb = createMetricsDatabase(config.DATABASE_URL, { statementTimeoutMs: config.METRICS_STATEMENT_TIMEOUT_MS });
+  const services = createServices(config, { db, pixelbyte, logger, queues: { api: queues }, metricsDb });
   const app = buildApp({ config, services: services.api!, db, redis, logger });
   // buildApp only registers its plugins; they load on ready(), so this hook sees every route they add.
   const routes: RouteOptions[] = [];
@@ -33,5 +35,6 @@ export async function appRoutesAndDocument(config: Config): Promise<{ routes: Ro
     await queues.close();
     redis.disconnect();
     await db.$disconnect();
+    await metricsDb.close();
   }
 }

@@ -57,6 +57,12 @@ describe('loadConfig', () => {
     expect(weak).not.toContain('tiny-token');
   });
 
+  it('takes METRICS_STATEMENT_TIMEOUT_MS in milliseconds, 4 s unless set', () => {
+    expect(loadConfig(required).METRICS_STATEMENT_TIMEOUT_MS).toBe(4_000);
+    expect(loadConfig({ ...required, METRICS_STATEMENT_TIMEOUT_MS: '1500' }).METRICS_STATEMENT_TIMEOUT_MS).toBe(1_500);
+    expect(errorOf({ ...required, METRICS_STATEMENT_TIMEOUT_MS: '0' })).toMatch(/METRICS_STATEMENT_TIMEOUT_MS .*"0"/);
+  });
+
   it('refuses a plain-http PUBLIC_BASE_URL when talking to PixelByte production', () => {
     expect(errorOf({ ...required, PUBLIC_BASE_URL: 'http://relay.example.com' })).toMatch(/PUBLIC_BASE_URL must be https/);
     expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe(

@@ -37,9 +37,34 @@ describe('scraped metrics', () => {
 
   it('share one read among the metrics of a scrape, and read afresh after the reuse window', async () => {
     let reads = 0;
-    const read = sharedRead(async () => ++reads, 50);
+    const read = sharedRead(async () => ++reads, { reuseMs: 50, waitMs: 1_000, timedOut: () => -1 });
     expect(await Promise.all([read(), read(), read()])).toEqual([1, 1, 1]);
     await new Promise((r) => setTimeout(r, 80));
     expect(await read()).toBe(2);
+  });
+
+  it('never start a read while one runs: a later scrape waits for the same read, and one that waits too long is told so', async () => {
+    let reads = 0;
+    let finish!: (n: number) => void;
+    const read = sharedRead(
+      () => {
+        reads++;
+        return new Promise<number>((resolve) => {
+          finish = resolve;
+        });
+      },
+      { reuseMs: 10, waitMs: 50, timedOut: () => -1 },
+    );
+    expect(await read()).toBe(-1);
+    // Past the reuse window, with the first read still running.
+    const waiting = read();
+    expect(reads).toBe(1);
+    finish(7);
+    expect(await waiting).toBe(7);
+    await new Promise((r) => setTimeout(r, 20));
+    const next = read();
+    expect(reads).toBe(2);
+    finish(8);
+    expect(await next).toBe(8);
   });
 });
