@@ -26,7 +26,13 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
   const api = config.ROLE !== 'worker' ? connectRole(config, logger, 'producer') : undefined;
   // Infrastructure like the database pool: made here so that the shutdown below closes its connections.
   const pixelbyte = new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
-  const services = createServices(config, { db, logger, pixelbyte, queues: { api: api?.queues, worker: worker?.queues } });
+  const services = createServices(config, {
+    db,
+    logger,
+    pixelbyte,
+    queues: { api: api?.queues, worker: worker?.queues },
+    workerRedis: worker?.redis,
+  });
 
   const closers: (() => Promise<unknown>)[] = [];
   const running: RunningRelay = { stop: async () => {} };
