@@ -96,6 +96,15 @@ const envSchema = z
     CALLBACK_TIMEOUT_MS: integer(100, 120_000).default(15_000),
     /** Multiplies the callback retry schedule (5 s … 24 h); tests use a small fraction. */
     CALLBACK_RETRY_SCALE: z.coerce.number().positive().max(1_000).default(1),
+    /**
+     * Callback attempts in flight at once to one client's receivers, and to one origin (scheme, host, port), across
+     * every worker process. A receiver that hangs holds at most this many of the workers' slots; a delivery over
+     * the limit waits for a slot without spending an attempt.
+     */
+    CALLBACK_CONCURRENCY_PER_CLIENT: integer(1, 10_000).default(4),
+    CALLBACK_CONCURRENCY_PER_ORIGIN: integer(1, 10_000).default(4),
+    /** A redeliver of one edit's callback sooner than this after the last accepted one is refused (429 REDELIVER_TOO_SOON). */
+    CALLBACK_REDELIVER_COOLDOWN_MS: integer(0, 86_400_000).default(60_000),
   })
   .superRefine((env, ctx) => {
     if (env.PIXELBYTE_API_URL.replace(/\/+$/, '') !== PIXELBYTE_PRODUCTION_URL) return;

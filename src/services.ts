@@ -1,7 +1,9 @@
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { writeCallbackOutbox } from './callbacks/outbox.js';
 import { CallbackRepository } from './callbacks/repository.js';
 import { CallbackService } from './callbacks/service.js';
+import { RedisCallbackSlots } from './callbacks/slots.js';
 import type { CallbackUrlPolicy } from './callbacks/urlSafety.js';
 import { reserveBudget, settleBudget } from './clients/budget.js';
 import { ClientRepository } from './clients/repository.js';
@@ -35,6 +37,8 @@ export interface Infra {
   queues: { api?: EditQueues; worker?: EditQueues };
   /** The API role's: the connection /metrics reads Postgres on, apart from `db` (infra/metricsDatabase.ts). */
   metricsDb?: MetricsDatabase;
+  /** The worker role's Redis connection, which its queues are on; the callback slots are counted there too. */
+  workerRedis?: Redis;
 }
 
 /** What the HTTP API's routes call. */
@@ -87,7 +91,7 @@ export function createServices(config: Config, infra: Infra): Services {
   };
   return {
     api: infra.queues.api && apiServices(shared, infra.queues.api, infra),
-    worker: infra.queues.worker && workerProcessors(shared, infra.queues.worker, infra.logger.child({ component: 'worker' })),
+    worker: infra.queues.worker && workerProcessors(shared, infra.queues.worker, infra.workerRedis, infra.logger.child({ component: 'worker' })),
   };
 }
 
@@ -115,6 +119,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     edits,
     enabled: config.CALLBACK_SIGNING_SECRET !== undefined,
     policy: shared.callbackPolicy,
+    redeliverCooldownMs: config.CALLBACK_REDELIVER_COOLDOWN_MS,
     requeue: (id) => withTimeout(ensureCallbackJob(queues.callback, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
     logger,
   });
@@ -141,7 +146,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
   };
 }
 
-function workerProcessors(shared: Shared, queues: EditQueues, logger: Logger): WorkerProcessors {
+function workerProcessors(shared: Shared, queues: EditQueues, redis: Redis | undefined, logger: Logger): WorkerProcessors {
   const { config, pixelbyte } = shared;
   const { edits, deliveries } = shared.repositories;
   const transitions = transitionsOn(shared, queues, logger);
@@ -172,6 +177,10 @@ function workerProcessors(shared: Shared, queues: EditQueues, logger: Logger): W
       ? {
           deliver: {
             deliveries,
+            slots: new RedisCallbackSlots(requireRedis(redis), config.QUEUE_PREFIX, {
+              perClient: config.CALLBACK_CONCURRENCY_PER_CLIENT,
+              perOrigin: config.CALLBACK_CONCURRENCY_PER_ORIGIN,
+            }),
             logger,
             signingSecret: config.CALLBACK_SIGNING_SECRET,
             timeoutMs: config.CALLBACK_TIMEOUT_MS,
@@ -183,4 +192,9 @@ function workerProcessors(shared: Shared, queues: EditQueues, logger: Logger): W
       : undefined,
     expireIdempotencyKeys: () => edits.deleteExpiredIdempotencyKeys(),
   };
+}
+
+function requireRedis(redis: Redis | undefined): Redis {
+  if (!redis) throw new Error('the workers need their Redis connection (Infra.workerRedis) for the callback slots');
+  return redis;
 }

@@ -33,7 +33,14 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
       : undefined;
   // Infrastructure like the database pool: made here so that the shutdown below closes its connections.
   const pixelbyte = new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
-  const services = createServices(config, { db, logger, pixelbyte, queues: { api: api?.queues, worker: worker?.queues }, metricsDb: api?.metricsDb });
+  const services = createServices(config, {
+    db,
+    logger,
+    pixelbyte,
+    queues: { api: api?.queues, worker: worker?.queues },
+    metricsDb: api?.metricsDb,
+    workerRedis: worker?.redis,
+  });
 
   const closers: (() => Promise<unknown>)[] = [];
   const running: RunningRelay = { stop: async () => {} };

@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
 import type { Edit } from '../edits/repository.js';
 import { toEditResource } from '../edits/resource.js';
+import { withTimeout } from '../infra/timeout.js';
 import type { AttemptVerdict, CallbackDelivery, CallbackRepository } from './repository.js';
 import { parseRetryAfter, retryDelayMs } from './schedule.js';
 import { postJson, type SendResult } from './send.js';
 import { signCallback } from './signing.js';
+import type { CallbackSlots, SlotGrant } from './slots.js';
 import { type CallbackUrlPolicy, checkCallbackUrl, type Resolve } from './urlSafety.js';
 
 export interface DeliverCallbackDeps {
-  deliveries: Pick<CallbackRepository, 'claimDue' | 'recordAttempt'>;
+  deliveries: Pick<CallbackRepository, 'claimDue' | 'recordAttempt' | 'postpone'>;
+  /** Attempts in flight per client and per origin, across every worker (CALLBACK_CONCURRENCY_PER_*). */
+  slots: CallbackSlots;
   logger: Logger;
   /** `whsec_…` (CALLBACK_SIGNING_SECRET). */
   signingSecret: string;
@@ -26,17 +30,32 @@ export type CallbackDecision = { kind: 'done'; reason: string } | { kind: 'retry
 /** An attempt holds its delivery this much longer than its own timeout before another worker may try. */
 const LEASE_MARGIN_MS = 30_000;
 const EXCERPT_CHARS = 200;
+/**
+ * How long a delivery that found no free slot waits before it asks again. Nothing says when a slot frees (an attempt
+ * ends whenever its receiver answers), so this is a poll, paced by how long the longest-held slot has been held:
+ * slots taken moments ago by a burst to a quick receiver free soon, while those of a receiver that hangs do not, and
+ * a second between asks keeps the cost of a large backlog waiting on one (a claim and a script each) small.
+ */
+const NO_SLOT_WAIT_MS = { min: 50, max: 1_000 };
+/**
+ * Redis that does not answer this fast counts as no slot: the delivery waits rather than holding its claim. A slot
+ * taken after all is held until its lease runs out.
+ */
+const SLOT_TIMEOUT_MS = 2_000;
 
 /**
  * Makes one attempt at telling a client that its edit finished, if one is due: a signed Standard Webhooks
  * POST whose `data` is the edit exactly as GET /v1/edits/{id} shows it at that moment. Every attempt is
- * stored with its outcome; failures are retried on the schedule until it runs out (a dead letter).
+ * stored with its outcome; failures are retried on the schedule until it runs out (a dead letter). An attempt
+ * first takes a slot of the edit's client and of its callbackUrl's origin (slots.ts), so that a receiver that
+ * hangs holds up only its own callbacks; a delivery with no free slot waits, its attempts untouched.
  */
 export async function deliverCallback(deliveryId: string, deps: DeliverCallbackDeps): Promise<CallbackDecision> {
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
   const lease = deps.timeoutMs + LEASE_MARGIN_MS;
-  const claim = await deps.deliveries.claimDue(deliveryId, startedAt, new Date(startedAt.getTime() + lease));
+  const leaseUntil = new Date(startedAt.getTime() + lease);
+  const claim = await deps.deliveries.claimDue(deliveryId, startedAt, leaseUntil);
   switch (claim.kind) {
     case 'missing':
       return { kind: 'done', reason: 'delivery does not exist' };
@@ -50,9 +69,28 @@ export async function deliverCallback(deliveryId: string, deps: DeliverCallbackD
   const { delivery, edit } = claim;
 
   const attempt = delivery.seriesAttempts + 1;
-  const result: Outcome = edit?.callbackUrl
-    ? await send(edit as Edit & { callbackUrl: string }, delivery, deps)
-    : { error: 'the edit has no callbackUrl', durationMs: 0 };
+  let result: Outcome;
+  if (edit?.callbackUrl) {
+    const slot = await takeSlot(edit.clientId, edit.callbackUrl, lease, deps);
+    if (slot.kind !== 'granted') {
+      // No attempt is made, so none is counted: the claim is handed back and the delivery asks again shortly.
+      const delayMs = noSlotWaitMs(slot.kind === 'full' ? slot.heldForMs : NO_SLOT_WAIT_MS.max);
+      const waitedAt = now();
+      await deps.deliveries.postpone(delivery.id, delivery.series, leaseUntil, new Date(waitedAt.getTime() + delayMs), waitedAt);
+      const reason = slot.kind === 'full' ? `every callback slot of this ${slot.limit} is taken` : `callback slots unavailable: ${slot.error}`;
+      deps.logger.debug({ editId: delivery.editId, deliveryId, clientId: edit.clientId, retryInMs: delayMs }, reason);
+      return { kind: 'retry', delayMs, reason };
+    }
+    try {
+      result = await send(edit as Edit & { callbackUrl: string }, delivery, deps);
+    } finally {
+      await withTimeout(slot.release(), SLOT_TIMEOUT_MS, 'callback slot release').catch((err: unknown) =>
+        deps.logger.warn({ err, deliveryId }, 'could not release a callback slot; its lease frees it'),
+      );
+    }
+  } else {
+    result = { error: 'the edit has no callbackUrl', durationMs: 0 };
+  }
   const judgedAt = now();
   const verdict = judge(result, attempt, deps.retryScale, judgedAt);
   await deps.deliveries.recordAttempt(
@@ -75,6 +113,25 @@ export async function deliverCallback(deliveryId: string, deps: DeliverCallbackD
       deps.logger.info({ ...log, lastError: verdict.lastError, retryInMs: delayMs }, 'callback attempt failed; will retry');
       return { kind: 'retry', delayMs, reason: verdict.lastError };
     }
+  }
+}
+
+/** Spread, so that deliveries waiting together do not all ask again at once. */
+function noSlotWaitMs(heldForMs: number): number {
+  return Math.round(Math.min(NO_SLOT_WAIT_MS.max, Math.max(NO_SLOT_WAIT_MS.min, heldForMs)) * (0.5 + Math.random()));
+}
+
+/** A slot of the edit's client and of its callbackUrl's origin, or why there is none. */
+async function takeSlot(
+  clientId: string,
+  callbackUrl: string,
+  leaseMs: number,
+  deps: DeliverCallbackDeps,
+): Promise<SlotGrant | { kind: 'unavailable'; error: string }> {
+  try {
+    return await withTimeout(deps.slots.acquire({ clientId, callbackUrl }, leaseMs), SLOT_TIMEOUT_MS, 'callback slot');
+  } catch (err) {
+    return { kind: 'unavailable', error: err instanceof Error ? err.message : String(err) };
   }
 }
 

@@ -1,12 +1,15 @@
 import type { CallbackAttempt, CallbackDelivery } from '../generated/prisma/client.js';
 import type { Db } from '../infra/prisma.js';
-import { type AttemptRecord, type AttemptVerdict, type ClaimResult, claimDueDelivery, claimResultOf, recordAttempt } from './statements.js';
+import { type AttemptRecord, type AttemptVerdict, type ClaimResult, claimDueDelivery, claimResultOf, postponeClaim, recordAttempt } from './statements.js';
 
 export type { AttemptRecord, AttemptVerdict, CallbackAttempt, CallbackDelivery, ClaimResult };
 
+/** What a redeliver came to: a new series, or why not (another redeliver was too recent; the delivery is still pending). */
+export type RestartResult = { kind: 'restarted' } | { kind: 'too-soon'; retryAfterMs: number } | { kind: 'pending' };
+
 /**
- * Callback deliveries and their attempts. Status changes are guarded updates; an attempt's own two steps (claim,
- * record) are single statements (statements.ts), the rest is Prisma.
+ * Callback deliveries and their attempts. Status changes are guarded updates; an attempt's own steps (claim,
+ * record, or postpone when no slot is free) are single statements (statements.ts), the rest is Prisma.
  */
 export class CallbackRepository {
   constructor(private readonly db: Db) {}
@@ -46,15 +49,36 @@ export class CallbackRepository {
   }
 
   /**
-   * Starts a new attempt series, due now, for a delivery that is over (delivered or failed). The event and
-   * its webhook-id stay the same. False when the delivery is still pending.
+   * Hands back a claim that made no attempt: due again at `nextAttemptAt`, nothing counted. False when the delivery
+   * is no longer held by that claim.
    */
-  async restart(id: string): Promise<boolean> {
+  async postpone(id: string, series: number, leaseUntil: Date, nextAttemptAt: Date, now = new Date()): Promise<boolean> {
+    const [row] = await this.db.sql.rows<{ applied: number }>(postponeClaim(id, series, leaseUntil, nextAttemptAt, now));
+    return row?.applied === 1;
+  }
+
+  /**
+   * Starts a new attempt series, due now, for a delivery that is over (delivered or failed) and was not restarted
+   * in the last `cooldownMs`. The event and its webhook-id stay the same. One guarded update, so of redelivers that
+   * race exactly one starts a series; otherwise says why not.
+   */
+  async restart(id: string, cooldownMs: number, now = new Date()): Promise<RestartResult> {
+    const cooledDown = new Date(now.getTime() - cooldownMs);
     const { count } = await this.db.callbackDelivery.updateMany({
-      where: { id, status: { in: ['delivered', 'failed'] } },
-      data: { status: 'pending', series: { increment: 1 }, seriesAttempts: 0, deliveredAt: null, nextAttemptAt: new Date() },
+      where: {
+        id,
+        status: { in: ['delivered', 'failed'] },
+        ...(cooldownMs > 0 ? { OR: [{ redeliveredAt: null }, { redeliveredAt: { lte: cooledDown } }] } : {}),
+      },
+      data: { status: 'pending', series: { increment: 1 }, seriesAttempts: 0, deliveredAt: null, nextAttemptAt: now, redeliveredAt: now },
     });
-    return count === 1;
+    if (count === 1) return { kind: 'restarted' };
+    // Read after the update, so a redeliver that won the race meanwhile is seen.
+    const row = await this.db.callbackDelivery.findUnique({ where: { id }, select: { redeliveredAt: true } });
+    if (cooldownMs > 0 && row?.redeliveredAt && row.redeliveredAt > cooledDown) {
+      return { kind: 'too-soon', retryAfterMs: row.redeliveredAt.getTime() + cooldownMs - now.getTime() };
+    }
+    return { kind: 'pending' };
   }
 
   /** Pending deliveries whose next attempt was due before `dueBefore`: the sweeper's work list. */

@@ -11,6 +11,8 @@ export interface CallbackServiceDeps {
   /** Callbacks are on when a signing secret is configured. */
   enabled: boolean;
   policy: CallbackUrlPolicy;
+  /** A redeliver of an edit's callback within this of the last accepted one is refused (CALLBACK_REDELIVER_COOLDOWN_MS). */
+  redeliverCooldownMs: number;
   /** Makes sure the delivery has a live queue job. May fail (Redis down): the sweeper enqueues it later. */
   requeue(deliveryId: string): Promise<unknown>;
   logger: Logger;
@@ -21,6 +23,18 @@ const callbacksDisabled = () =>
   new AppError(400, 'CALLBACKS_DISABLED', 'This server sends no callbacks (no CALLBACK_SIGNING_SECRET is configured); poll GET /v1/edits/{id} instead');
 
 const notRedeliverable = (message: string, details?: unknown) => new AppError(409, 'CALLBACK_NOT_REDELIVERABLE', message, details);
+
+/** Every redeliver is a new series of attempts at the client's receiver, so a client that loops on it is slowed here. */
+const redeliverTooSoon = (retryAfterMs: number) => {
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new AppError(
+    429,
+    'REDELIVER_TOO_SOON',
+    `This callback was redelivered moments ago; redeliver it again in ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+    { 'retry-after': String(retryAfterSeconds) },
+  );
+};
 
 /** The API side of callbacks: vetting a callbackUrl before it is stored, and redelivery on request. */
 export class CallbackService {
@@ -37,7 +51,8 @@ export class CallbackService {
 
   /**
    * Sends a delivered or failed callback again: a new series of attempts on the full schedule, due now,
-   * for the same event (same webhook-id, type and timestamp; `data` is the edit as it is when sent).
+   * for the same event (same webhook-id, type and timestamp; `data` is the edit as it is when sent). At most one
+   * per edit within the cooldown; a refused one changes nothing.
    */
   async redeliver(editId: string, clientId: string): Promise<void> {
     const edit = isUuid(editId) ? await this.deps.edits.findOwned(editId, clientId) : null;
@@ -49,7 +64,9 @@ export class CallbackService {
         status: 'none',
       });
     }
-    if (!(await this.deps.deliveries.restart(delivery.id))) {
+    const restart = await this.deps.deliveries.restart(delivery.id, this.deps.redeliverCooldownMs);
+    if (restart.kind === 'too-soon') throw redeliverTooSoon(restart.retryAfterMs);
+    if (restart.kind === 'pending') {
       throw notRedeliverable('The callback is still being delivered; it is retried on its own schedule', { status: 'pending' });
     }
     try {

@@ -5,10 +5,11 @@ import { listColumns, pickColumns, type Row } from '../infra/sql.js';
 
 /**
  * The SQL of a delivery attempt, one statement per step, run through infra/sql.ts: the claim (which also reads the
- * delivery and its edit) and the record of the outcome. A delivery used to cost five round trips through Prisma;
- * the callback worker fell behind the edits it was telling clients about. Each statement re-checks the row it
- * changes, so the guarded updates keep their guarantees: of two workers claiming one delivery exactly one gets it,
- * and an outcome is never written over a delivery that has been restarted into a new series.
+ * delivery and its edit), the record of the outcome, and the postponement of a claim that found no free slot. A
+ * delivery used to cost five round trips through Prisma; the callback worker fell behind the edits it was telling
+ * clients about. Each statement re-checks the row it changes, so the guarded updates keep their guarantees: of two
+ * workers claiming one delivery exactly one gets it, an outcome is never written over a delivery that has been
+ * restarted into a new series, and a postponement gives back only its own claim.
  */
 
 const { sql } = Prisma;
@@ -64,6 +65,21 @@ export function claimResultOf(row: Row | undefined, now: Date): ClaimResult {
   if (status !== 'pending') return { kind: 'over', status };
   const waitMs = (row.foundNextAttemptAt as Date).getTime() - now.getTime();
   return waitMs > 0 ? { kind: 'not-due', waitMs } : { kind: 'taken' };
+}
+
+/**
+ * Gives back a claim that made no attempt (no slot was free for it): the delivery is due again at `nextAttemptAt`,
+ * with nothing counted. Only the claim that set `leaseUntil` is given back, and only in its series. Returns
+ * `applied`, 1 or 0.
+ */
+export function postponeClaim(id: string, series: number, leaseUntil: Date, nextAttemptAt: Date, now: Date): Sql {
+  return sql`
+    WITH postponed AS (
+      UPDATE "CallbackDelivery" d SET "nextAttemptAt" = ${nextAttemptAt}::timestamp(3), "updatedAt" = ${now}::timestamp(3)
+      WHERE d."id" = ${id} AND d."status" = 'pending' AND d."series" = ${series}::int4 AND d."nextAttemptAt" = ${leaseUntil}::timestamp(3)
+      RETURNING d."id"
+    )
+    SELECT count(*)::int AS "applied" FROM postponed`;
 }
 
 export interface AttemptRecord {

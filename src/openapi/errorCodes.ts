@@ -41,6 +41,11 @@ export const ERROR_CODES = {
   URI_TOO_LONG: doc(414, 'URI_TOO_LONG', 'A path parameter is longer than this server accepts'),
   IDEMPOTENCY_KEY_REUSED: doc(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different body'),
   RATE_LIMITED: doc(429, 'RATE_LIMITED', 'The client made more requests per minute than it may; retry after `Retry-After`'),
+  REDELIVER_TOO_SOON: doc(
+    429,
+    'REDELIVER_TOO_SOON',
+    'This edit’s callback was redelivered less than CALLBACK_REDELIVER_COOLDOWN_MS ago; nothing was stored. Retry after `Retry-After` (also `details.retryAfterSeconds`)',
+  ),
   HEADERS_TOO_LARGE: doc(431, 'HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts'),
   INTERNAL_ERROR: doc(500, 'INTERNAL_ERROR', 'A bug; the message never carries internals'),
   DATABASE_UNAVAILABLE: doc(503, 'DATABASE_UNAVAILABLE', 'Postgres is down; nothing was changed. Retry after `Retry-After`'),

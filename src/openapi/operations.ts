@@ -121,8 +121,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     operationId: 'redeliverCallback',
     returns: 'The edit; the new attempts follow in the background under `callback`',
     summary: 'Send a delivered or failed callback again',
+    description:
+      'At most once per edit within CALLBACK_REDELIVER_COOLDOWN_MS (60 s by default); a redeliver sooner is `429 REDELIVER_TOO_SOON` with `Retry-After`, and changes nothing.',
     tag: 'callbacks',
-    errors: ['EDIT_NOT_FOUND', 'CALLBACK_NOT_REDELIVERABLE', 'CALLBACKS_DISABLED', 'DATABASE_UNAVAILABLE'],
+    errors: ['EDIT_NOT_FOUND', 'CALLBACK_NOT_REDELIVERABLE', 'REDELIVER_TOO_SOON', 'CALLBACKS_DISABLED', 'DATABASE_UNAVAILABLE'],
   },
   'GET /v1/models': {
     operationId: 'listModels',

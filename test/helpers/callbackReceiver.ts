@@ -47,6 +47,17 @@ export class CallbackReceiver {
     return this.received.filter((r) => r.path === path);
   }
 
+  /** Requests held open by a 'hang' reply right now. */
+  get holding(): number {
+    return this.hanging.size;
+  }
+
+  /** Answers every request held open by a 'hang' reply. */
+  answerHeld(status = 200): void {
+    for (const res of this.hanging) res.writeHead(status, { 'content-type': 'text/plain' }).end();
+    this.hanging.clear();
+  }
+
   private answer(request: ReceivedCallback, res: ServerResponse): void {
     this.received.push(request);
     const script = this.scripts.get(request.path) ?? [];

@@ -5,9 +5,9 @@ import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { createRepositories, type Repositories } from '../../src/services.js';
 import { isolatedDatabase } from '../helpers/services.js';
 
-// A delivery attempt's two statements (callbacks/statements.ts) run on node-postgres: a claim must read the rows
-// Prisma reads, exactly one of several racing workers may get a delivery, and a late outcome must not land on a
-// delivery that has moved on.
+// A delivery attempt's statements (callbacks/statements.ts) run on node-postgres: a claim must read the rows
+// Prisma reads, exactly one of several racing workers may get a delivery, a claim handed back for want of a slot
+// counts nothing, and a late outcome must not land on a delivery that has moved on.
 let database: Awaited<ReturnType<typeof isolatedDatabase>>;
 let db: Db;
 let edits: Repositories['edits'];
@@ -90,6 +90,67 @@ describe('the claim of a delivery', () => {
   });
 });
 
+describe('a claim handed back (no slot was free)', () => {
+  it('makes the delivery due again when asked, with no attempt counted or stored', async () => {
+    const { delivery } = await newDelivery();
+    const now = dueAt(delivery);
+    expect((await deliveries.claimDue(delivery.id, now, lease(now))).kind).toBe('claimed');
+    const later = new Date(now.getTime() + second);
+    expect(await deliveries.postpone(delivery.id, 1, lease(now), later, now)).toBe(true);
+    expect(await deliveries.findById(delivery.id)).toMatchObject({ status: 'pending', nextAttemptAt: later, attempts: 0, seriesAttempts: 0, lastError: null });
+    expect(await deliveries.attempts(delivery.id)).toEqual([]);
+    expect(await deliveries.claimDue(delivery.id, now, lease(now))).toEqual({ kind: 'not-due', waitMs: second });
+    expect((await deliveries.claimDue(delivery.id, later, lease(later))).kind).toBe('claimed');
+  });
+
+  it("never hands back another claim's lease, another series, or a delivery that is over", async () => {
+    const { delivery } = await newDelivery();
+    const now = dueAt(delivery);
+    await deliveries.claimDue(delivery.id, now, lease(now));
+    const stale = new Date(now.getTime() - second);
+    expect(await deliveries.postpone(delivery.id, 1, lease(stale), now, now)).toBe(false);
+    expect(await deliveries.postpone(delivery.id, 2, lease(now), now, now)).toBe(false);
+    await deliveries.recordAttempt(delivery.id, { series: 1, attempt: 1, startedAt: now, durationMs: 5, statusCode: 200 }, { status: 'delivered' }, now);
+    const delivered = await deliveries.findById(delivery.id);
+    expect(await deliveries.postpone(delivery.id, 1, lease(now), now, now)).toBe(false);
+    expect(await deliveries.findById(delivery.id)).toEqual(delivered);
+  });
+});
+
+describe('a redelivery', () => {
+  const minute = 60 * second;
+  async function deliveredDelivery() {
+    const { delivery } = await newDelivery();
+    const now = dueAt(delivery);
+    await deliveries.claimDue(delivery.id, now, lease(now));
+    await deliveries.recordAttempt(delivery.id, { series: 1, attempt: 1, startedAt: now, durationMs: 5, statusCode: 200 }, { status: 'delivered' }, now);
+    return delivery;
+  }
+
+  it('starts exactly one new series of several racing, and none within the cooldown, even once delivered again', async () => {
+    const delivery = await deliveredDelivery();
+    const at = new Date();
+    const results = await Promise.all(Array.from({ length: 8 }, () => deliveries.restart(delivery.id, minute, at)));
+    expect(results.filter((r) => r.kind === 'restarted')).toHaveLength(1);
+    for (const r of results.filter((r) => r.kind !== 'restarted')) expect(r).toEqual({ kind: 'too-soon', retryAfterMs: minute });
+    expect(await deliveries.findById(delivery.id)).toMatchObject({ status: 'pending', series: 2, redeliveredAt: at });
+
+    const again = new Date(at.getTime() + 10 * second);
+    await deliveries.recordAttempt(delivery.id, { series: 2, attempt: 1, startedAt: again, durationMs: 5, statusCode: 200 }, { status: 'delivered' }, again);
+    const delivered = await deliveries.findById(delivery.id);
+    expect(await deliveries.restart(delivery.id, minute, again)).toEqual({ kind: 'too-soon', retryAfterMs: 50 * second });
+    expect(await deliveries.findById(delivery.id)).toEqual(delivered);
+    expect(await deliveries.restart(delivery.id, minute, new Date(at.getTime() + minute))).toEqual({ kind: 'restarted' });
+    expect(await deliveries.findById(delivery.id)).toMatchObject({ status: 'pending', series: 3 });
+  });
+
+  it('says a delivery still on its schedule is pending, when no redelivery started it', async () => {
+    const { delivery } = await newDelivery();
+    expect(await deliveries.restart(delivery.id, minute)).toEqual({ kind: 'pending' });
+    expect(await deliveries.findById(delivery.id)).toMatchObject({ series: 1, redeliveredAt: null });
+  });
+});
+
 describe('the record of an attempt', () => {
   const failedAttempt = (startedAt: Date) => ({ series: 1, attempt: 1, startedAt, durationMs: 12, statusCode: 500, error: 'HTTP 500: boom' });
 
@@ -134,7 +195,7 @@ describe('the record of an attempt', () => {
     await deliveries.claimDue(delivery.id, now, lease(now));
     // Another worker delivered it (this attempt's lease ran out), and the client asked for a redelivery.
     await deliveries.recordAttempt(delivery.id, { series: 1, attempt: 1, startedAt: now, durationMs: 5, statusCode: 200 }, { status: 'delivered' }, now);
-    expect(await deliveries.restart(delivery.id)).toBe(true);
+    expect(await deliveries.restart(delivery.id, 0)).toEqual({ kind: 'restarted' });
     const restarted = await deliveries.findById(delivery.id);
     expect(restarted).toMatchObject({ status: 'pending', series: 2, seriesAttempts: 0, attempts: 1 });
 
@@ -177,6 +238,9 @@ describe('the statements of an attempt', () => {
       const before = await scans(ownDb);
       for (const id of ids) {
         const now = new Date();
+        // A claim handed back for want of a slot, then the attempt.
+        expect((await own_.deliveries.claimDue(id, now, lease(now))).kind).toBe('claimed');
+        expect(await own_.deliveries.postpone(id, 1, lease(now), now, now)).toBe(true);
         const claim = await own_.deliveries.claimDue(id, now, lease(now));
         expect(claim.kind).toBe('claimed');
         const attempt = { series: 1, attempt: 1, startedAt: now, durationMs: 1, statusCode: 204 };

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverCallback } from '../../src/callbacks/deliverCallback.js';
+import { RedisCallbackSlots } from '../../src/callbacks/slots.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/jobs/queues.js';
 import type { Simulator } from '../../src/simulator/index.js';
@@ -10,12 +11,14 @@ import { eventually, startRelayWithSimulator, startTestRelay, TEST_CALLBACK_SECR
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 // Callbacks to 127.0.0.1 over plain http need both escape hatches; the retry schedule is shrunk
-// 100,000-fold, so all ten attempts of a series take a few seconds.
+// 100,000-fold, so all ten attempts of a series take a few seconds. Redeliveries here follow each other at once;
+// the cooldown has a relay of its own below.
 const RECEIVER_ENV = {
   ALLOW_HTTP_CALLBACKS: 'true',
   CALLBACK_ALLOW_PRIVATE: 'true',
   CALLBACK_RETRY_SCALE: '0.00001',
   CALLBACK_TIMEOUT_MS: '1000',
+  CALLBACK_REDELIVER_COOLDOWN_MS: '0',
 };
 
 let sim: Simulator;
@@ -206,6 +209,50 @@ describe('a callback', () => {
   });
 });
 
+describe('redeliver', () => {
+  const COOLDOWN_MS = 4_000;
+  let cool: TestRelay;
+  beforeAll(async () => {
+    cool = await startTestRelay(simUrl, { ...RECEIVER_ENV, CALLBACK_REDELIVER_COOLDOWN_MS: String(COOLDOWN_MS) });
+  });
+  afterAll(() => cool?.stop());
+
+  it('accepts one redeliver per edit within the cooldown; the others answer 429 REDELIVER_TOO_SOON and store nothing', async () => {
+    const id = await postWithCallback('/cooldown', cool);
+    expect((await callbackSettled(id, cool)).callback).toMatchObject({ status: 'delivered', attempts: 1 });
+
+    const burst = await Promise.all(Array.from({ length: 30 }, () => redeliver(id, cool)));
+    expect(burst.filter((r) => r.statusCode === 202)).toHaveLength(1);
+    const refused = burst.filter((r) => r.statusCode !== 202);
+    for (const res of refused) {
+      expect(res.statusCode).toBe(429);
+      expect(res.json()).toMatchObject({ code: 'REDELIVER_TOO_SOON', details: { retryAfterSeconds: expect.any(Number) } });
+      const retryAfter = Number(res.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(COOLDOWN_MS / 1000);
+    }
+
+    // Delivered again, and still within the cooldown: a redeliver that would now be possible is refused too.
+    expect((await callbackSettled(id, cool)).callback).toMatchObject({ status: 'delivered', attempts: 2 });
+    const again = await redeliver(id, cool);
+    expect(again.statusCode).toBe(429);
+    expect(again.json().code).toBe('REDELIVER_TOO_SOON');
+
+    const attempts = await attemptsOf(id, cool);
+    expect(attempts.map((a) => [a.series, a.attempt])).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(receiver.callsTo('/cooldown')).toHaveLength(2);
+
+    // The cooldown passes: the next redeliver is a new series.
+    await sleep(Number(again.headers['retry-after']) * 1000);
+    expect((await redeliver(id, cool)).statusCode).toBe(202);
+    expect((await callbackSettled(id, cool)).callback).toMatchObject({ status: 'delivered', attempts: 3 });
+    expect((await attemptsOf(id, cool)).map((a) => a.series)).toEqual([1, 2, 3]);
+  });
+});
+
 describe('callbackUrl safety', () => {
   let strict: TestRelay;
   let off: TestRelay;
@@ -249,15 +296,18 @@ describe('callbackUrl safety', () => {
     const delivery = await deliveries.findByEdit(id);
     expect(delivery).toMatchObject({ type: 'edit.cancelled', status: 'pending', attempts: 0 });
 
+    const redis = createRedis(strict.config.REDIS_URL, 'worker');
+    const slots = new RedisCallbackSlots(redis, strict.config.QUEUE_PREFIX, { perClient: 1, perOrigin: 1 });
     const decision = await deliverCallback(delivery!.id, {
       deliveries,
+      slots,
       logger: pino({ level: 'silent' }),
       signingSecret: TEST_CALLBACK_SECRET,
       timeoutMs: 1_000,
       retryScale: 1,
       policy: { allowHttp: false, allowPrivate: false },
       resolve: async () => [{ address: '10.0.0.8', family: 4 }],
-    });
+    }).finally(() => redis.quit());
     expect(decision).toMatchObject({ kind: 'retry', delayMs: expect.any(Number) });
     expect((decision as { delayMs: number }).delayMs).toBeGreaterThan(4_000);
     const error = 'refused: callbackUrl rebinding.example.com resolves to a private address';

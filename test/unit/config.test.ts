@@ -109,4 +109,17 @@ describe('loadConfig', () => {
     expect(errorOf({ ...required, DATABASE_POOL_MAX: '0' })).toMatch(/DATABASE_POOL_MAX/);
     expect(errorOf({ ...required, DATABASE_POOL_MAX: 'ten' })).toMatch(/DATABASE_POOL_MAX/);
   });
+
+  it('limits callbacks in flight per client and per origin, and redelivers per edit, by default and on request', () => {
+    expect(loadConfig(required)).toMatchObject({
+      CALLBACK_CONCURRENCY_PER_CLIENT: 4,
+      CALLBACK_CONCURRENCY_PER_ORIGIN: 4,
+      CALLBACK_REDELIVER_COOLDOWN_MS: 60_000,
+    });
+    const env = { ...required, CALLBACK_CONCURRENCY_PER_CLIENT: '2', CALLBACK_CONCURRENCY_PER_ORIGIN: '8', CALLBACK_REDELIVER_COOLDOWN_MS: '0' };
+    expect(loadConfig(env)).toMatchObject({ CALLBACK_CONCURRENCY_PER_CLIENT: 2, CALLBACK_CONCURRENCY_PER_ORIGIN: 8, CALLBACK_REDELIVER_COOLDOWN_MS: 0 });
+    // No slot at all would postpone every callback forever.
+    expect(errorOf({ ...required, CALLBACK_CONCURRENCY_PER_CLIENT: '0' })).toMatch(/CALLBACK_CONCURRENCY_PER_CLIENT/);
+    expect(errorOf({ ...required, CALLBACK_CONCURRENCY_PER_ORIGIN: '0' })).toMatch(/CALLBACK_CONCURRENCY_PER_ORIGIN/);
+  });
 });

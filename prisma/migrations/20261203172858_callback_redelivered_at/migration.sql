@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "CallbackDelivery" ADD COLUMN     "redeliveredAt" TIMESTAMP(3);
