@@ -77,14 +77,21 @@ async function receive(opts: PixelByteWebhookOptions, request: SignedRequest, ed
   });
   if (!check.ok) throw new AppError(401, 'INVALID_SIGNATURE', SIGNATURE_MESSAGES[check.reason], { reason: check.reason });
 
+  // From here the body is PixelByte's own: a refusal is one it will retry until it gives up, so it is logged.
   let json: unknown;
   try {
     json = JSON.parse(rawBody);
   } catch {
+    request.log.warn({ editId }, 'signed webhook refused: the body is not JSON');
     throw new AppError(400, 'INVALID_JSON', 'The body is not valid JSON');
   }
   const payload = webhookPayload.safeParse(json);
-  if (!payload.success) throw invalidInput('The webhook payload is not one PixelByte sends', issuesToDetails(payload.error));
+  if (!payload.success) {
+    // Paths and messages only: the values are PixelByte's text, and may be what no log should hold.
+    const issues = issuesToDetails(payload.error);
+    request.log.warn({ editId, issues }, 'signed webhook refused: not a payload PixelByte sends');
+    throw invalidInput('The webhook payload is not one PixelByte sends', issues);
+  }
 
   // The intake's lines carry this request's id and the edit's, like every line about an edit.
   const intake = { ...opts.intake, logger: request.log.child({ editId }) as unknown as Logger };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
+import { signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 // Bytes a client controls that Postgres, the stack or JSON cannot hold. Each must be refused with a 4xx and a
 // stable code, store nothing and log nothing above warn (a 500 would log the customer's text at error level).
@@ -370,5 +371,105 @@ describe('x-request-id', () => {
   it('without one, a generated id is returned', async () => {
     const res = await t.relay.app!.inject({ method: 'GET', url: '/v1/edits?limit=1', headers: t.auth });
     expect(res.headers['x-request-id']).toMatch(uuid);
+  });
+});
+
+describe('hostile text in a correctly signed PixelByte webhook', () => {
+  // PixelByte's signature makes the bytes genuine, not storable: every string it sends ends up in a text or jsonb
+  // column (the job id, the image URL and its format, the error) or decides what is stored.
+  const completed = (jobId: string) => ({
+    jobId,
+    requestId: 'req_hostile',
+    status: 'completed',
+    output: { imageUrl: `https://cdn.example.com/${jobId}.png`, metadata: { width: 1024, height: 1024, format: 'png' } },
+    completedAt: new Date().toISOString(),
+  });
+  const failed = (jobId: string) => ({
+    jobId,
+    requestId: 'req_hostile',
+    status: 'failed',
+    error: { code: 'CONTENT_POLICY', message: 'refused' },
+    completedAt: new Date().toISOString(),
+  });
+  const cancelled = (jobId: string) => ({ jobId, requestId: 'req_hostile', status: 'cancelled', completedAt: new Date().toISOString() });
+  const payloads = { completed, failed, cancelled };
+  const fields: Record<keyof typeof payloads, string[]> = {
+    completed: ['jobId', 'requestId', 'output.imageUrl', 'output.metadata.format', 'completedAt'],
+    failed: ['jobId', 'requestId', 'error.code', 'error.message', 'completedAt'],
+    cancelled: ['jobId', 'requestId', 'completedAt'],
+  };
+  const hostile = [
+    ['U+0000', '\u0000'],
+    ['a lone high surrogate', '\ud800'],
+    ['a lone low surrogate', '\udfff'],
+  ] as const;
+
+  /** `payload` with `text` spliced into the string at `path` (JSON.stringify writes it as a \u escape, as PixelByte would). */
+  function withText(payload: Record<string, unknown>, path: string, text: string) {
+    const copy = structuredClone(payload);
+    const keys = path.split('.');
+    let at = copy as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) at = at[key] as Record<string, unknown>;
+    const last = keys.at(-1)!;
+    at[last] = `${String(at[last]).slice(0, 3)}${text}${String(at[last]).slice(3)}`;
+    return copy;
+  }
+
+  /** An edit PixelByte has accepted as `jobId`, waiting for its webhook: one the webhook would move. */
+  async function submittedEdit() {
+    const res = await t.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: t.auth, payload: { input: { ...input, prompt: 'webhook target' } } });
+    const id = res.json().id as string;
+    const attempt = await t.edits.beginSubmitAttempt(id, 1, 'submit attempt 1');
+    const jobId = `job_hostile_${id.slice(0, 8)}`;
+    await t.edits.recordSubmitAccepted((attempt as { id: bigint }).id, id, { upstreamJobId: jobId, submittedAt: new Date() }, { cause: 'accepted', data: {} });
+    return { id, jobId };
+  }
+
+  const deliver = (editId: string, payload: object) => {
+    const { body, headers } = signedWebhook(payload);
+    return t.relay.app!.inject({ method: 'POST', url: webhookPath(t.config, editId), headers, payload: body });
+  };
+
+  const cases = Object.entries(fields).flatMap(([status, paths]) =>
+    paths.flatMap((path) => hostile.map(([what, text]) => [`${what} in ${status} ${path}`, status as keyof typeof payloads, path, text] as const)),
+  );
+
+  it.each(cases)('%s → 400 INVALID_INPUT naming the field, nothing stored, the edit unmoved, logged at warn', async (_name, status, path, text) => {
+    const { id, jobId } = await submittedEdit();
+    const logFrom = t.logs.lines.length;
+    const res = await deliver(id, withText(payloads[status](jobId), path, text));
+
+    expect(res.statusCode, res.body.slice(0, 500)).toBe(400);
+    const body = res.json();
+    expect(body).toMatchObject({ statusCode: 400, code: 'INVALID_INPUT', message: expect.any(String) });
+    expect(body.details.map((d: { path: string }) => d.path)).toContain(path);
+    expect(await t.db.webhookEvent.count({ where: { editId: id } })).toBe(0);
+    expect(await t.db.edit.findUniqueOrThrow({ where: { id } })).toMatchObject({
+      status: 'submitted',
+      upstreamJobId: jobId,
+      outputs: [],
+      errorCode: null,
+      errorMessage: null,
+    });
+
+    const lines = logsSince(logFrom) as { level: number; msg?: string; editId?: string; issues?: { path: string }[] }[];
+    expect(lines.filter((l) => l.level > 40)).toEqual([]);
+    const refusal = lines.find((l) => l.level === 40 && l.msg?.includes('webhook'));
+    expect(refusal, 'a warning names the refused webhook').toMatchObject({ editId: id, issues: expect.arrayContaining([expect.objectContaining({ path })]) });
+  });
+
+  it('covers every string field of the payload', () => {
+    expect(cases).toHaveLength(13 * hostile.length);
+  });
+
+  it('still applies a webhook with paired surrogates, and one whose unknown field holds U+0000 (it is kept, as sent, in the raw body)', async () => {
+    const { id, jobId } = await submittedEdit();
+    const payload = { ...failed(jobId), error: { code: 'CONTENT_POLICY', message: 'refused 😀' }, extra: 'a\u0000b' };
+    const res = await deliver(id, payload);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ received: true, duplicate: false, applied: true });
+    const [event] = await t.db.webhookEvent.findMany({ where: { editId: id } });
+    expect(event!.rawBody).toBe(JSON.stringify(payload));
+    expect((await t.db.edit.findUniqueOrThrow({ where: { id } })).status).toBe('failed');
   });
 });
