@@ -8,6 +8,7 @@ import { bearerAuth } from './plugins/bearerAuth.js';
 import { connectionLimits, connectionTimeouts } from './plugins/connectionLimits.js';
 import { answerClientError, errorHandler } from './plugins/errorHandler.js';
 import { answerFrameworkError } from './plugins/frameworkErrors.js';
+import { jsonBody } from './plugins/jsonBody.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { openapi } from './plugins/openapi.js';
 import { queueDashboard } from './plugins/queueDashboard.js';
@@ -67,6 +68,7 @@ export function buildApp(deps: AppDeps) {
 
   app.register(requestId);
   app.register(errorHandler);
+  app.register(jsonBody);
   app.register(connectionLimits, { maxConnections: deps.config.HTTP_MAX_CONNECTIONS });
   // Both before any route: the document collects routes as they are added, the metrics hooks time every one.
   app.register(openapi);

@@ -14,6 +14,11 @@ const doc = (status: number, code: string, when: string): ErrorCodeDoc => ({ sta
 export const ERROR_CODES = {
   INVALID_INPUT: doc(400, 'INVALID_INPUT', 'A field is missing or wrong; `details` lists `{ path, message }`'),
   INVALID_JSON: doc(400, 'INVALID_JSON', 'The body is not JSON'),
+  INVALID_UTF8: doc(
+    400,
+    'INVALID_UTF8',
+    'The body is not valid UTF-8 (an invalid, overlong or truncated sequence, or an encoded surrogate); nothing was stored',
+  ),
   INVALID_CONTENT_LENGTH: doc(400, 'INVALID_CONTENT_LENGTH', 'Content-Length does not match the body'),
   BAD_REQUEST: doc(400, 'BAD_REQUEST', 'The request is not valid HTTP'),
   REQUEST_ABORTED: doc(400, 'REQUEST_ABORTED', 'The connection closed before the request arrived'),
@@ -54,4 +59,11 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** What any request can meet before a route runs: malformed HTTP, slow or huge requests, and our own bugs. */
 export const ANY_REQUEST: readonly ErrorCode[] = ['BAD_REQUEST', 'INVALID_URL', 'URI_TOO_LONG', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'INTERNAL_ERROR'];
 /** What reading a JSON body can meet. */
-export const ANY_BODY: readonly ErrorCode[] = ['INVALID_JSON', 'INVALID_CONTENT_LENGTH', 'REQUEST_ABORTED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+export const ANY_BODY: readonly ErrorCode[] = [
+  'INVALID_JSON',
+  'INVALID_UTF8',
+  'INVALID_CONTENT_LENGTH',
+  'REQUEST_ABORTED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+];
