@@ -11,6 +11,24 @@ const PUBLISHED_API_KEYS = [DEV_API_KEY, COMPOSE_API_KEY] as const;
 /** The admin token `npm run dev` uses, so the dashboard and the admin API work out of the box. */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token-0123456789abcdef0123';
 
+/**
+ * A secret sent as `Authorization: Bearer <token>`. The header's token is visible ASCII and ends at the first
+ * whitespace (ours is read as `Bearer\s+(\S+)`), so one configured with anything else could never authenticate:
+ * refused at start rather than found out at the first 401. The token itself is never in the message.
+ */
+function bearerToken(min: number) {
+  return z
+    .string()
+    .min(min, `must be at least ${min} characters`)
+    .superRefine((token, ctx) => {
+      if (/\s/.test(token)) {
+        ctx.addIssue({ code: 'custom', message: 'contains whitespace, which a bearer token cannot carry: it could never authenticate' });
+      } else if (!/^[\x21-\x7e]*$/.test(token)) {
+        ctx.addIssue({ code: 'custom', message: 'must be visible ASCII: a bearer token with other characters could never authenticate' });
+      }
+    });
+}
+
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -32,7 +50,8 @@ const envSchema = z
       .regex(/^[\w-]+$/)
       .default('pixelrelay'),
     PIXELBYTE_API_URL: z.url({ protocol: /^https?$/ }).default(PIXELBYTE_PRODUCTION_URL),
-    PIXELBYTE_API_KEY: z.string().min(1),
+    /** Our bearer token at PixelByte. */
+    PIXELBYTE_API_KEY: bearerToken(1),
     PIXELBYTE_WEBHOOK_SECRET: z.string().min(1),
     /**
      * True only when no one but this deployment submits with PIXELBYTE_API_KEY: then, before resending a submit
@@ -50,11 +69,11 @@ const envSchema = z
           .map((k) => k.trim())
           .filter(Boolean),
       )
-      .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'at least one key is required')),
+      .pipe(z.array(bearerToken(16)).min(1, 'at least one key is required')),
     /** Set: the admin API (/admin/clients, /admin/keys) and the queue dashboard (/admin/queues) require it. Unset: they do not exist. */
-    ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    ADMIN_TOKEN: bearerToken(32).optional(),
     /** Set: GET /metrics wants it as a bearer token. Unset: /metrics is open (keep it off the public internet). */
-    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_TOKEN: bearerToken(16).optional(),
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
     /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
@@ -128,11 +147,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     };
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
+    // An issue with one of API_KEYS names which one, never what it is.
+    const entry = typeof issue.path[1] === 'number' ? ` (key ${issue.path[1] + 1})` : '';
     const given = present[name];
     const missing = given === undefined;
     const secret = /KEY|SECRET|PASSWORD|TOKEN/.test(name);
     if (missing) return `${name} is required`;
-    return `${name} ${issue.message}${secret ? '' : ` (got ${JSON.stringify(given)})`}`;
+    return `${name}${entry} ${issue.message}${secret ? '' : ` (got ${JSON.stringify(given)})`}`;
   });
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }

@@ -103,4 +103,49 @@ describe('loadConfig', () => {
     expect(errorOf({ ...required, DATABASE_POOL_MAX: '0' })).toMatch(/DATABASE_POOL_MAX/);
     expect(errorOf({ ...required, DATABASE_POOL_MAX: 'ten' })).toMatch(/DATABASE_POOL_MAX/);
   });
+
+  describe('bearer secrets, which must be sendable as `Authorization: Bearer <token>` (the token is `S+`)', () => {
+    const admin = 'admin-token-0123456789abcdef-0123456789';
+    const metrics = 'metrics-token-0123456789';
+    it.each([
+      ['ADMIN_TOKEN', 'a space inside', { ADMIN_TOKEN: `${admin.slice(0, 10)} ${admin.slice(10)}` }],
+      ['ADMIN_TOKEN', 'a trailing newline (a secret read from a file)', { ADMIN_TOKEN: `${admin}\n` }],
+      ['ADMIN_TOKEN', 'a leading tab', { ADMIN_TOKEN: `\t${admin}` }],
+      ['ADMIN_TOKEN', 'a no-break space', { ADMIN_TOKEN: `${admin}\u00a0x` }],
+      ['METRICS_TOKEN', 'a space inside', { METRICS_TOKEN: 'metrics token 0123456789' }],
+      ['METRICS_TOKEN', 'a trailing carriage return', { METRICS_TOKEN: `${metrics}\r` }],
+      ['API_KEYS', 'a space inside one key', { API_KEYS: 'aaaaaaaaaaaaaaaa1,bbbbbbbb bbbbbbbb2' }],
+      ['API_KEYS', 'a line break inside the only key', { API_KEYS: 'aaaaaaaa\naaaaaaaa1' }],
+      ['PIXELBYTE_API_KEY', 'a space inside (it is our bearer token at PixelByte)', { PIXELBYTE_API_KEY: 'pb_live_ secret_value' }],
+    ])('%s with %s is refused at start, naming the variable and not the token', (name, _what, env) => {
+      const message = errorOf({ ...required, ...env });
+      expect(message).toMatch(new RegExp(`${name}( \\(key \\d\\))? contains whitespace`));
+      expect(message).toMatch(/could never authenticate/);
+      const given = Object.values(env)[0]!;
+      for (const part of given.split(/[\s,]+/).filter((p) => p.length >= 6)) expect(message).not.toContain(part);
+    });
+
+    it('names which of API_KEYS has it', () => {
+      expect(errorOf({ ...required, API_KEYS: 'aaaaaaaaaaaaaaaa1, bbbbbbbb bbbbbbbb2' })).toMatch(/API_KEYS \(key 2\) contains whitespace/);
+    });
+
+    it.each([
+      ['ADMIN_TOKEN', { ADMIN_TOKEN: `${admin}é` }],
+      ['METRICS_TOKEN', { METRICS_TOKEN: `${metrics}\u0001` }],
+      ['API_KEYS', { API_KEYS: 'aaaaaaaaaaaaaaaa1,ключ-0123456789abcdef' }],
+    ])('%s with a character outside visible ASCII is refused at start', (name, env) => {
+      expect(errorOf({ ...required, ...env })).toMatch(new RegExp(`${name}( \\(key \\d\\))? must be visible ASCII`));
+    });
+
+    it('still takes tokens of any visible ASCII, and spaces around the comma-separated API_KEYS', () => {
+      const config = loadConfig({
+        ...required,
+        API_KEYS: ' aaaaaaaaaaaaaaaa1 ,\tbbbbbbbbbbbbbbbb2 ',
+        ADMIN_TOKEN: `${admin}!#$%&'*+-.^_\`|~/=`,
+        METRICS_TOKEN: 'Zm9vYmFyYmF6cXV4Cg==',
+      });
+      expect(config.API_KEYS).toEqual(['aaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbb2']);
+      expect(config.ADMIN_TOKEN).toBe(`${admin}!#$%&'*+-.^_\`|~/=`);
+    });
+  });
 });
