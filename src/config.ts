@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isStrongSigningSecret } from './callbacks/signing.js';
 
@@ -27,6 +28,15 @@ function bearerToken(min: number) {
         ctx.addIssue({ code: 'custom', message: 'must be visible ASCII: a bearer token with other characters could never authenticate' });
       }
     });
+}
+
+/** What Fastify's `trustProxy` (proxy-addr) takes as one trusted proxy: an address, a CIDR, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -74,6 +84,27 @@ const envSchema = z
     ADMIN_TOKEN: bearerToken(32).optional(),
     /** Set: GET /metrics wants it as a bearer token. Unset: /metrics is open (keep it off the public internet). */
     METRICS_TOKEN: bearerToken(16).optional(),
+    /**
+     * Invalid bearer tokens one address (an IPv6 /64) may present on /v1 per AUTH_FAILURE_WINDOW_MS, counted in
+     * Redis across replicas; past it, 429 TOO_MANY_AUTH_FAILURES without a key lookup. 0: no limit.
+     */
+    AUTH_FAILURE_LIMIT: integer(0, 1_000_000).default(20),
+    AUTH_FAILURE_WINDOW_MS: integer(1_000, 86_400_000).default(60_000),
+    /**
+     * The proxies or load balancers in front (addresses or CIDRs, comma-separated, or proxy-addr's `loopback`,
+     * `linklocal`, `uniquelocal`): a request from one of them is from the address its X-Forwarded-For names.
+     * Unset: from the connection's peer, so behind a balancer every client shares the balancer's address.
+     */
+    TRUST_PROXY: z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().refine(isProxyAddress, 'must list addresses or CIDRs (e.g. 10.0.0.0/16), or loopback, linklocal, uniquelocal')).min(1))
+      .optional(),
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
     /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
@@ -147,8 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     };
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
-    // An issue with one of API_KEYS names which one, never what it is.
-    const entry = typeof issue.path[1] === 'number' ? ` (key ${issue.path[1] + 1})` : '';
+    // An issue with one entry of a list (API_KEYS, TRUST_PROXY) says which one, which a secret's value cannot.
+    const entry = typeof issue.path[1] === 'number' ? ` (${name === 'API_KEYS' ? 'key' : 'entry'} ${issue.path[1] + 1})` : '';
     const given = present[name];
     const missing = given === undefined;
     const secret = /KEY|SECRET|PASSWORD|TOKEN/.test(name);

@@ -46,6 +46,11 @@ export const ERROR_CODES = {
   URI_TOO_LONG: doc(414, 'URI_TOO_LONG', 'A path parameter is longer than this server accepts'),
   IDEMPOTENCY_KEY_REUSED: doc(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different body'),
   RATE_LIMITED: doc(429, 'RATE_LIMITED', 'The client made more requests per minute than it may; retry after `Retry-After`'),
+  TOO_MANY_AUTH_FAILURES: doc(
+    429,
+    'TOO_MANY_AUTH_FAILURES',
+    'This address presented more invalid API keys than AUTH_FAILURE_LIMIT allows per window; its keys are not looked up until `Retry-After`',
+  ),
   HEADERS_TOO_LARGE: doc(431, 'HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts'),
   INTERNAL_ERROR: doc(500, 'INTERNAL_ERROR', 'A bug; the message never carries internals'),
   DATABASE_UNAVAILABLE: doc(503, 'DATABASE_UNAVAILABLE', 'Postgres is down; nothing was changed. Retry after `Retry-After`'),

@@ -148,4 +148,21 @@ describe('loadConfig', () => {
       expect(config.ADMIN_TOKEN).toBe(`${admin}!#$%&'*+-.^_\`|~/=`);
     });
   });
+
+  it('limits failed keys per address by default, and reads the proxies to trust', () => {
+    expect(loadConfig(required)).toMatchObject({ AUTH_FAILURE_LIMIT: 20, AUTH_FAILURE_WINDOW_MS: 60_000 });
+    expect(loadConfig(required).TRUST_PROXY).toBeUndefined();
+    expect(loadConfig({ ...required, AUTH_FAILURE_LIMIT: '0' }).AUTH_FAILURE_LIMIT).toBe(0);
+    expect(errorOf({ ...required, AUTH_FAILURE_WINDOW_MS: '10' })).toMatch(/AUTH_FAILURE_WINDOW_MS/);
+    expect(errorOf({ ...required, AUTH_FAILURE_LIMIT: '-1' })).toMatch(/AUTH_FAILURE_LIMIT/);
+    expect(loadConfig({ ...required, TRUST_PROXY: '10.0.0.0/16, 192.0.2.1,fd00::/8, loopback' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/16',
+      '192.0.2.1',
+      'fd00::/8',
+      'loopback',
+    ]);
+    for (const bad of ['true', '10.0.0.0/33', 'fd00::/129', 'balancer.internal', '10.0.0.0/16/8', '1']) {
+      expect(errorOf({ ...required, TRUST_PROXY: bad }), bad).toMatch(/TRUST_PROXY \(entry 1\) must list addresses or CIDRs/);
+    }
+  });
 });
