@@ -8,10 +8,11 @@ import { bearerAuth } from './plugins/bearerAuth.js';
 import { connectionLimits, connectionTimeouts } from './plugins/connectionLimits.js';
 import { answerClientError, errorHandler } from './plugins/errorHandler.js';
 import { answerFrameworkError } from './plugins/frameworkErrors.js';
+import { jsonBody } from './plugins/jsonBody.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { openapi } from './plugins/openapi.js';
 import { queueDashboard } from './plugins/queueDashboard.js';
-import { clientRateLimit } from './plugins/rateLimit.js';
+import { authFailureLimit, clientRateLimit } from './plugins/rateLimit.js';
 import { requestId, requestIdOf } from './plugins/requestId.js';
 import { adminRoutes } from './routes/admin.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -37,6 +38,9 @@ export interface AppDeps {
     | 'HTTP_MAX_CONNECTIONS'
     | 'UPSTREAM_TIMEOUT_MS'
     | 'METRICS_TOKEN'
+    | 'AUTH_FAILURE_LIMIT'
+    | 'AUTH_FAILURE_WINDOW_MS'
+    | 'TRUST_PROXY'
   >;
   /** Built by createServices (services.ts): the app constructs none of its own. */
   services: ApiServices;
@@ -57,6 +61,8 @@ export function buildApp(deps: AppDeps) {
     requestIdHeader: false,
     genReqId: requestIdOf,
     return503OnClosing: true,
+    // Who sent a request (request.ip: the failed-authentication limit, the logs) is read through these proxies only.
+    trustProxy: deps.config.TRUST_PROXY ?? false,
     ...connectionTimeouts(deps.config),
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
@@ -67,6 +73,7 @@ export function buildApp(deps: AppDeps) {
 
   app.register(requestId);
   app.register(errorHandler);
+  app.register(jsonBody);
   app.register(connectionLimits, { maxConnections: deps.config.HTTP_MAX_CONNECTIONS });
   // Both before any route: the document collects routes as they are added, the metrics hooks time every one.
   app.register(openapi);
@@ -85,7 +92,15 @@ export function buildApp(deps: AppDeps) {
   app.register(async (v1) => {
     // A text body is a client mistake to name (415), not a string to validate.
     v1.removeContentTypeParser('text/plain');
-    v1.register(bearerAuth, { apiKeys: deps.config.API_KEYS, findCaller: (key) => deps.services.clients.findCaller(key) });
+    const { AUTH_FAILURE_LIMIT: max, AUTH_FAILURE_WINDOW_MS: windowMs } = deps.config;
+    v1.register(bearerAuth, {
+      apiKeys: deps.config.API_KEYS,
+      findCaller: (key) => deps.services.clients.findCaller(key),
+      failures:
+        max > 0
+          ? authFailureLimit({ redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:auth-failures:`, logger: deps.logger, max, windowMs })
+          : undefined,
+    });
     v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
     v1.register(editRoutes, { service });
     v1.register(modelRoutes);

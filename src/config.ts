@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isStrongSigningSecret } from './callbacks/signing.js';
 
@@ -10,6 +11,33 @@ export const COMPOSE_API_KEY = 'local-compose-key-0123456789';
 const PUBLISHED_API_KEYS = [DEV_API_KEY, COMPOSE_API_KEY] as const;
 /** The admin token `npm run dev` uses, so the dashboard and the admin API work out of the box. */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token-0123456789abcdef0123';
+
+/**
+ * A secret sent as `Authorization: Bearer <token>`. The header's token is visible ASCII and ends at the first
+ * whitespace (ours is read as `Bearer\s+(\S+)`), so one configured with anything else could never authenticate:
+ * refused at start rather than found out at the first 401. The token itself is never in the message.
+ */
+function bearerToken(min: number) {
+  return z
+    .string()
+    .min(min, `must be at least ${min} characters`)
+    .superRefine((token, ctx) => {
+      if (/\s/.test(token)) {
+        ctx.addIssue({ code: 'custom', message: 'contains whitespace, which a bearer token cannot carry: it could never authenticate' });
+      } else if (!/^[\x21-\x7e]*$/.test(token)) {
+        ctx.addIssue({ code: 'custom', message: 'must be visible ASCII: a bearer token with other characters could never authenticate' });
+      }
+    });
+}
+
+/** What Fastify's `trustProxy` (proxy-addr) takes as one trusted proxy: an address, a CIDR, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -32,7 +60,8 @@ const envSchema = z
       .regex(/^[\w-]+$/)
       .default('pixelrelay'),
     PIXELBYTE_API_URL: z.url({ protocol: /^https?$/ }).default(PIXELBYTE_PRODUCTION_URL),
-    PIXELBYTE_API_KEY: z.string().min(1),
+    /** Our bearer token at PixelByte. */
+    PIXELBYTE_API_KEY: bearerToken(1),
     PIXELBYTE_WEBHOOK_SECRET: z.string().min(1),
     /**
      * True only when no one but this deployment submits with PIXELBYTE_API_KEY: then, before resending a submit
@@ -50,16 +79,37 @@ const envSchema = z
           .map((k) => k.trim())
           .filter(Boolean),
       )
-      .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'at least one key is required')),
+      .pipe(z.array(bearerToken(16)).min(1, 'at least one key is required')),
     /** Set: the admin API (/admin/clients, /admin/keys) and the queue dashboard (/admin/queues) require it. Unset: they do not exist. */
-    ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    ADMIN_TOKEN: bearerToken(32).optional(),
     /** Set: GET /metrics wants it as a bearer token. Unset: /metrics is open (keep it off the public internet). */
-    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_TOKEN: bearerToken(16).optional(),
     /**
      * Postgres cancels a /metrics statement that runs longer, and the read's locks and snapshot go with it. Below the
      * 5 s a scrape waits for Postgres, a read that a lock holds up still answers that scrape (with the source down).
      */
     METRICS_STATEMENT_TIMEOUT_MS: integer(100, 600_000).default(4_000),
+    /**
+     * Invalid bearer tokens one address (an IPv6 /64) may present on /v1 per AUTH_FAILURE_WINDOW_MS, counted in
+     * Redis across replicas; past it, 429 TOO_MANY_AUTH_FAILURES without a key lookup. 0: no limit.
+     */
+    AUTH_FAILURE_LIMIT: integer(0, 1_000_000).default(20),
+    AUTH_FAILURE_WINDOW_MS: integer(1_000, 86_400_000).default(60_000),
+    /**
+     * The proxies or load balancers in front (addresses or CIDRs, comma-separated, or proxy-addr's `loopback`,
+     * `linklocal`, `uniquelocal`): a request from one of them is from the address its X-Forwarded-For names.
+     * Unset: from the connection's peer, so behind a balancer every client shares the balancer's address.
+     */
+    TRUST_PROXY: z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().refine(isProxyAddress, 'must list addresses or CIDRs (e.g. 10.0.0.0/16), or loopback, linklocal, uniquelocal')).min(1))
+      .optional(),
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
     /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
@@ -143,11 +193,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     };
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
+    // An issue with one entry of a list (API_KEYS, TRUST_PROXY) says which one, which a secret's value cannot.
+    const entry = typeof issue.path[1] === 'number' ? ` (${name === 'API_KEYS' ? 'key' : 'entry'} ${issue.path[1] + 1})` : '';
     const given = present[name];
     const missing = given === undefined;
     const secret = /KEY|SECRET|PASSWORD|TOKEN/.test(name);
     if (missing) return `${name} is required`;
-    return `${name} ${issue.message}${secret ? '' : ` (got ${JSON.stringify(given)})`}`;
+    return `${name}${entry} ${issue.message}${secret ? '' : ` (got ${JSON.stringify(given)})`}`;
   });
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }

@@ -34,6 +34,7 @@ export function errorBody(err: AppError): ErrorBody {
   return body;
 }
 
+export const invalidUtf8 = () => new AppError(400, 'INVALID_UTF8', 'The body is not valid UTF-8');
 export const invalidInput = (message: string, details?: unknown) => new AppError(400, 'INVALID_INPUT', message, details);
 export const unauthorized = (message = 'A valid bearer token is required') =>
   new AppError(401, 'UNAUTHORIZED', message, undefined, { 'www-authenticate': 'Bearer' });

@@ -14,6 +14,11 @@ const doc = (status: number, code: string, when: string): ErrorCodeDoc => ({ sta
 export const ERROR_CODES = {
   INVALID_INPUT: doc(400, 'INVALID_INPUT', 'A field is missing or wrong; `details` lists `{ path, message }`'),
   INVALID_JSON: doc(400, 'INVALID_JSON', 'The body is not JSON'),
+  INVALID_UTF8: doc(
+    400,
+    'INVALID_UTF8',
+    'The body is not valid UTF-8 (an invalid, overlong or truncated sequence, or an encoded surrogate); nothing was stored',
+  ),
   INVALID_CONTENT_LENGTH: doc(400, 'INVALID_CONTENT_LENGTH', 'Content-Length does not match the body'),
   BAD_REQUEST: doc(400, 'BAD_REQUEST', 'The request is not valid HTTP'),
   REQUEST_ABORTED: doc(400, 'REQUEST_ABORTED', 'The connection closed before the request arrived'),
@@ -46,6 +51,11 @@ export const ERROR_CODES = {
     'REDELIVER_TOO_SOON',
     'This edit’s callback was redelivered less than CALLBACK_REDELIVER_COOLDOWN_MS ago; nothing was stored. Retry after `Retry-After` (also `details.retryAfterSeconds`)',
   ),
+  TOO_MANY_AUTH_FAILURES: doc(
+    429,
+    'TOO_MANY_AUTH_FAILURES',
+    'This address presented more invalid API keys than AUTH_FAILURE_LIMIT allows per window; its keys are not looked up until `Retry-After`',
+  ),
   HEADERS_TOO_LARGE: doc(431, 'HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts'),
   INTERNAL_ERROR: doc(500, 'INTERNAL_ERROR', 'A bug; the message never carries internals'),
   DATABASE_UNAVAILABLE: doc(503, 'DATABASE_UNAVAILABLE', 'Postgres is down; nothing was changed. Retry after `Retry-After`'),
@@ -59,4 +69,11 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** What any request can meet before a route runs: malformed HTTP, slow or huge requests, and our own bugs. */
 export const ANY_REQUEST: readonly ErrorCode[] = ['BAD_REQUEST', 'INVALID_URL', 'URI_TOO_LONG', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'INTERNAL_ERROR'];
 /** What reading a JSON body can meet. */
-export const ANY_BODY: readonly ErrorCode[] = ['INVALID_JSON', 'INVALID_CONTENT_LENGTH', 'REQUEST_ABORTED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+export const ANY_BODY: readonly ErrorCode[] = [
+  'INVALID_JSON',
+  'INVALID_UTF8',
+  'INVALID_CONTENT_LENGTH',
+  'REQUEST_ABORTED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+];

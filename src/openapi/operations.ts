@@ -211,7 +211,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
 
 /** Who may call a route, and what that adds to its errors: by where the route lives. */
 export function scopeOf(url: string): { security: Partial<Record<Scheme, string[]>>[]; errors: ErrorCode[] } {
-  if (url.startsWith('/v1/')) return { security: [{ apiKey: [] }], errors: ['UNAUTHORIZED', 'RATE_LIMITED'] };
+  if (url.startsWith('/v1/')) return { security: [{ apiKey: [] }], errors: ['UNAUTHORIZED', 'TOO_MANY_AUTH_FAILURES', 'RATE_LIMITED'] };
   if (url.startsWith('/admin/')) return { security: [{ adminToken: [] }], errors: ['UNAUTHORIZED'] };
   if (url.startsWith('/webhooks/')) return { security: [{ pixelbyteSignature: [] }], errors: [] };
   // `{}`: no credentials is an option too (METRICS_TOKEN unset).

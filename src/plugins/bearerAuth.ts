@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Caller } from '../clients/service.js';
-import { unauthorized } from '../errors.js';
+import { AppError, unauthorized } from '../errors.js';
 import { clientIdOf } from '../shared/ids.js';
+import type { AuthFailureLimit } from './rateLimit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +20,18 @@ export interface BearerAuthOptions {
   apiKeys: string[];
   /** Resolves any other key (a registered client's); null when it is unknown or revoked. */
   findCaller?(apiKey: string): Promise<Caller | null>;
+  /** Counts each address's failed keys, and refuses an address past its limit before `findCaller` is asked. */
+  failures?: AuthFailureLimit;
 }
+
+const tooManyFailures = (retryAfterSeconds: number) =>
+  new AppError(
+    429,
+    'TOO_MANY_AUTH_FAILURES',
+    `Too many invalid API keys from this address; retry in ${retryAfterSeconds} seconds`,
+    { retryAfterSeconds },
+    { 'retry-after': String(retryAfterSeconds) },
+  );
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -28,7 +40,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * fastify-plugin lifts the hook and `request.client` one level, into that scope (the /v1 routes), whose own
  * encapsulation keeps them from the health checks and PixelByte's webhook.
  * Bootstrap keys are compared as digests in constant time, so neither a key's length nor its prefix leaks;
- * any other key is asked of `findCaller` on every request (no cache: a revocation holds at once).
+ * any other key is asked of `findCaller` on every request (no cache: a revocation holds at once), unless its
+ * address has presented too many invalid keys lately (`failures`): then 429 TOO_MANY_AUTH_FAILURES, unasked.
  */
 export const bearerAuth = fp(
   async (app: FastifyInstance, opts: BearerAuthOptions) => {
@@ -45,8 +58,16 @@ export const bearerAuth = fp(
       const given = digest(match[1]!);
       let caller: Caller | null = null;
       for (const key of bootstrap) if (timingSafeEqual(key.digest, given)) caller = key.caller;
-      caller ??= (await opts.findCaller?.(match[1]!)) ?? null;
-      if (!caller) throw unauthorized('The bearer token is not valid');
+      if (!caller) {
+        // A bootstrap key costs no lookup, so only the others are held back once an address has failed too often.
+        const wait = await opts.failures?.blockedFor(request.ip);
+        if (typeof wait === 'number') throw tooManyFailures(wait);
+        caller = (await opts.findCaller?.(match[1]!)) ?? null;
+      }
+      if (!caller) {
+        await opts.failures?.recordFailure(request.ip);
+        throw unauthorized('The bearer token is not valid');
+      }
       request.client = caller;
       request.clientId = caller.id;
     });

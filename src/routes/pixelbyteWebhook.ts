@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { issuesToDetails } from '../edits/schemas.js';
 import { invalidWebhookToken, receivePixelByteWebhook, type WebhookIntakeDeps } from '../edits/webhookIntake.js';
-import { AppError, errorResponses, invalidInput } from '../errors.js';
+import { AppError, errorResponses, invalidInput, invalidUtf8 } from '../errors.js';
+import { decodeUtf8 } from '../shared/safeText.js';
 import { webhookPayload } from '../upstream/schemas.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyPixelByteWebhook } from '../upstream/signature.js';
 import { isValidWebhookToken, redactWebhookToken, WEBHOOK_PATH_PREFIX } from '../upstream/webhookUrl.js';
@@ -30,7 +31,7 @@ export interface PixelByteWebhookOptions {
   intake: WebhookIntakeDeps;
 }
 
-/** What the handlers read of a webhook request: its body is the raw text the signature covers. */
+/** What the handlers read of a webhook request: its body is the raw bytes the signature covers. */
 interface SignedRequest {
   body: unknown;
   log: FastifyBaseLogger;
@@ -38,14 +39,15 @@ interface SignedRequest {
 }
 
 /**
- * PixelByte's completion callback. The signature covers the raw bytes, so this scope keeps the body as text and
- * no route declares a body schema: the payload is parsed (with `webhookPayload`) only once the signature holds.
+ * PixelByte's completion callback. The signature covers the raw bytes, so this scope keeps the body as bytes and
+ * no route declares a body schema: the bytes are decoded, and the payload parsed (with `webhookPayload`), only
+ * once the signature holds.
  * `/{token}/{editId}` is the URL every submit hands PixelByte now; `/{editId}` is kept for edits submitted
  * before tokens, and the intake honours it only for those.
  */
 export const pixelbyteWebhookRoutes: FastifyPluginAsyncZod<PixelByteWebhookOptions> = async (app, opts) => {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.post(
     `${WEBHOOK_PATH_PREFIX}/:token/:editId`,
@@ -68,23 +70,37 @@ export const pixelbyteWebhookRoutes: FastifyPluginAsyncZod<PixelByteWebhookOptio
 };
 
 async function receive(opts: PixelByteWebhookOptions, request: SignedRequest, editId: string, tokenized: boolean) {
-  const rawBody = typeof request.body === 'string' ? request.body : '';
+  const bytes = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const check = verifyPixelByteWebhook({
     secret: opts.secret,
-    rawBody,
+    rawBody: bytes,
     signature: request.headers[SIGNATURE_HEADER],
     timestamp: request.headers[TIMESTAMP_HEADER],
   });
   if (!check.ok) throw new AppError(401, 'INVALID_SIGNATURE', SIGNATURE_MESSAGES[check.reason], { reason: check.reason });
 
+  // From here the body is PixelByte's own: a refusal is one it will retry until it gives up, so it is logged.
+  // Stored as text, it must be the bytes exactly: ones that are not UTF-8 have no such text.
+  const rawBody = decodeUtf8(bytes);
+  if (rawBody === null) {
+    request.log.warn({ editId }, 'signed webhook refused: the body is not UTF-8');
+    throw invalidUtf8();
+  }
   let json: unknown;
   try {
-    json = JSON.parse(rawBody);
+    // A byte-order mark is kept in what is stored, and read past here, as the other JSON bodies are.
+    json = JSON.parse(rawBody.replace(/^\uFEFF/, ''));
   } catch {
+    request.log.warn({ editId }, 'signed webhook refused: the body is not JSON');
     throw new AppError(400, 'INVALID_JSON', 'The body is not valid JSON');
   }
   const payload = webhookPayload.safeParse(json);
-  if (!payload.success) throw invalidInput('The webhook payload is not one PixelByte sends', issuesToDetails(payload.error));
+  if (!payload.success) {
+    // Paths and messages only: the values are PixelByte's text, and may be what no log should hold.
+    const issues = issuesToDetails(payload.error);
+    request.log.warn({ editId, issues }, 'signed webhook refused: not a payload PixelByte sends');
+    throw invalidInput('The webhook payload is not one PixelByte sends', issues);
+  }
 
   // The intake's lines carry this request's id and the edit's, like every line about an edit.
   const intake = { ...opts.intake, logger: request.log.child({ editId }) as unknown as Logger };

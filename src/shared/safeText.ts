@@ -16,3 +16,18 @@ export function isStorableText(text: string): boolean {
 
 /** A zod string that Postgres can store; chain the field's own checks after it. */
 export const storableString = () => z.string().refine(isStorableText, UNSTORABLE_TEXT);
+
+// `ignoreBOM` keeps a leading byte-order mark in the text rather than dropping it: the text is the bytes, all of them.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The bytes as text, or null when they are not UTF-8 (an invalid or overlong sequence, an encoded surrogate, one
+ * cut short). Node's own decoding would put U+FFFD in their place and the text would change without a word.
+ */
+export function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}

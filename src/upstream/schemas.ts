@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableString } from '../shared/safeText.js';
 
 /** PixelByte documents some responses flat and others wrapped in `{ success, data }`: accept both. */
 export function unwrap(body: unknown): unknown {
@@ -78,32 +79,36 @@ export const jobListResponse = z.object({
 });
 export type JobList = z.infer<typeof jobListResponse>;
 
-/** The webhook PixelByte POSTs when a job reaches a terminal state. */
+/**
+ * The webhook PixelByte POSTs when a job reaches a terminal state. Every string is held to what Postgres can store
+ * exactly, the ones we never store too: a signed payload with U+0000 or a lone surrogate anywhere is not one
+ * PixelByte sends, and is refused whole rather than applied in part.
+ */
 export const webhookPayload = z.discriminatedUnion('status', [
   z.object({
-    jobId: z.string().min(1),
-    requestId: z.string().optional(),
+    jobId: storableString().min(1),
+    requestId: storableString().optional(),
     status: z.literal('completed'),
     output: z
       .object({
-        imageUrl: z.string().optional(),
-        metadata: z.object({ width: z.number().optional(), height: z.number().optional(), format: z.string().optional() }).partial().optional(),
+        imageUrl: storableString().optional(),
+        metadata: z.object({ width: z.number().optional(), height: z.number().optional(), format: storableString().optional() }).partial().optional(),
       })
       .optional(),
-    completedAt: z.string().optional(),
+    completedAt: storableString().optional(),
   }),
   z.object({
-    jobId: z.string().min(1),
-    requestId: z.string().optional(),
+    jobId: storableString().min(1),
+    requestId: storableString().optional(),
     status: z.literal('failed'),
-    error: z.object({ code: z.string(), message: z.string().default('') }).optional(),
-    completedAt: z.string().optional(),
+    error: z.object({ code: storableString(), message: storableString().default('') }).optional(),
+    completedAt: storableString().optional(),
   }),
   z.object({
-    jobId: z.string().min(1),
-    requestId: z.string().optional(),
+    jobId: storableString().min(1),
+    requestId: storableString().optional(),
     status: z.literal('cancelled'),
-    completedAt: z.string().optional(),
+    completedAt: storableString().optional(),
   }),
 ]);
 export type WebhookPayload = z.infer<typeof webhookPayload>;

@@ -1,12 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** PixelByte signs `<timestamp>.<raw body>` with HMAC-SHA256 and sends `sha256=<lowercase hex>`. */
+/**
+ * PixelByte signs `<timestamp>.<raw body>` with HMAC-SHA256 and sends `sha256=<lowercase hex>`. The body is the
+ * bytes as they arrived: text decoded and encoded again is not them when they were not UTF-8. A string is
+ * taken as its UTF-8 encoding.
+ */
 export const SIGNATURE_HEADER = 'x-pixelbyte-signature';
 export const TIMESTAMP_HEADER = 'x-pixelbyte-timestamp';
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
-export function signPixelByteWebhook(secret: string, timestamp: number | string, rawBody: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+export function signPixelByteWebhook(secret: string, timestamp: number | string, rawBody: Uint8Array | string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`;
 }
 
 export type SignatureCheck =
@@ -15,7 +19,7 @@ export type SignatureCheck =
 
 export function verifyPixelByteWebhook(args: {
   secret: string;
-  rawBody: string;
+  rawBody: Uint8Array | string;
   signature: string | undefined;
   timestamp: string | undefined;
   now?: Date;

@@ -50,6 +50,25 @@ export class TcpProxy {
     this.up = true;
   }
 
+  /**
+   * Ends every open connection, discarding whatever a stall held, as a restarted Postgres or a NAT that forgot
+   * the flows does to a pool's idle and busy connections: `reset` sends an RST, `close` a FIN. New connections
+   * are still accepted unless `refuseNew` (then until `restore`).
+   */
+  drop(how: 'reset' | 'close', { refuseNew = false } = {}): void {
+    if (refuseNew) this.up = false;
+    this.held = undefined;
+    for (const socket of this.sockets) {
+      if (how === 'reset') socket.resetAndDestroy();
+      else socket.destroy();
+    }
+  }
+
+  /** Chunks a stall is holding: a request is in flight on a connection once its query is among them. */
+  get holding(): number {
+    return this.held?.length ?? 0;
+  }
+
   /** Connections stay open but nothing passes either way until `resume`: a service that stopped answering. */
   stall(): void {
     this.held ??= [];

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Config } from '../../src/config.js';
 import { signPixelByteWebhook } from '../../src/upstream/signature.js';
 import { WEBHOOK_PATH_PREFIX, webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
@@ -23,6 +24,21 @@ export function signedWebhook(payload: object, options: { secret?: string; times
       'x-pixelbyte-timestamp': String(timestamp),
       'x-pixelbyte-signature': signPixelByteWebhook(options.secret ?? SIM_WEBHOOK_SECRET, timestamp, body),
     },
+  };
+}
+
+/**
+ * Bytes signed as PixelByte's documentation says, HMAC-SHA256 of `<timestamp>.<raw body>`, computed here over the
+ * bytes themselves: whatever they are, UTF-8 or not.
+ */
+export function signedRawWebhook(body: Buffer, options: { secret?: string; timestamp?: number } = {}) {
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const hmac = createHmac('sha256', options.secret ?? SIM_WEBHOOK_SECRET)
+    .update(`${timestamp}.`)
+    .update(body);
+  return {
+    payload: body,
+    headers: { 'content-type': 'application/json', 'x-pixelbyte-timestamp': timestamp, 'x-pixelbyte-signature': `sha256=${hmac.digest('hex')}` },
   };
 }
 

@@ -19,8 +19,8 @@ interface Row {
   name: string;
   method: 'POST' | 'GET' | 'PATCH' | 'DELETE';
   url: string | (() => string);
-  /** Raw JSON text. */
-  body?: string;
+  /** Raw JSON text, or bytes. */
+  body?: string | Buffer;
   /** Use the client's API key rather than the admin token. */
   asClient?: boolean;
   status: number;
@@ -28,8 +28,8 @@ interface Row {
   path?: string;
 }
 
-const create = (json: string): Pick<Row, 'method' | 'url' | 'body'> => ({ method: 'POST', url: '/admin/clients', body: json });
-const patch = (json: string): Pick<Row, 'method' | 'url' | 'body'> => ({ method: 'PATCH', url: () => `/admin/clients/${client.id}`, body: json });
+const create = (json: string | Buffer): Pick<Row, 'method' | 'url' | 'body'> => ({ method: 'POST', url: '/admin/clients', body: json });
+const patch = (json: string | Buffer): Pick<Row, 'method' | 'url' | 'body'> => ({ method: 'PATCH', url: () => `/admin/clients/${client.id}`, body: json });
 const usage = (query: string): Pick<Row, 'method' | 'url' | 'asClient'> => ({ method: 'GET', url: `/v1/usage?${query}`, asClient: true });
 const bad = (path: string) => ({ status: 400, code: 'INVALID_INPUT', path });
 
@@ -41,6 +41,8 @@ const rows: Row[] = [
   { name: 'a name of 100 KB', ...create(JSON.stringify({ name: 'n'.repeat(100_000) })), ...bad('name') },
   { name: 'U+0000 in the name', ...create(JSON.stringify({ name: 'a\u0000b' })), ...bad('name') },
   { name: 'a lone surrogate in the name', ...create(JSON.stringify({ name: 'a\ud800b' })), ...bad('name') },
+  { name: 'a name in Latin-1, not UTF-8', ...create(Buffer.from('{"name":"caf\xe9"}', 'latin1')), status: 400, code: 'INVALID_UTF8' },
+  { name: 'a rename to an encoded surrogate (ED B0 80)', ...patch(Buffer.from('{"name":"a\xed\xb0\x80"}', 'latin1')), status: 400, code: 'INVALID_UTF8' },
   { name: 'a name that is a number', ...create('{"name":42}'), ...bad('name') },
   { name: 'a name that is an object', ...create('{"name":{"$ne":null}}'), ...bad('name') },
   { name: 'a negative budget', ...create('{"name":"x","dailyBudgetMicroCents":-1}'), ...bad('dailyBudgetMicroCents') },

@@ -122,4 +122,66 @@ describe('loadConfig', () => {
     expect(errorOf({ ...required, CALLBACK_CONCURRENCY_PER_CLIENT: '0' })).toMatch(/CALLBACK_CONCURRENCY_PER_CLIENT/);
     expect(errorOf({ ...required, CALLBACK_CONCURRENCY_PER_ORIGIN: '0' })).toMatch(/CALLBACK_CONCURRENCY_PER_ORIGIN/);
   });
+
+  describe('bearer secrets, which must be sendable as `Authorization: Bearer <token>` (the token is `S+`)', () => {
+    const admin = 'admin-token-0123456789abcdef-0123456789';
+    const metrics = 'metrics-token-0123456789';
+    it.each([
+      ['ADMIN_TOKEN', 'a space inside', { ADMIN_TOKEN: `${admin.slice(0, 10)} ${admin.slice(10)}` }],
+      ['ADMIN_TOKEN', 'a trailing newline (a secret read from a file)', { ADMIN_TOKEN: `${admin}\n` }],
+      ['ADMIN_TOKEN', 'a leading tab', { ADMIN_TOKEN: `\t${admin}` }],
+      ['ADMIN_TOKEN', 'a no-break space', { ADMIN_TOKEN: `${admin}\u00a0x` }],
+      ['METRICS_TOKEN', 'a space inside', { METRICS_TOKEN: 'metrics token 0123456789' }],
+      ['METRICS_TOKEN', 'a trailing carriage return', { METRICS_TOKEN: `${metrics}\r` }],
+      ['API_KEYS', 'a space inside one key', { API_KEYS: 'aaaaaaaaaaaaaaaa1,bbbbbbbb bbbbbbbb2' }],
+      ['API_KEYS', 'a line break inside the only key', { API_KEYS: 'aaaaaaaa\naaaaaaaa1' }],
+      ['PIXELBYTE_API_KEY', 'a space inside (it is our bearer token at PixelByte)', { PIXELBYTE_API_KEY: 'pb_live_ secret_value' }],
+    ])('%s with %s is refused at start, naming the variable and not the token', (name, _what, env) => {
+      const message = errorOf({ ...required, ...env });
+      expect(message).toMatch(new RegExp(`${name}( \\(key \\d\\))? contains whitespace`));
+      expect(message).toMatch(/could never authenticate/);
+      const given = Object.values(env)[0]!;
+      for (const part of given.split(/[\s,]+/).filter((p) => p.length >= 6)) expect(message).not.toContain(part);
+    });
+
+    it('names which of API_KEYS has it', () => {
+      expect(errorOf({ ...required, API_KEYS: 'aaaaaaaaaaaaaaaa1, bbbbbbbb bbbbbbbb2' })).toMatch(/API_KEYS \(key 2\) contains whitespace/);
+    });
+
+    it.each([
+      ['ADMIN_TOKEN', { ADMIN_TOKEN: `${admin}é` }],
+      ['METRICS_TOKEN', { METRICS_TOKEN: `${metrics}\u0001` }],
+      ['API_KEYS', { API_KEYS: 'aaaaaaaaaaaaaaaa1,ключ-0123456789abcdef' }],
+    ])('%s with a character outside visible ASCII is refused at start', (name, env) => {
+      expect(errorOf({ ...required, ...env })).toMatch(new RegExp(`${name}( \\(key \\d\\))? must be visible ASCII`));
+    });
+
+    it('still takes tokens of any visible ASCII, and spaces around the comma-separated API_KEYS', () => {
+      const config = loadConfig({
+        ...required,
+        API_KEYS: ' aaaaaaaaaaaaaaaa1 ,\tbbbbbbbbbbbbbbbb2 ',
+        ADMIN_TOKEN: `${admin}!#$%&'*+-.^_\`|~/=`,
+        METRICS_TOKEN: 'Zm9vYmFyYmF6cXV4Cg==',
+      });
+      expect(config.API_KEYS).toEqual(['aaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbb2']);
+      expect(config.ADMIN_TOKEN).toBe(`${admin}!#$%&'*+-.^_\`|~/=`);
+    });
+  });
+
+  it('limits failed keys per address by default, and reads the proxies to trust', () => {
+    expect(loadConfig(required)).toMatchObject({ AUTH_FAILURE_LIMIT: 20, AUTH_FAILURE_WINDOW_MS: 60_000 });
+    expect(loadConfig(required).TRUST_PROXY).toBeUndefined();
+    expect(loadConfig({ ...required, AUTH_FAILURE_LIMIT: '0' }).AUTH_FAILURE_LIMIT).toBe(0);
+    expect(errorOf({ ...required, AUTH_FAILURE_WINDOW_MS: '10' })).toMatch(/AUTH_FAILURE_WINDOW_MS/);
+    expect(errorOf({ ...required, AUTH_FAILURE_LIMIT: '-1' })).toMatch(/AUTH_FAILURE_LIMIT/);
+    expect(loadConfig({ ...required, TRUST_PROXY: '10.0.0.0/16, 192.0.2.1,fd00::/8, loopback' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/16',
+      '192.0.2.1',
+      'fd00::/8',
+      'loopback',
+    ]);
+    for (const bad of ['true', '10.0.0.0/33', 'fd00::/129', 'balancer.internal', '10.0.0.0/16/8', '1']) {
+      expect(errorOf({ ...required, TRUST_PROXY: bad }), bad).toMatch(/TRUST_PROXY \(entry 1\) must list addresses or CIDRs/);
+    }
+  });
 });

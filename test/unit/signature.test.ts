@@ -54,4 +54,13 @@ describe('PixelByte webhook signature', () => {
     expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp, now: at(301) })).toEqual({ ok: false, reason: 'STALE_TIMESTAMP' });
     expect(verifyPixelByteWebhook({ secret, rawBody: body, signature: expected, timestamp, now: at(-301) })).toEqual({ ok: false, reason: 'STALE_TIMESTAMP' });
   });
+
+  it('is computed over the bytes as they arrived, UTF-8 or not', () => {
+    expect(verifyPixelByteWebhook({ secret, rawBody: Buffer.from(body), signature: expected, timestamp, now: signedAt }).ok).toBe(true);
+    const notUtf8 = Buffer.concat([Buffer.from('{"jobId":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    const overBytes = signPixelByteWebhook(secret, timestamp, notUtf8);
+    expect(verifyPixelByteWebhook({ secret, rawBody: notUtf8, signature: overBytes, timestamp, now: signedAt }).ok).toBe(true);
+    // Decoded, the 0xE9 becomes U+FFFD, whose encoding is three other bytes: not what PixelByte signed.
+    expect(signPixelByteWebhook(secret, timestamp, notUtf8.toString('utf8'))).not.toBe(overBytes);
+  });
 });
