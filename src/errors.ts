@@ -1,17 +1,22 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from './openapi/errorCodes.js';
 
-/** An error we mean to show the caller: a stable machine-readable code, an HTTP status, a human message. */
+/**
+ * An error we mean to show the caller: a stable machine-readable code, a human message. Its HTTP status is the
+ * code's in the error catalog, so no code is ever answered with two statuses.
+ */
 export class AppError extends Error {
   override name = 'AppError';
+  readonly statusCode: number;
   constructor(
-    readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
     readonly headers?: Record<string, string>,
   ) {
     super(message);
+    this.statusCode = ERROR_CODES[code].status;
   }
 }
 
@@ -34,8 +39,8 @@ export function errorBody(err: AppError): ErrorBody {
   return body;
 }
 
-export const invalidUtf8 = () => new AppError(400, 'INVALID_UTF8', 'The body is not valid UTF-8');
-export const invalidInput = (message: string, details?: unknown) => new AppError(400, 'INVALID_INPUT', message, details);
+export const invalidUtf8 = () => new AppError('INVALID_UTF8', 'The body is not valid UTF-8');
+export const invalidInput = (message: string, details?: unknown) => new AppError('INVALID_INPUT', message, details);
 export const unauthorized = (message = 'A valid bearer token is required') =>
-  new AppError(401, 'UNAUTHORIZED', message, undefined, { 'www-authenticate': 'Bearer' });
-export const editNotFound = (id: string) => new AppError(404, 'EDIT_NOT_FOUND', `No edit with id ${id}`);
+  new AppError('UNAUTHORIZED', message, undefined, { 'www-authenticate': 'Bearer' });
+export const editNotFound = (id: string) => new AppError('EDIT_NOT_FOUND', `No edit with id ${id}`);

@@ -20,15 +20,14 @@ export interface CallbackServiceDeps {
 }
 
 const callbacksDisabled = () =>
-  new AppError(400, 'CALLBACKS_DISABLED', 'This server sends no callbacks (no CALLBACK_SIGNING_SECRET is configured); poll GET /v1/edits/{id} instead');
+  new AppError('CALLBACKS_DISABLED', 'This server sends no callbacks (no CALLBACK_SIGNING_SECRET is configured); poll GET /v1/edits/{id} instead');
 
-const notRedeliverable = (message: string, details?: unknown) => new AppError(409, 'CALLBACK_NOT_REDELIVERABLE', message, details);
+const notRedeliverable = (message: string, details?: unknown) => new AppError('CALLBACK_NOT_REDELIVERABLE', message, details);
 
 /** Every redeliver is a new series of attempts at the client's receiver, so a client that loops on it is slowed here. */
 const redeliverTooSoon = (retryAfterMs: number) => {
   const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return new AppError(
-    429,
     'REDELIVER_TOO_SOON',
     `This callback was redelivered moments ago; redeliver it again in ${retryAfterSeconds} s`,
     { retryAfterSeconds },
@@ -45,7 +44,7 @@ export class CallbackService {
     if (!this.deps.enabled) throw callbacksDisabled();
     const check = await checkCallbackUrl(url, this.deps.policy, this.deps.resolve);
     if (check.kind === 'refused') {
-      throw new AppError(400, 'INVALID_CALLBACK_URL', `callbackUrl ${check.reason}`, [{ path: 'callbackUrl', message: check.reason }]);
+      throw new AppError('INVALID_CALLBACK_URL', `callbackUrl ${check.reason}`, [{ path: 'callbackUrl', message: check.reason }]);
     }
   }
 

@@ -43,4 +43,4 @@ export function toModelResource(model: CatalogModel): ModelResource {
   };
 }
 
-export const modelNotFound = (slug: string) => new AppError(404, 'MODEL_NOT_FOUND', `No model ${slug}`);
+export const modelNotFound = (slug: string) => new AppError('MODEL_NOT_FOUND', `No model ${slug}`);

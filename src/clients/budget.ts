@@ -11,7 +11,7 @@ export const budgetDay = (at: Date): string => at.toISOString().slice(0, 10);
 const hasLedger = (edit: Edit): boolean => isUuid(edit.clientId);
 
 const budgetExceeded = (remainingMicroCents: number) =>
-  new AppError(402, 'BUDGET_EXCEEDED', "This edit would exceed the client's daily budget; nothing was stored", { remainingMicroCents });
+  new AppError('BUDGET_EXCEEDED', "This edit would exceed the client's daily budget; nothing was stored", { remainingMicroCents });
 
 /**
  * The budgets feature's part in storing an edit (registered on the EditRepository at start-up): its estimated

@@ -24,8 +24,8 @@ export interface ClientServiceDeps {
   touchIntervalMs?: number;
 }
 
-const clientNotFound = (id: string) => new AppError(404, 'CLIENT_NOT_FOUND', `No client with id ${id}`);
-const keyNotFound = (id: string) => new AppError(404, 'API_KEY_NOT_FOUND', `No API key with id ${id}`);
+const clientNotFound = (id: string) => new AppError('CLIENT_NOT_FOUND', `No client with id ${id}`);
+const keyNotFound = (id: string) => new AppError('API_KEY_NOT_FOUND', `No API key with id ${id}`);
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const budgetOf = (client: { dailyBudgetMicroCents: bigint | null }) => (client.dailyBudgetMicroCents === null ? null : Number(client.dailyBudgetMicroCents));

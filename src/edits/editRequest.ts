@@ -26,7 +26,7 @@ export function parseEditRequest(body: unknown): PricedEditRequest {
 
   const model = findModel(slug);
   if (!model) {
-    throw new AppError(400, 'MODEL_NOT_SUPPORTED', `Model ${slug} is not supported`, { supportedModels: supportedModels() });
+    throw new AppError('MODEL_NOT_SUPPORTED', `Model ${slug} is not supported`, { supportedModels: supportedModels() });
   }
   const upstreamInput = model.input.safeParse(input);
   if (!upstreamInput.success) {

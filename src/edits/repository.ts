@@ -266,7 +266,7 @@ export class EditRepository {
    * moves it and writes history; the other finds the move no longer allowed and gets the edit as it is now.
    * A move into a terminal status also runs the terminal-move hooks, in the same statement.
    */
-  async transition(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
+  async move(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
     const terminalHooks = isTerminal(to) ? (this.hooks.onTerminalMove ?? []) : [];
     const [row] = await this.db.sql.rows<MovedRow>(
       moveEdit({

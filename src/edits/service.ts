@@ -46,7 +46,7 @@ export interface AcceptResult {
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 function notCancellable(status: string, upstreamCode?: string) {
-  return new AppError(409, 'EDIT_NOT_CANCELLABLE', `An edit that is ${status} cannot be cancelled`, { status, ...(upstreamCode ? { upstreamCode } : {}) });
+  return new AppError('EDIT_NOT_CANCELLABLE', `An edit that is ${status} cannot be cancelled`, { status, ...(upstreamCode ? { upstreamCode } : {}) });
 }
 
 export class EditService {
@@ -69,14 +69,14 @@ export class EditService {
 
     if (idempotencyKey === undefined) return { status: 202, body: await this.store(edit), replayed: false };
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new AppError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
+      throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
     const hash = requestHash({ model: slug, input, callbackUrl, metadata });
     for (;;) {
       const existing = await this.deps.edits.findIdempotencyKey(clientId, idempotencyKey);
       if (existing) {
         if (existing.requestHash !== hash) {
-          throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', { editId: existing.editId });
+          throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', { editId: existing.editId });
         }
         return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
       }
@@ -130,7 +130,7 @@ export class EditService {
         refund = await this.deps.pixelbyte.cancelJob(edit.upstreamJobId);
       } catch (err) {
         if (err instanceof UpstreamError && err.kind === 'rejected' && !err.retryable) throw notCancellable(edit.status, err.code);
-        throw new AppError(503, 'UPSTREAM_UNAVAILABLE', 'PixelByte could not be asked to cancel the job; try again', undefined, { 'retry-after': '5' });
+        throw new AppError('UPSTREAM_UNAVAILABLE', 'PixelByte could not be asked to cancel the job; try again', undefined, { 'retry-after': '5' });
       }
       const result = await this.deps.transitions.transition(id, 'cancelled', {
         cause: `cancelled upstream (job ${edit.upstreamJobId})`,

@@ -8,7 +8,7 @@ import type { UpstreamResult } from './upstreamResult.js';
 export type OutboxRelay = (ids: string[]) => void;
 
 /** The repository as callers use it: status moves that can end an edit are made through EditTransitions. */
-export type EditStore = Omit<EditRepository, 'transition'>;
+export type EditStore = Omit<EditRepository, 'move'>;
 
 /** Why a result was not applied although the state machine would have allowed it. */
 export type ApplyRefusal = 'foreign-job' | 'job-of-another-edit';
@@ -26,7 +26,7 @@ export class EditTransitions {
   ) {}
 
   async transition(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
-    const result = await this.edits.transition(id, to, change);
+    const result = await this.edits.move(id, to, change);
     if (result.moved && result.outbox.length > 0) this.relayOutbox(result.outbox);
     return result;
   }

@@ -34,10 +34,9 @@ export interface WebhookReceipt {
   applied: boolean;
 }
 
-export const invalidWebhookToken = (message = 'The webhook URL does not carry this edit’s token') => new AppError(401, 'INVALID_WEBHOOK_TOKEN', message);
-const editNotSubmitted = (editId: string) =>
-  new AppError(409, 'EDIT_NOT_SUBMITTED', `Edit ${editId} was never sent to PixelByte; no job of PixelByte's can be its`);
-const jobOfAnotherEdit = (jobId: string) => new AppError(409, 'JOB_OF_ANOTHER_EDIT', `Job ${jobId} belongs to another edit`);
+export const invalidWebhookToken = (message = 'The webhook URL does not carry this edit’s token') => new AppError('INVALID_WEBHOOK_TOKEN', message);
+const editNotSubmitted = (editId: string) => new AppError('EDIT_NOT_SUBMITTED', `Edit ${editId} was never sent to PixelByte; no job of PixelByte's can be its`);
+const jobOfAnotherEdit = (jobId: string) => new AppError('JOB_OF_ANOTHER_EDIT', `Job ${jobId} belongs to another edit`);
 
 /**
  * Records a verified PixelByte webhook and applies it to its edit. Repeats are stored once and change nothing.
@@ -183,11 +182,11 @@ async function fetchAllOutputs(deps: WebhookIntakeDeps, payload: Extract<Webhook
   } catch (err) {
     const detail = err instanceof UpstreamError ? err.code : 'UPSTREAM_ERROR';
     deps.logger.warn({ err, jobId: payload.jobId }, 'could not fetch the outputs of a completed job');
-    throw new AppError(503, 'UPSTREAM_UNAVAILABLE', `Could not fetch the outputs of ${payload.jobId} from PixelByte (${detail}); deliver again later`);
+    throw new AppError('UPSTREAM_UNAVAILABLE', `Could not fetch the outputs of ${payload.jobId} from PixelByte (${detail}); deliver again later`);
   }
   const listed = listedOutputs(job);
   if (job.status !== 'completed' || listed.length === 0) {
-    throw new AppError(503, 'UPSTREAM_NOT_READY', `PixelByte does not list the outputs of ${payload.jobId} yet; deliver again later`);
+    throw new AppError('UPSTREAM_NOT_READY', `PixelByte does not list the outputs of ${payload.jobId} yet; deliver again later`);
   }
   return listed.map((o) => ({ url: o.url, type: o.type, ...sizeOf(payload) }));
 }

@@ -39,7 +39,6 @@ export const adminAuth = fp(
     const basic = opts.basic ?? false;
     const challenge = basic ? `Basic realm="${ADMIN_REALM}", charset="UTF-8"` : 'Bearer';
     const refusal = new AppError(
-      401,
       'UNAUTHORIZED',
       basic ? 'Send the admin token as a bearer token or as the Basic password' : 'Send Authorization: Bearer <admin token>',
     );

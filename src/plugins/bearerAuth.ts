@@ -26,7 +26,6 @@ export interface BearerAuthOptions {
 
 const tooManyFailures = (retryAfterSeconds: number) =>
   new AppError(
-    429,
     'TOO_MANY_AUTH_FAILURES',
     `Too many invalid API keys from this address; retry in ${retryAfterSeconds} seconds`,
     { retryAfterSeconds },

@@ -88,7 +88,7 @@ export const clientRateLimit = fp(
       allowList: (request) => isUnlimited(request),
       max: (request) => request.client.rateLimitPerMinute ?? Number.MAX_SAFE_INTEGER,
       errorResponseBuilder: (_request, context) =>
-        new AppError(429, 'RATE_LIMITED', `This client may make ${context.max} requests per minute; retry in ${context.after}`, {
+        new AppError('RATE_LIMITED', `This client may make ${context.max} requests per minute; retry in ${context.after}`, {
           limitPerMinute: context.max,
           retryAfterSeconds: Math.ceil(context.ttl / 1000),
         }),

@@ -35,6 +35,6 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
     );
     const checks = Object.fromEntries(results);
     if (results.every(([, state]) => state === 'ok')) return { status: 'ready' as const, checks };
-    return reply.status(503).send(errorBody(new AppError(503, 'NOT_READY', 'A dependency is unavailable', checks)));
+    return reply.status(503).send(errorBody(new AppError('NOT_READY', 'A dependency is unavailable', checks)));
   });
 };

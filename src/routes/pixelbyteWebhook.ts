@@ -77,7 +77,7 @@ async function receive(opts: PixelByteWebhookOptions, request: SignedRequest, ed
     signature: request.headers[SIGNATURE_HEADER],
     timestamp: request.headers[TIMESTAMP_HEADER],
   });
-  if (!check.ok) throw new AppError(401, 'INVALID_SIGNATURE', SIGNATURE_MESSAGES[check.reason], { reason: check.reason });
+  if (!check.ok) throw new AppError('INVALID_SIGNATURE', SIGNATURE_MESSAGES[check.reason], { reason: check.reason });
 
   // From here the body is PixelByte's own: a refusal is one it will retry until it gives up, so it is logged.
   // Stored as text, it must be the bytes exactly: ones that are not UTF-8 have no such text.
@@ -92,7 +92,7 @@ async function receive(opts: PixelByteWebhookOptions, request: SignedRequest, ed
     json = JSON.parse(rawBody.replace(/^\uFEFF/, ''));
   } catch {
     request.log.warn({ editId }, 'signed webhook refused: the body is not JSON');
-    throw new AppError(400, 'INVALID_JSON', 'The body is not valid JSON');
+    throw new AppError('INVALID_JSON', 'The body is not valid JSON');
   }
   const payload = webhookPayload.safeParse(json);
   if (!payload.success) {

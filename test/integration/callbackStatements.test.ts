@@ -42,7 +42,7 @@ async function newDelivery() {
     estimatedCostMicroCents: 1,
     imagesOrdered: 1,
   });
-  await edits.transition(edit.id, 'cancelled', { cause: 'test', data: { completedAt: new Date('2026-03-02T00:15:00.456Z') } });
+  await edits.move(edit.id, 'cancelled', { cause: 'test', data: { completedAt: new Date('2026-03-02T00:15:00.456Z') } });
   const delivery = await db.callbackDelivery.findFirstOrThrow({ where: { editId: edit.id } });
   return { editId: edit.id, delivery };
 }

@@ -291,7 +291,7 @@ describe('callbackUrl safety', () => {
     const res = await post(strict, { input, callbackUrl: 'https://rebinding.example.com/hook' });
     expect(res.statusCode).toBe(202);
     const id = res.json().id;
-    await strict.edits.transition(id, 'cancelled', { cause: 'test', data: { completedAt: new Date() } });
+    await strict.edits.move(id, 'cancelled', { cause: 'test', data: { completedAt: new Date() } });
     const deliveries = strict.deliveries;
     const delivery = await deliveries.findByEdit(id);
     expect(delivery).toMatchObject({ type: 'edit.cancelled', status: 'pending', attempts: 0 });

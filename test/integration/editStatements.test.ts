@@ -57,7 +57,7 @@ describe('rows of the hot statements', () => {
       { cause: 'accepted', data: { upstreamStatus: 'pending' } },
     );
     const completedAt = new Date('2026-03-02T00:15:00.456Z');
-    const moved = await edits.transition(created.id, 'completed', {
+    const moved = await edits.move(created.id, 'completed', {
       cause: 'webhook completed',
       data: { upstreamStatus: 'completed', outputs: [{ url: 'https://cdn.example.com/x.png', type: 'image' }], completedAt },
     });
@@ -74,10 +74,10 @@ describe('rows of the hot statements', () => {
 
   it('of a move that does not happen, are the edit as it is now', async () => {
     const created = await newEdit();
-    await edits.transition(created.id, 'cancelled', { cause: 'first' });
-    const again = await edits.transition(created.id, 'failed', { cause: 'too late' });
+    await edits.move(created.id, 'cancelled', { cause: 'first' });
+    const again = await edits.move(created.id, 'failed', { cause: 'too late' });
     expect(again).toEqual({ moved: false, edit: await prismaRow(created.id) });
-    expect(await edits.transition(randomUUID(), 'failed', { cause: 'nobody' })).toEqual({ moved: false, edit: null });
+    expect(await edits.move(randomUUID(), 'failed', { cause: 'nobody' })).toEqual({ moved: false, edit: null });
   });
 });
 
@@ -85,7 +85,7 @@ describe('a status move', () => {
   it('of 20 racing writers, happens once, for one of them, with one history row; the others see it happened', async () => {
     const { id } = await newEdit();
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => edits.transition(id, i % 2 ? 'cancelled' : 'failed', { cause: `racer ${i}`, data: { completedAt: new Date() } })),
+      Array.from({ length: 20 }, (_, i) => edits.move(id, i % 2 ? 'cancelled' : 'failed', { cause: `racer ${i}`, data: { completedAt: new Date() } })),
     );
     const winners = results.filter((r) => r.moved);
     expect(winners).toHaveLength(1);

@@ -103,8 +103,8 @@ describe('the OpenAPI document', () => {
     });
   });
 
-  it('lists every error code the source can answer with, at its status, on some operation', () => {
-    const thrown = new Map<string, number>();
+  it('lists every error code the source can answer with on some operation (its status comes from the catalog, by type)', () => {
+    const thrown = new Set<string>();
     const walk = (dir: string): string[] =>
       readdirSync(dir).flatMap((name) => {
         const path = join(dir, name);
@@ -112,13 +112,13 @@ describe('the OpenAPI document', () => {
       });
     for (const file of walk('src')) {
       const text = readFileSync(file, 'utf8');
-      // `new AppError(404, 'EDIT_NOT_FOUND'` and the tables of Fastify's and node's errors: `[413, 'PAYLOAD_TOO_LARGE'`.
-      for (const m of text.matchAll(/(?:new AppError\(|\[)(\d{3}), '([A-Z_]+)'/g)) thrown.set(m[2]!, Number(m[1]));
+      // `new AppError('EDIT_NOT_FOUND'` and the tables of Fastify's and node's errors: `['PAYLOAD_TOO_LARGE', '…'`.
+      for (const m of text.matchAll(/(?:new AppError\(|[A-Z_]+: \[)'([A-Z_]+)', /g)) thrown.add(m[1]!);
     }
     expect(thrown.size).toBeGreaterThan(25);
     const listed = new Set(operations().flatMap(({ op }) => op['x-error-codes']!.map((e) => e.code)));
-    for (const [code, status] of thrown) {
-      expect(ERROR_CODES[code as keyof typeof ERROR_CODES]?.status, code).toBe(status);
+    for (const code of thrown) {
+      expect(ERROR_CODES[code as keyof typeof ERROR_CODES], code).toBeDefined();
       // A path that is no route has no operation to name it: the 4XX answer of each says so.
       if (code !== 'ROUTE_NOT_FOUND') expect(listed.has(code), code).toBe(true);
     }

@@ -43,7 +43,7 @@ describe('a terminal move', () => {
 
   it('returns the callback row it wrote in its own transaction, for the caller to enqueue', async () => {
     const edit = await newEdit(`${receiver.url}/outbox`);
-    const moved = await t.edits.transition(edit.id, 'cancelled', { cause: 'test', data: { completedAt: new Date() } });
+    const moved = await t.edits.move(edit.id, 'cancelled', { cause: 'test', data: { completedAt: new Date() } });
     const delivery = await t.deliveries.findByEdit(edit.id);
     expect(delivery).toMatchObject({ type: 'edit.cancelled', status: 'pending' });
     expect(moved).toMatchObject({ moved: true, from: 'queued', outbox: [delivery!.id] });
@@ -51,16 +51,16 @@ describe('a terminal move', () => {
 
   it('writes no outbox row for an edit without a callbackUrl, nor for a move that does not end the edit', async () => {
     const plain = await newEdit();
-    expect(await t.edits.transition(plain.id, 'failed', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
+    expect(await t.edits.move(plain.id, 'failed', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
     const open = await newEdit(`${receiver.url}/outbox`);
-    expect(await t.edits.transition(open.id, 'submitting', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
+    expect(await t.edits.move(open.id, 'submitting', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
     expect(await t.db.callbackDelivery.count({ where: { editId: { in: [plain.id, open.id] } } })).toBe(0);
   });
 
   it('is the callbacks feature’s hook: the edits repository alone knows nothing of callbacks', async () => {
     const edit = await newEdit(`${receiver.url}/outbox`);
     const bare = new EditRepository(t.db);
-    expect(await bare.transition(edit.id, 'cancelled', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
+    expect(await bare.move(edit.id, 'cancelled', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
     expect(await t.deliveries.findByEdit(edit.id)).toBeNull();
   });
 });
