@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
 import { applyMigrations } from '../src/infra/migrate.js';
 import { createPrisma } from '../src/infra/prisma.js';
-import { createQueues } from '../src/jobs/queues.js';
+import { createQueues } from '../src/queue/queues.js';
 import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../src/simulator/index.js';
 import { startPixelRelay } from '../src/start.js';
 import { freePort } from '../test/helpers/freePort.js';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { isStrongSigningSecret } from './callbacks/signing.js';
+import { isStrongSigningSecret } from './engine/callbacks/signing.js';
 
 const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
 /** The simulator's default key: fine for local stacks, never for real PixelByte. */

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode } from './openapi/errorCodes.js';
+import { ERROR_CODES, type ErrorCode } from './errorCatalog.js';
 
 /**
  * An error we mean to show the caller: a stable machine-readable code, a human message. Its HTTP status is the

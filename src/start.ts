@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { buildApp } from './app.js';
+import { buildApp } from './api/app.js';
+import { createServices } from './compose.js';
 import type { Config } from './config.js';
 import { createMetricsDatabase } from './infra/metricsDatabase.js';
 import { createPrisma } from './infra/prisma.js';
 import { createRedis } from './infra/redis.js';
-import { createQueues, type EditQueues } from './jobs/queues.js';
-import { type RunningWorkers, startWorkers } from './jobs/workers.js';
-import { createServices } from './services.js';
+import { createQueues, type EditQueues } from './queue/queues.js';
+import { type RunningWorkers, startWorkers } from './queue/workers.js';
 import { PixelByteClient } from './upstream/client.js';
 
 export interface RunningRelay {

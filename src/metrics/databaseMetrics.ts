@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
-import { type EditStatus, isTerminal } from '../edits/status.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { SqlQuery } from '../infra/sql.js';
+import { type EditStatus, isTerminal } from '../store/edits/status.js';
 import { histogramSamples, type Labels, registerScrapedMetric, type Sample } from './scrapedMetric.js';
 import type { SourceReader } from './source.js';
 

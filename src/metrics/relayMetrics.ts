@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { MetricsDatabase } from '../infra/metricsDatabase.js';
-import type { EditQueues } from '../jobs/queues.js';
+import type { EditQueues } from '../queue/queues.js';
 import { readDatabaseStats, registerDatabaseMetrics } from './databaseMetrics.js';
 import { readQueueStats, registerQueueMetrics } from './queueMetrics.js';
 import { MetricSources } from './source.js';

@@ -1,12 +1,12 @@
 import type { RouteOptions } from 'fastify';
 import { pino } from 'pino';
-import { buildApp } from '../../src/app.js';
+import { buildApp } from '../../src/api/app.js';
+import { createServices } from '../../src/compose.js';
 import type { Config } from '../../src/config.js';
 import { createMetricsDatabase } from '../../src/infra/metricsDatabase.js';
 import { createPrisma } from '../../src/infra/prisma.js';
 import { createRedis } from '../../src/infra/redis.js';
-import { createQueues } from '../../src/jobs/queues.js';
-import { createServices } from '../../src/services.js';
+import { createQueues } from '../../src/queue/queues.js';
 import { PixelByteClient } from '../../src/upstream/client.js';
 
 /**

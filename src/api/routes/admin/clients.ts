@@ -1,0 +1,57 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ClientService } from '../../../engine/clients/clientService.js';
+import { errorResponses } from '../../../errors.js';
+import { adminAuth } from '../../plugins/adminAuth.js';
+import {
+  apiKeyView,
+  clientDetail,
+  clientIdParams,
+  clientList,
+  clientView,
+  createClientBody,
+  createdClient,
+  createdKey,
+  keyIdParams,
+  noQuery,
+  updateClientBody,
+} from '../../schemas/clients.js';
+
+export interface AdminRoutesOptions {
+  adminToken: string;
+  clients: ClientService;
+}
+
+/** The admin API: clients, their keys and budgets. Registered only when ADMIN_TOKEN is set, and behind it. */
+export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { adminToken, clients }) => {
+  await app.register(adminAuth, { token: adminToken });
+
+  // 201 with the key, shown this once: only its hash is stored.
+  app.post('/admin/clients', { schema: { body: createClientBody, response: { 201: createdClient, ...errorResponses } } }, async (request, reply) =>
+    reply.status(201).send(await clients.create(request.body)),
+  );
+
+  app.get('/admin/clients', { schema: { querystring: noQuery, response: { 200: clientList, ...errorResponses } } }, async () => ({
+    clients: await clients.list(),
+  }));
+
+  app.get(
+    '/admin/clients/:id',
+    { schema: { params: clientIdParams, querystring: noQuery, response: { 200: clientDetail, ...errorResponses } } },
+    async (request) => clients.get(request.params.id),
+  );
+
+  app.patch(
+    '/admin/clients/:id',
+    { schema: { params: clientIdParams, body: updateClientBody, response: { 200: clientView, ...errorResponses } } },
+    async (request) => clients.update(request.params.id, request.body),
+  );
+
+  app.post('/admin/clients/:id/keys', { schema: { params: clientIdParams, response: { 201: createdKey, ...errorResponses } } }, async (request, reply) =>
+    reply.status(201).send(await clients.issueKey(request.params.id)),
+  );
+
+  // Revocation holds on every replica's next request: keys are looked up afresh on each one.
+  app.delete('/admin/keys/:keyId', { schema: { params: keyIdParams, response: { 200: apiKeyView, ...errorResponses } } }, async (request) =>
+    clients.revokeKey(request.params.keyId),
+  );
+};

@@ -1,0 +1,23 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { CallbackService } from '../../../engine/callbacks/callbackService.js';
+import { editResource } from '../../../engine/editResource.js';
+import type { EditService } from '../../../engine/edits.js';
+import { errorResponses } from '../../../errors.js';
+import { editIdParams } from '../../schemas/edits.js';
+
+export interface CallbackRoutesOptions {
+  callbacks: CallbackService;
+  edits: EditService;
+}
+
+export const callbackRoutes: FastifyPluginAsyncZod<CallbackRoutesOptions> = async (app, { callbacks, edits }) => {
+  // 202: the new attempts happen in the background; GET /v1/edits/{id} follows them under `callback`.
+  app.post(
+    '/v1/edits/:id/callback/redeliver',
+    { schema: { params: editIdParams, response: { 202: editResource, ...errorResponses } } },
+    async (request, reply) => {
+      await callbacks.redeliver(request.params.id, request.clientId);
+      return reply.status(202).send(await edits.get(request.params.id, request.clientId));
+    },
+  );
+};

@@ -1,0 +1,14 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorResponses } from '../../../errors.js';
+import { type UsageReport, usageQuery, usageRange, usageReport } from '../../../store/clients/usage.js';
+
+export interface UsageRoutesOptions {
+  usageOf(clientId: string, range: { from: string; to: string }): Promise<UsageReport>;
+}
+
+/** GET /v1/usage: the calling client's own spend by UTC day and model. Inside the /v1 scope, behind bearer auth. */
+export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app, { usageOf }) => {
+  app.get('/v1/usage', { schema: { querystring: usageQuery, response: { 200: usageReport, ...errorResponses } } }, async (request) =>
+    usageOf(request.clientId, usageRange(request.query)),
+  );
+};

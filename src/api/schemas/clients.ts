@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { storableString } from '../../shared/safeText.js';
+
+/** The largest daily budget accepted: $1,000,000,000, well inside a JSON number's exact integers. */
+export const MAX_BUDGET_MICRO_CENTS = 1_000_000_000_000_000;
+export const MAX_RATE_LIMIT_PER_MINUTE = 1_000_000;
+
+const name = storableString()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .describe('Who the client is, e.g. the calling service; shown to operators only');
+const dailyBudget = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_BUDGET_MICRO_CENTS)
+  .describe('Spend cap per UTC day in micro-cents (1,000,000 = $1); edits that would cross it get 402 BUDGET_EXCEEDED');
+const rateLimit = z.number().int().min(1).max(MAX_RATE_LIMIT_PER_MINUTE).describe('Requests per minute over all /v1 routes; more get 429 RATE_LIMITED');
+
+export const createClientBody = z.strictObject({
+  name,
+  dailyBudgetMicroCents: dailyBudget.optional(),
+  rateLimitPerMinute: rateLimit.optional(),
+});
+export type CreateClientBody = z.infer<typeof createClientBody>;
+
+/** `null` removes a budget or a rate limit. */
+export const updateClientBody = z
+  .strictObject({
+    name: name.optional(),
+    dailyBudgetMicroCents: dailyBudget.nullable().optional(),
+    rateLimitPerMinute: rateLimit.nullable().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'name at least one field to change');
+export type UpdateClientBody = z.infer<typeof updateClientBody>;
+
+/** Any string: an id that is not a UUID names no client (404), not a malformed request. */
+export const clientIdParams = z.object({ id: z.string() });
+export const keyIdParams = z.object({ keyId: z.string() });
+export const noQuery = z.strictObject({});
+
+const timestamp = z.string().describe('ISO 8601, UTC');
+
+export const apiKeyView = z.object({
+  id: z.string(),
+  prefix: z.string().describe('The start of the key (prk_live_<key id>): enough to recognise it, not to use it'),
+  createdAt: timestamp,
+  revokedAt: timestamp.nullable(),
+  lastUsedAt: timestamp.nullable().describe('Updated at most once a minute'),
+});
+
+export const clientView = z.object({
+  id: z.string(),
+  name: z.string(),
+  dailyBudgetMicroCents: z.number().int().nullable(),
+  rateLimitPerMinute: z.number().int().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  keys: z.array(apiKeyView),
+});
+export type ClientView = z.infer<typeof clientView>;
+
+export const clientDetail = clientView.extend({
+  today: z.object({
+    day: z.string().describe('The UTC day, YYYY-MM-DD'),
+    spentMicroCents: z.number().int().describe("Held against today's budget: estimates of edits in flight, the charged cost of completed ones"),
+    remainingMicroCents: z.number().int().nullable().describe('Null without a budget'),
+  }),
+});
+export type ClientDetail = z.infer<typeof clientDetail>;
+
+const shownOnce = z.string().describe('The key, shown this once: only its hash is stored');
+
+export const createdClient = clientView.pick({ id: true, name: true, dailyBudgetMicroCents: true, rateLimitPerMinute: true, createdAt: true }).extend({
+  apiKey: shownOnce,
+});
+
+export const createdKey = z.object({ id: z.string(), prefix: z.string(), apiKey: shownOnce });
+
+export const clientList = z.object({ clients: z.array(clientView) });

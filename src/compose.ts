@@ -1,0 +1,200 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { CallbackService } from './engine/callbacks/callbackService.js';
+import { RedisCallbackSlots } from './engine/callbacks/slots.js';
+import type { CallbackUrlPolicy } from './engine/callbacks/urlSafety.js';
+import { ClientService } from './engine/clients/clientService.js';
+import { EditService } from './engine/edits.js';
+import type { WebhookIntakeDeps } from './engine/intake/applyWebhook.js';
+import { logEditMoves } from './engine/moveLog.js';
+import { EditTransitions } from './engine/transitions.js';
+import type { MetricsDatabase } from './infra/metricsDatabase.js';
+import type { Db } from './infra/prisma.js';
+import { withTimeout } from './infra/timeout.js';
+import { RelayMetrics } from './metrics/relayMetrics.js';
+import { answerNotesBeside } from './queue/answerNotes.js';
+import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, ensureCallbackJob, ensureSubmitJob } from './queue/queues.js';
+import type { WorkerProcessors } from './queue/workers.js';
+import { CallbackRepository } from './store/callbacks/repository.js';
+import { ClientRepository } from './store/clients/repository.js';
+import { type UsageReport, usageOf } from './store/clients/usage.js';
+import { reserveBudget, settleBudget } from './store/edits/budget.js';
+import { writeCallbackOutbox } from './store/edits/onTerminalMove/writeCallbackOutbox.js';
+import { EditRepository } from './store/edits/repository.js';
+import type { PixelByteClient } from './upstream/client.js';
+import { webhookUrlKey } from './upstream/webhookUrl.js';
+
+/** The longest a request or a status change waits for Redis: BullMQ would wait for it to come back. */
+const ENQUEUE_TIMEOUT_MS = 1_000;
+
+export interface Infra {
+  db: Db;
+  logger: Logger;
+  /** PixelByte's API (its connection pool is the caller's to close). */
+  pixelbyte: PixelByteClient;
+  /** The queues of each role this process plays, each on that role's own Redis connection (see infra/redis.ts). */
+  queues: { api?: EditQueues; worker?: EditQueues };
+  /** The API role's: the connection /metrics reads Postgres on, apart from `db` (infra/metricsDatabase.ts). */
+  metricsDb?: MetricsDatabase;
+  /** The worker role's Redis connection, which its queues are on; the callback slots are counted there too. */
+  workerRedis?: Redis;
+}
+
+/** What the HTTP API's routes call. */
+export interface ApiServices {
+  edits: EditService;
+  callbacks: CallbackService;
+  webhookIntake: WebhookIntakeDeps;
+  clients: ClientService;
+  usageOf(clientId: string, range: { from: string; to: string }): Promise<UsageReport>;
+  /** The API role's queues, shown by the queue dashboard. */
+  queues: EditQueues;
+  /** Served at GET /metrics. */
+  metrics: RelayMetrics;
+}
+
+export interface Services {
+  api?: ApiServices;
+  worker?: WorkerProcessors;
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
+
+/**
+ * The repositories, with the other features' parts in an edit's statements registered: the budget reservation
+ * when it is stored; on every terminal move, the budget settled and the callback outbox row written.
+ */
+/** With a logger, every status change is logged (edits/moveLog.ts); tests that write rows by hand pass none. */
+export function createRepositories(db: Db, logger?: Logger) {
+  return {
+    edits: new EditRepository(db, {
+      onCreate: reserveBudget(db),
+      ...(logger ? { onMoved: logEditMoves(logger) } : {}),
+      onTerminalMove: [settleBudget, writeCallbackOutbox],
+    }),
+    deliveries: new CallbackRepository(db),
+    clients: new ClientRepository(db),
+  };
+}
+
+/**
+ * The composition root: the whole object graph, built once per process for the roles it plays (API, workers
+ * or both). Nothing else constructs repositories or services; entry points and tests come through here.
+ */
+export function createServices(config: Config, infra: Infra): Services {
+  const shared: Shared = {
+    config,
+    repositories: createRepositories(infra.db, infra.logger),
+    pixelbyte: infra.pixelbyte,
+    callbackPolicy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
+  };
+  return {
+    api: infra.queues.api && apiServices(shared, infra.queues.api, infra),
+    worker: infra.queues.worker && workerProcessors(shared, infra.queues.worker, infra.workerRedis, infra.logger.child({ component: 'worker' })),
+  };
+}
+
+interface Shared {
+  config: Config;
+  repositories: Repositories;
+  pixelbyte: PixelByteClient;
+  callbackPolicy: CallbackUrlPolicy;
+}
+
+/** Every status move a role makes relays its callback outbox on that role's own queue. */
+function transitionsOn(shared: Shared, queues: EditQueues, logger: Logger): EditTransitions {
+  return new EditTransitions(shared.repositories.edits, enqueueCallbacksInBackground(queues.callback, logger, ENQUEUE_TIMEOUT_MS));
+}
+
+function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServices {
+  const { config, pixelbyte } = shared;
+  const { db, logger, metricsDb } = infra;
+  if (!metricsDb) throw new Error('the API role needs infra.metricsDb');
+  const { edits, deliveries, clients } = shared.repositories;
+  const transitions = transitionsOn(shared, queues, logger);
+  const enqueueSubmitBatched = batchedSubmitEnqueuer(queues.submit);
+  const callbacks = new CallbackService({
+    deliveries,
+    edits,
+    enabled: config.CALLBACK_SIGNING_SECRET !== undefined,
+    policy: shared.callbackPolicy,
+    redeliverCooldownMs: config.CALLBACK_REDELIVER_COOLDOWN_MS,
+    requeue: (id) => withTimeout(ensureCallbackJob(queues.callback, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    logger,
+  });
+  const editService = new EditService({
+    edits,
+    transitions,
+    // An accepted edit is durable before it is enqueued: it must not wait for Redis with BullMQ.
+    enqueueSubmit: (id) => withTimeout(enqueueSubmitBatched(id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
+    dequeueSubmit: async (id) => void (await queues.submit.remove(id)),
+    pixelbyte,
+    idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
+    logger,
+    callbacks: deliveries,
+    vetCallbackUrl: (url) => callbacks.vetUrl(url),
+  });
+  return {
+    edits: editService,
+    callbacks,
+    webhookIntake: { edits, transitions, pixelbyte, logger },
+    clients: new ClientService({ clients, logger }),
+    usageOf: (clientId, range) => usageOf(db, clientId, range),
+    queues,
+    metrics: new RelayMetrics({ metricsDb, queues, logger }),
+  };
+}
+
+function workerProcessors(shared: Shared, queues: EditQueues, redis: Redis | undefined, logger: Logger): WorkerProcessors {
+  const { config, pixelbyte } = shared;
+  const { edits, deliveries } = shared.repositories;
+  const transitions = transitionsOn(shared, queues, logger);
+  // A row waiting one sweep interval without a change is checked for a live queue entry.
+  const staleAfterMs = config.SWEEP_INTERVAL_MS;
+  return {
+    logger,
+    submit: {
+      edits,
+      transitions,
+      pixelbyte,
+      logger,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      webhookUrlKey: webhookUrlKey(config),
+      maxAttempts: config.SUBMIT_MAX_ATTEMPTS,
+      backoffBaseMs: config.SUBMIT_BACKOFF_BASE_MS,
+      backoffMaxMs: config.SUBMIT_BACKOFF_MAX_MS,
+      fenceGraceMs: config.SUBMIT_FENCE_GRACE_MS,
+      keyExclusive: config.PIXELBYTE_KEY_EXCLUSIVE,
+      maxInFlight: config.UPSTREAM_MAX_CONCURRENCY,
+      reconcileGraceMs: config.RECONCILE_GRACE_MS,
+      answers: answerNotesBeside(queues.submit),
+      answerRecordRetryMs: config.SUBMIT_ANSWER_RECORD_RETRY_MS,
+    },
+    reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
+    sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },
+    callbacks: config.CALLBACK_SIGNING_SECRET
+      ? {
+          deliver: {
+            deliveries,
+            slots: new RedisCallbackSlots(requireRedis(redis), config.QUEUE_PREFIX, {
+              perClient: config.CALLBACK_CONCURRENCY_PER_CLIENT,
+              perOrigin: config.CALLBACK_CONCURRENCY_PER_ORIGIN,
+            }),
+            logger,
+            signingSecret: config.CALLBACK_SIGNING_SECRET,
+            timeoutMs: config.CALLBACK_TIMEOUT_MS,
+            retryScale: config.CALLBACK_RETRY_SCALE,
+            policy: shared.callbackPolicy,
+          },
+          sweep: { deliveries, ensureCallbackJob: (id) => ensureCallbackJob(queues.callback, id), logger, staleAfterMs },
+        }
+      : undefined,
+    expireIdempotencyKeys: () => edits.deleteExpiredIdempotencyKeys(),
+  };
+}
+
+function requireRedis(redis: Redis | undefined): Redis {
+  if (!redis) throw new Error('the workers need their Redis connection (Infra.workerRedis) for the callback slots');
+  return redis;
+}

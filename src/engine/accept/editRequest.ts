@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { createEditBody, issuesToDetails } from '../../api/schemas/edits.js';
+import { type CatalogModel, findModel, supportedModels } from '../../catalog/models.js';
+import type { PriceBreakdown } from '../../catalog/pricing.js';
+import { AppError, invalidInput } from '../../errors.js';
+
+/** A POST /v1/edits body, checked against its model and priced: everything but the callbackUrl's safety. */
+export interface PricedEditRequest {
+  model: CatalogModel;
+  /** The input exactly as PixelByte takes it: its field names and types, documented defaults filled. */
+  input: Record<string, unknown>;
+  callbackUrl?: string;
+  metadata?: Record<string, unknown>;
+  price: PriceBreakdown;
+}
+
+/**
+ * The one reading of an edit request, shared by accepting an edit and estimating one, so that an estimate
+ * is refused exactly when the edit would be and prices exactly what would be sent.
+ * Throws INVALID_INPUT (with `details`) or MODEL_NOT_SUPPORTED.
+ */
+export function parseEditRequest(body: unknown): PricedEditRequest {
+  const parsed = createEditBody.safeParse(body);
+  if (!parsed.success) throw invalidInput('The edit request is invalid', issuesToDetails(parsed.error));
+  const { model: slug, input, callbackUrl, metadata } = parsed.data;
+
+  const model = findModel(slug);
+  if (!model) {
+    throw new AppError('MODEL_NOT_SUPPORTED', `Model ${slug} is not supported`, { supportedModels: supportedModels() });
+  }
+  const upstreamInput = model.input.safeParse(input);
+  if (!upstreamInput.success) {
+    throw invalidInput(`The input is invalid for ${slug}`, inputIssues(model, upstreamInput.error));
+  }
+  return { model, input: upstreamInput.data, callbackUrl, metadata, price: model.pricing.price(upstreamInput.data) };
+}
+
+/**
+ * zod reports unknown fields as one issue at the object itself; the likeliest cause is another model's field
+ * name (`size` for `resolution`, `image_urls` for `image_url`), so the message names the fields this model takes.
+ */
+function inputIssues(model: CatalogModel, error: z.ZodError) {
+  const details = issuesToDetails(error, ['input']);
+  return error.issues.map((issue, i) =>
+    issue.code === 'unrecognized_keys'
+      ? { ...details[i]!, message: `${model.slug} has no field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; its fields are ${fieldsOf(model)}` }
+      : details[i]!,
+  );
+}
+
+function fieldsOf(model: CatalogModel): string {
+  return model.input instanceof z.ZodObject ? Object.keys(model.input.shape).join(', ') : 'listed by GET /v1/models';
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { CallbackStatus } from '../generated/prisma/enums.js';
+import type { Edit, EditTransition } from '../store/edits/repository.js';
+import { EDIT_STATUSES } from '../store/edits/status.js';
+
+// Rows written by every earlier release are answered through these schemas: a field that was ever stored
+// without a value must stay nullable here, or reading that edit becomes a 500.
+
+const editOutput = z.object({
+  url: z.string(),
+  type: z.string(),
+  width: z.number().optional(),
+  height: z.number().optional(),
+  format: z.string().optional(),
+});
+export type EditOutput = z.infer<typeof editOutput>;
+
+const editStatus = z.enum(EDIT_STATUSES);
+const timestamp = z.string().describe('ISO 8601, UTC');
+
+const editTransition = z.object({
+  at: timestamp,
+  from: editStatus.nullable(),
+  to: editStatus,
+  cause: z.string(),
+  upstreamCode: z.string().nullable(),
+});
+
+/** The edit as our API shows it. Tests and client tools are written against these names. */
+export const editResource = z.object({
+  id: z.string(),
+  status: editStatus,
+  model: z.string(),
+  input: z.record(z.string(), z.unknown()).describe("The input exactly as sent to PixelByte, the model's defaults filled in"),
+  callbackUrl: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  upstream: z.object({ jobId: z.string().nullable(), requestId: z.string().nullable(), status: z.string().nullable() }),
+  estimatedCompletionAt: timestamp.nullable(),
+  estimatedCostMicroCents: z.number().int(),
+  costMicroCents: z.number().int().nullable(),
+  outputs: z.array(editOutput),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  submittedAt: timestamp.nullable(),
+  completedAt: timestamp.nullable(),
+  callback: z
+    .object({
+      status: z.enum(['none', 'pending', 'delivered', 'failed']),
+      attempts: z.number().int(),
+      lastError: z.string().nullable(),
+      deliveredAt: timestamp.nullable(),
+    })
+    .describe('The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl'),
+  history: z.array(editTransition).optional().describe('Only with `?include=history`'),
+});
+export type EditResource = z.infer<typeof editResource>;
+
+export const editPage = z.object({
+  edits: z.array(editResource),
+  nextCursor: z.string().nullable(),
+});
+
+/** What an edit shows of its callback delivery, which the callbacks feature creates when the edit becomes terminal. */
+export interface CallbackState {
+  status: CallbackStatus;
+  attempts: number;
+  lastError: string | null;
+  deliveredAt: Date | null;
+}
+
+export function toEditResource(edit: Edit, history?: EditTransition[], callback?: CallbackState | null): EditResource {
+  return {
+    id: edit.id,
+    status: edit.status,
+    model: edit.model,
+    input: edit.input as EditResource['input'],
+    callbackUrl: edit.callbackUrl,
+    metadata: edit.metadata as EditResource['metadata'],
+    upstream: { jobId: edit.upstreamJobId, requestId: edit.upstreamRequestId, status: edit.upstreamStatus },
+    estimatedCompletionAt: iso(edit.estimatedCompletionAt),
+    estimatedCostMicroCents: edit.estimatedCostMicroCents,
+    costMicroCents: edit.costMicroCents,
+    outputs: edit.outputs as unknown as EditOutput[],
+    error: edit.errorCode ? { code: edit.errorCode, message: edit.errorMessage ?? '' } : null,
+    createdAt: edit.createdAt.toISOString(),
+    updatedAt: edit.updatedAt.toISOString(),
+    submittedAt: iso(edit.submittedAt),
+    completedAt: iso(edit.completedAt),
+    callback: callback
+      ? { status: callback.status, attempts: callback.attempts, lastError: callback.lastError, deliveredAt: iso(callback.deliveredAt) }
+      : { status: 'none', attempts: 0, lastError: null, deliveredAt: null },
+    ...(history
+      ? {
+          history: history.map((h) => ({
+            at: h.at.toISOString(),
+            from: h.fromStatus,
+            to: h.toStatus,
+            cause: h.cause,
+            upstreamCode: h.upstreamCode,
+          })),
+        }
+      : {}),
+  };
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { decodeCursor, encodeCursor } from '../api/schemas/cursor.js';
+import { issuesToDetails, listEditsQuery } from '../api/schemas/edits.js';
+import { AppError, editNotFound, invalidInput } from '../errors.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { isUuid } from '../shared/ids.js';
+import { isUniqueViolation, type NewEdit, type NewIdempotencyKey } from '../store/edits/repository.js';
+import { isAtUpstream } from '../store/edits/status.js';
+import type { PixelByteClient } from '../upstream/client.js';
+import { UpstreamError } from '../upstream/errors.js';
+import { parseEditRequest } from './accept/editRequest.js';
+import { requestHash } from './accept/requestHash.js';
+import { type CallbackState, type EditResource, toEditResource } from './editResource.js';
+import type { EditStore, EditTransitions } from './transitions.js';
+
+/** Where an edit's callback delivery is read from, to show it on the edit. */
+export interface CallbackStates {
+  findByEdit(editId: string): Promise<CallbackState | null>;
+  findByEdits(editIds: string[]): Promise<Map<string, CallbackState>>;
+}
+
+export interface EditServiceDeps {
+  edits: EditStore;
+  transitions: EditTransitions;
+  /** Puts the edit on the submit queue. May fail (Redis down): the edit is already durable and the sweeper retries. */
+  enqueueSubmit(editId: string): Promise<void>;
+  /** Takes a cancelled edit's job off the queue; best effort, since the worker re-checks the status anyway. */
+  dequeueSubmit(editId: string): Promise<void>;
+  pixelbyte: Pick<PixelByteClient, 'cancelJob'>;
+  idempotencyTtlHours: number;
+  logger: Logger;
+  /** Callback deliveries, shown on every edit this service returns. */
+  callbacks: CallbackStates;
+  /** Throws CALLBACKS_DISABLED or INVALID_CALLBACK_URL for a callbackUrl that must not be stored. */
+  vetCallbackUrl(url: string): Promise<void>;
+}
+
+export interface AcceptResult {
+  status: number;
+  body: unknown;
+  /** True when an Idempotency-Key matched an earlier request and this is its stored response. */
+  replayed: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function notCancellable(status: string, upstreamCode?: string) {
+  return new AppError('EDIT_NOT_CANCELLABLE', `An edit that is ${status} cannot be cancelled`, { status, ...(upstreamCode ? { upstreamCode } : {}) });
+}
+
+export class EditService {
+  constructor(private readonly deps: EditServiceDeps) {}
+
+  async accept(body: unknown, clientId: string, idempotencyKey?: string): Promise<AcceptResult> {
+    const { model, input, callbackUrl, metadata, price } = parseEditRequest(body);
+    const slug = model.slug;
+    if (callbackUrl !== undefined) await this.deps.vetCallbackUrl(callbackUrl);
+    const edit: NewEdit = {
+      id: randomUUID(),
+      model: slug,
+      input: input as Prisma.InputJsonValue,
+      callbackUrl,
+      metadata: metadata as Prisma.InputJsonValue | undefined,
+      clientId,
+      estimatedCostMicroCents: price.totalMicroCents,
+      imagesOrdered: price.quantity,
+    };
+
+    if (idempotencyKey === undefined) return { status: 202, body: await this.store(edit), replayed: false };
+    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
+    }
+    const hash = requestHash({ model: slug, input, callbackUrl, metadata });
+    for (;;) {
+      const existing = await this.deps.edits.findIdempotencyKey(clientId, idempotencyKey);
+      if (existing) {
+        if (existing.requestHash !== hash) {
+          throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', { editId: existing.editId });
+        }
+        return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
+      }
+      try {
+        const expiresAt = new Date(Date.now() + this.deps.idempotencyTtlHours * 3_600_000);
+        return { status: 202, body: await this.store(edit, { clientId, key: idempotencyKey, requestHash: hash, expiresAt }), replayed: false };
+      } catch (err) {
+        // A concurrent request with the same key won the insert; its row is committed now, so read it.
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+  }
+
+  private async store(edit: NewEdit, idempotency?: Omit<NewIdempotencyKey, 'respond'>): Promise<EditResource> {
+    const created = await this.deps.edits.create(
+      edit,
+      idempotency && { ...idempotency, respond: (e) => toEditResource(e) as unknown as Prisma.InputJsonValue },
+    );
+    // The edit is durable already, so the answer does not wait for Redis (a round trip of its own, and up to the
+    // enqueue's deadline when Redis is slow). Should the enqueue be lost, the sweeper enqueues every queued edit
+    // that has no job.
+    this.deps.enqueueSubmit(created.id).catch((err: unknown) => {
+      this.deps.logger.warn({ err, editId: created.id }, 'enqueue failed; the sweeper will pick the edit up');
+    });
+    return toEditResource(created);
+  }
+
+  /**
+   * A queued edit is cancelled here; one PixelByte holds is cancelled there while it is still pending
+   * (PixelByte refunds it). Anything else answers 409 with the current status.
+   */
+  async cancel(id: string, clientId: string): Promise<EditResource> {
+    const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
+    if (!edit) throw editNotFound(id);
+
+    if (edit.status === 'queued') {
+      const result = await this.deps.transitions.transition(id, 'cancelled', {
+        cause: 'cancelled by the client before submit',
+        data: { completedAt: new Date() },
+      });
+      if (result.moved) {
+        await this.deps.dequeueSubmit(id).catch((err) => this.deps.logger.warn({ err, editId: id }, 'could not remove the cancelled edit from the queue'));
+        return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
+      }
+      return this.cancel(id, clientId); // a worker claimed it meanwhile: answer for its new status
+    }
+
+    if (isAtUpstream(edit.status) && edit.upstreamJobId) {
+      let refund;
+      try {
+        refund = await this.deps.pixelbyte.cancelJob(edit.upstreamJobId);
+      } catch (err) {
+        if (err instanceof UpstreamError && err.kind === 'rejected' && !err.retryable) throw notCancellable(edit.status, err.code);
+        throw new AppError('UPSTREAM_UNAVAILABLE', 'PixelByte could not be asked to cancel the job; try again', undefined, { 'retry-after': '5' });
+      }
+      const result = await this.deps.transitions.transition(id, 'cancelled', {
+        cause: `cancelled upstream (job ${edit.upstreamJobId})`,
+        data: { upstreamStatus: 'cancelled', refundedMicroCents: refund.refundedMicroCents ?? null, completedAt: new Date() },
+      });
+      if (result.moved) return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
+      // A status poll (or webhook) saw PixelByte's cancellation before its answer reached us: the client's
+      // cancel did happen, and only this answer tells the refund, so it is recorded on the edit all the same.
+      if (result.edit?.status === 'cancelled' && result.edit.upstreamJobId === edit.upstreamJobId) {
+        const refunded = refund.refundedMicroCents;
+        const where = { status: 'cancelled' as const, upstreamJobId: edit.upstreamJobId, refundedMicroCents: null };
+        if (refunded != null && (await this.deps.edits.updateFieldsIf(id, where, { refundedMicroCents: refunded }))) {
+          await this.deps.edits.note(id, 'cancelled', `PixelByte refunded ${refunded} micro-cents for cancelled job ${edit.upstreamJobId}`);
+        }
+        return this.get(id, clientId);
+      }
+      throw notCancellable(result.edit?.status ?? edit.status);
+    }
+
+    throw notCancellable(edit.status);
+  }
+
+  /** Another client's edit is answered as one that does not exist. */
+  async get(id: string, clientId: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {
+    const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
+    if (!edit) throw editNotFound(id);
+    return toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id));
+  }
+
+  async list(query: unknown, clientId: string): Promise<{ edits: EditResource[]; nextCursor: string | null }> {
+    const parsed = listEditsQuery.safeParse(query);
+    if (!parsed.success) throw invalidInput('The query is invalid', issuesToDetails(parsed.error));
+    const after = parsed.data.cursor === undefined ? undefined : decodeCursor(parsed.data.cursor);
+    if (after === null) throw invalidInput('The cursor is invalid', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+
+    const page = await this.deps.edits.list({ clientId, status: parsed.data.status, limit: parsed.data.limit, after });
+    const last = page.edits.at(-1);
+    const callbacks = await this.deps.callbacks.findByEdits(page.edits.map((e) => e.id));
+    return {
+      edits: page.edits.map((e) => toEditResource(e, undefined, callbacks.get(e.id))),
+      nextCursor: page.hasMore && last ? encodeCursor(last) : null,
+    };
+  }
+}

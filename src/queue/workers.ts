@@ -1,0 +1,136 @@
+import { type ConnectionOptions, DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { type DeliverCallbackDeps, deliverCallback } from '../engine/callbacks/deliverCallback.js';
+import { type ReconcilerDeps, reconcileOverdueEdits } from '../engine/maintenance/reconcileOverdueEdits.js';
+import { type CallbackSweeperDeps, sweepUnqueuedCallbacks } from '../engine/maintenance/sweepUnqueuedCallbacks.js';
+import { type SweeperDeps, sweepUnqueuedEdits } from '../engine/maintenance/sweepUnqueuedEdits.js';
+import { type SubmitEditDeps, submitEdit } from '../engine/submit/submitEdit.js';
+import { PeriodicTask } from './periodicTask.js';
+import { type CallbackJobPayload, callbackJobPayload, QUEUE_NAMES, type SubmitJobPayload, submitJobPayload } from './queues.js';
+
+const UNLIMITED = Number.MAX_SAFE_INTEGER - 1;
+
+/** What the workers run, each processor and periodic step with its dependencies (built by createServices). */
+export interface WorkerProcessors {
+  submit: SubmitEditDeps;
+  reconcile: ReconcilerDeps;
+  sweepEdits: SweeperDeps;
+  /** Absent when callbacks are off (no signing secret): deliveries then wait in the database. */
+  callbacks?: { deliver: DeliverCallbackDeps; sweep: CallbackSweeperDeps };
+  expireIdempotencyKeys(): Promise<number>;
+  logger: Logger;
+}
+
+export interface WorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  concurrency: number;
+  lockDurationMs: number;
+  sweepIntervalMs: number;
+  /** BullMQ's queue-wide limiter: shared by every worker process on this queue. */
+  maxSubmitsPerMinute?: number;
+}
+
+export interface RunningWorkers {
+  submitWorker: Worker<SubmitJobPayload>;
+  callbackWorker?: Worker<CallbackJobPayload>;
+  /** Stops taking jobs, lets the ones in flight finish, and stops the sweeper. */
+  close(): Promise<void>;
+}
+
+export function startWorkers(options: WorkerOptions, processors: WorkerProcessors): RunningWorkers {
+  const { logger } = processors;
+  const submitWorker: Worker<SubmitJobPayload> = new Worker<SubmitJobPayload>(
+    QUEUE_NAMES.submit,
+    async (job: Job<SubmitJobPayload>, token?: string) => {
+      const { editId } = payloadOf(submitJobPayload, job);
+      const decision = await submitEdit(editId, processors.submit);
+      logger.debug({ editId, decision }, 'submit job step');
+      if (decision.kind === 'retry') {
+        // Our own schedule, counted in the database: BullMQ's attempts are kept for infrastructure failures.
+        await job.moveToDelayed(Date.now() + decision.delayMs, token);
+        throw new DelayedError();
+      }
+      if (decision.kind === 'pause-queue') {
+        await submitWorker.rateLimit(decision.delayMs);
+        throw Worker.RateLimitError();
+      }
+      if (decision.kind === 'wait-for-slot') {
+        // Not Worker.RateLimitError(), which keeps the job's place: it would be the next job taken, again and again,
+        // and the jobs of the edits holding the slots (a submit whose outcome is unknown holds one until its fence
+        // expires and it is sent again) would never come up to free them. At the back, every job gets its turn.
+        await submitWorker.rateLimit(decision.delayMs);
+        await job.moveToDelayed(Date.now() + decision.delayMs, token);
+        throw new DelayedError();
+      }
+      return decision.reason;
+    },
+    {
+      ...workerSettings(options),
+      // BullMQ only honours rateLimit() (our 429 pause) when a limiter is configured, so there always is one.
+      limiter: { max: options.maxSubmitsPerMinute ?? UNLIMITED, duration: 60_000 },
+    },
+  );
+  submitWorker.on('failed', (job, err) => logger.error({ err, editId: job?.data.editId, attemptsMade: job?.attemptsMade }, 'submit job failed'));
+  submitWorker.on('error', (err) => logger.error({ err }, 'submit worker error'));
+
+  const callbacks = processors.callbacks;
+  const callbackWorker = callbacks && startCallbackWorker(options, callbacks.deliver, logger);
+
+  // Housekeeping every worker runs: each step is safe to run in many processes at once.
+  const housekeeping = new PeriodicTask(options.sweepIntervalMs, logger, [
+    ['sweep', () => sweepUnqueuedEdits(processors.sweepEdits)],
+    ['sweep callbacks', async () => callbacks && sweepUnqueuedCallbacks(callbacks.sweep)],
+    ['reconcile', () => reconcileOverdueEdits(processors.reconcile)],
+    ['expire idempotency keys', () => processors.expireIdempotencyKeys()],
+  ]);
+
+  return {
+    submitWorker,
+    callbackWorker,
+    close: async () => {
+      await housekeeping.stop();
+      await Promise.all([submitWorker.close(), callbackWorker?.close()]);
+    },
+  };
+}
+
+/** Callbacks have a queue of their own, so a slow client never delays a submit or a webhook. */
+function startCallbackWorker(options: WorkerOptions, deps: DeliverCallbackDeps, logger: Logger): Worker<CallbackJobPayload> {
+  const worker: Worker<CallbackJobPayload> = new Worker<CallbackJobPayload>(
+    QUEUE_NAMES.callback,
+    async (job: Job<CallbackJobPayload>, token?: string) => {
+      const { deliveryId } = payloadOf(callbackJobPayload, job);
+      const decision = await deliverCallback(deliveryId, deps);
+      if (decision.kind === 'retry') {
+        // The schedule lives in the delivery row; BullMQ's attempts are kept for infrastructure failures.
+        await job.moveToDelayed(Date.now() + Math.ceil(decision.delayMs), token);
+        throw new DelayedError();
+      }
+      return decision.reason;
+    },
+    workerSettings(options),
+  );
+  worker.on('failed', (job, err) => logger.error({ err, deliveryId: job?.data.deliveryId, attemptsMade: job?.attemptsMade }, 'callback job failed'));
+  worker.on('error', (err) => logger.error({ err }, 'callback worker error'));
+  return worker;
+}
+
+function workerSettings(options: WorkerOptions) {
+  return {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: options.lockDurationMs,
+    autorun: true,
+  };
+}
+
+/** A payload that fails its schema fails alike on every retry: the job fails at once instead. */
+function payloadOf<T>(schema: z.ZodType<T>, job: Job): T {
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`job ${job.id} has an invalid payload: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
