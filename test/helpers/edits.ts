@@ -1,5 +1,5 @@
+import type { Simulator } from '../../simulator/index.js';
 import { isTerminal } from '../../src/edits/status.js';
-import type { Simulator } from '../../src/simulator/index.js';
 import { eventually, type TestRelay } from './relay.js';
 
 /** GET /v1/edits/:id with its history, as the client sees it. */

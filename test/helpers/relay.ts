@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { createRepositories, type Repositories } from '../../src/services.js';
 import { clientIdOf } from '../../src/shared/ids.js';
-import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { type RunningRelay, startPixelRelay } from '../../src/start.js';
 import { freePort } from './freePort.js';
 import { isolatedDatabase, testRedisUrl } from './services.js';

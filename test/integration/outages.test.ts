@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { isolatedDatabase, testRedisUrl } from '../helpers/services.js';
 import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';

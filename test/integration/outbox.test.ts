@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { EditRepository } from '../../src/edits/repository.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { CallbackReceiver } from '../helpers/callbackReceiver.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';
 

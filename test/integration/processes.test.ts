@@ -1,6 +1,6 @@
 import { getPriority } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { type ChildRelay, startChildRelay } from '../helpers/childRelay.js';
 import { eventually, freePort, sameDeploymentEnv, startTestRelay, type TestRelay } from '../helpers/relay.js';
 

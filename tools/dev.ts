@@ -1,11 +1,11 @@
 import { pino } from 'pino';
-import { ConfigError, DEV_ADMIN_TOKEN, DEV_API_KEY, loadConfig } from './config.js';
-import { ensureDatabaseExists } from './infra/database.js';
-import { applyMigrations } from './infra/migrate.js';
-import { loggerOptions } from './logger.js';
-import { exitOnSignal } from './shutdown.js';
-import { createSimulator } from './simulator/index.js';
-import { startPixelRelay } from './start.js';
+import { createSimulator } from '../simulator/index.js';
+import { ConfigError, DEV_ADMIN_TOKEN, DEV_API_KEY, loadConfig } from '../src/config.js';
+import { ensureDatabaseExists } from '../src/infra/database.js';
+import { applyMigrations } from '../src/infra/migrate.js';
+import { loggerOptions } from '../src/logger.js';
+import { exitOnSignal } from '../src/shutdown.js';
+import { startPixelRelay } from '../src/start.js';
 
 /**
  * `npm run dev`: everything on one machine with no PixelByte account — the local database created and
