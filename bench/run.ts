@@ -13,7 +13,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync }
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../test/helpers/freePort.js';
+import { freePort } from '../testkit/freePort.js';
 import { type Ceilings, measureCeilings } from './ceilings.js';
 import { Database, TERMINAL, terminalCount } from './database.js';
 import { type PacedRun, type PostRun, postAtRate, postEdits, stopLoad, summarize } from './load.js';

@@ -19,8 +19,8 @@ import { applyMigrations } from '../src/infra/migrate.js';
 import { createPrisma } from '../src/infra/prisma.js';
 import { createQueues } from '../src/jobs/queues.js';
 import { startPixelRelay } from '../src/start.js';
-import { freePort } from '../test/helpers/freePort.js';
-import { TcpProxy, viaProxy } from '../test/helpers/tcpProxy.js';
+import { freePort } from '../testkit/freePort.js';
+import { TcpProxy, viaProxy } from '../testkit/tcpProxy.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const arg = (name: string, fallback: number) => {

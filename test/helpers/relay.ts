@@ -7,7 +7,7 @@ import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { createRepositories, type Repositories } from '../../src/services.js';
 import { clientIdOf } from '../../src/shared/ids.js';
 import { type RunningRelay, startPixelRelay } from '../../src/start.js';
-import { freePort } from './freePort.js';
+import { freePort } from '../../testkit/freePort.js';
 import { isolatedDatabase, testRedisUrl } from './services.js';
 
 export { freePort };
