@@ -7,9 +7,9 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # ---- build: install everything, generate the Prisma client, compile src/ to dist/ and the simulator to simulator/dist/ ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# The postinstall script generates the Prisma client, so it needs the schema before `npm ci`.
+# The postinstall script generates the Prisma client, so it and the schema come before `npm ci`.
 COPY package.json package-lock.json prisma.config.ts ./
-COPY scripts ./scripts
+COPY tools/prisma-generate.mjs ./tools/
 COPY prisma ./prisma
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
