@@ -4,7 +4,7 @@
  *
  * It builds the relay (unless --no-build), makes a database of its own on the local Postgres and a queue
  * prefix of its own on the local Redis, measures the ceilings (pgbench, redis-benchmark), starts the bench's
- * PixelByte stand-in (bench/upstream.ts), the API and the workers as separate processes, drives edits
+ * PixelByte stand-in (tools/bench/upstream.ts), the API and the workers as separate processes, drives edits
  * through the real HTTP API with autocannon, and stops everything it started, whatever happens.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync }
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../testkit/freePort.js';
+import { freePort } from '../../testkit/freePort.js';
 import { type Ceilings, measureCeilings } from './ceilings.js';
 import { Database, TERMINAL, terminalCount } from './database.js';
 import { type PacedRun, type PostRun, postAtRate, postEdits, stopLoad, summarize } from './load.js';
@@ -66,7 +66,7 @@ interface Upstream {
 async function startUpstream(workDir: string, settings: { apiKey: string; webhookSecret: string; delayMs: number }): Promise<Upstream> {
   const proc = forkBenchModule(
     'upstream',
-    join(REPO_ROOT, 'bench/upstream.ts'),
+    join(REPO_ROOT, 'tools/bench/upstream.ts'),
     ['--serve', JSON.stringify({ ...settings, webhookConcurrency: 64 })],
     logPath(workDir, 'upstream'),
   );
@@ -523,7 +523,7 @@ async function main(): Promise<number> {
   const runId = `${stamp}-${randomBytes(2).toString('hex')}`;
   const workDir = mkdtempSync(join(tmpdir(), 'pixelrelay-bench-'));
   const mode = o.backlog !== undefined ? 'backlog' : o.roleAll ? 'all' : `${o.apiProcesses} api + ${o.workerProcesses} worker`;
-  const profileDir = join(REPO_ROOT, 'bench/profiles', runId);
+  const profileDir = join(REPO_ROOT, 'tools/bench/profiles', runId);
   log(`run ${runId}: relay ${o.relayDir} (${mode}); logs in ${workDir}`);
 
   process.on('SIGINT', () => abort('interrupted (SIGINT)'));
@@ -707,7 +707,7 @@ async function main(): Promise<number> {
     result.profiles = profiles;
     result.profileDir = profileDir;
   }
-  const out = o.out ?? join(REPO_ROOT, o.backlog !== undefined ? 'bench/results/backlog.json' : 'bench/results/latest.json');
+  const out = o.out ?? join(REPO_ROOT, o.backlog !== undefined ? 'tools/bench/results/backlog.json' : 'tools/bench/results/latest.json');
   writeJson(out, result);
   log(`results written to ${out}`);
   if (o.backlog !== undefined) printBacklog(result, o);
