@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Backlog mode's UPSTREAM_MAX_CONCURRENCY: the relay's cap on unfinished PixelByte jobs, behind which the backlog queues. */
+export const BACKLOG_CAP = 50;
+
 /** The repository this bench lives in: its relay is the default one to measure. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
