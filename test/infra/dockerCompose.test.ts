@@ -10,7 +10,11 @@ import { type ComposeService, environmentOf, loadComposeServices, REPO_ROOT, rea
 
 const appServices = (services: Record<string, ComposeService>) => Object.entries(services).filter(([, s]) => s.build !== undefined);
 
-const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  engines: { node: string };
+  scripts: Record<string, string>;
+  bin: Record<string, string>;
+};
 
 /** An npm script that compiles: `tsc -p <tsconfig>` turns rootDir's sources into outDir's scripts (paths from the repository root). */
 interface Build {
@@ -161,6 +165,16 @@ describe('Dockerfile', () => {
     expect(build.rootDir).toBe('src');
     expect(existsSync(path.join(REPO_ROOT, source))).toBe(true);
     expectImageToContain(build, 'CMD');
+  });
+
+  it('holds the CLI that README.md tells operators to run in the image, the one package.json names as its bin', () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const command = /docker compose exec api (node \S+)/.exec(readme)?.[1]?.split(' ');
+    expect(command).toBeDefined();
+    const { build, source } = sourceOf(command!);
+    expect(source).toBe('src/cli/pixelrelay.ts');
+    expectImageToContain(build, 'the CLI');
+    expect(pkg.bin.pixelrelay).toBe(command![1]);
   });
 
   it('copies what npm ci runs (the postinstall script) before it', () => {
