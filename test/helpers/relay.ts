@@ -8,7 +8,7 @@ import { createRepositories, type Repositories } from '../../src/services.js';
 import { clientIdOf } from '../../src/shared/ids.js';
 import { type RunningRelay, startPixelRelay } from '../../src/start.js';
 import { freePort } from '../../testkit/freePort.js';
-import { isolatedDatabase, testRedisUrl } from './services.js';
+import { isolatedDatabase, testQueuePrefix, testRedisUrl } from './services.js';
 
 export { freePort };
 
@@ -66,7 +66,7 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
     REDIS_URL: testRedisUrl(),
-    QUEUE_PREFIX: options.share?.config.QUEUE_PREFIX ?? `test-${randomUUID().slice(0, 8)}`,
+    QUEUE_PREFIX: options.share?.config.QUEUE_PREFIX ?? testQueuePrefix(),
     HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
