@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { databaseName, dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
 import { applyMigrations } from '../src/infra/migrate.js';
+import { deleteKeys } from '../testkit/redisKeys.js';
 // Brings in the ProvidedContext declaration that types project.provide.
 import type {} from './helpers/services.js';
 
@@ -47,30 +47,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Copies made by isolatedDatabase() that a crashed test file left behind.
     await dropDatabasesNamedLike(databaseUrl, `${databaseName(databaseUrl)}_%`);
     // Queues, rate-limit counters, answer notes: whatever the run's relays and tests wrote.
-    await deleteKeys(redisUrl, (key) => key.startsWith(`${redisPrefix}-`), `${redisPrefix}-*`);
+    await deleteKeys(redisUrl, `${redisPrefix}-*`);
   };
 }
 
 /** Keys of runs that were killed before their teardown, recognised by the start time in their prefix. */
 async function deleteAbandonedTestKeys(redisUrl: string): Promise<void> {
   const cutoff = Date.now() - ABANDONED_AFTER_MS;
-  await deleteKeys(redisUrl, (key) => Number(/^test-(\d{13})-[0-9a-f]{6}-/.exec(key)?.[1] ?? Infinity) < cutoff, `${TEST_REDIS_PREFIX}*`);
-}
-
-async function deleteKeys(redisUrl: string, doomed: (key: string) => boolean, pattern: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      const matched = keys.filter(doomed);
-      if (matched.length > 0) await redis.unlink(...matched);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteKeys(redisUrl, `${TEST_REDIS_PREFIX}*`, (key) => Number(/^test-(\d{13})-[0-9a-f]{6}-/.exec(key)?.[1] ?? Infinity) < cutoff);
 }
 
 async function dropDatabasesNamedLike(serverUrl: string, pattern: string): Promise<void> {

@@ -17,9 +17,9 @@ import { loadConfig } from '../src/config.js';
 import { dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
 import { applyMigrations } from '../src/infra/migrate.js';
 import { createPrisma } from '../src/infra/prisma.js';
-import { createQueues } from '../src/jobs/queues.js';
 import { startPixelRelay } from '../src/start.js';
 import { freePort } from '../testkit/freePort.js';
+import { deleteKeys } from '../testkit/redisKeys.js';
 import { TcpProxy, viaProxy } from '../testkit/tcpProxy.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -322,9 +322,7 @@ await sim.close();
 await db.$disconnect();
 if (!process.argv.includes('--keep-db')) {
   await dropDatabase(databaseUrl);
-  // The queues' keys go with the database: a soak leaves nothing behind in the shared Redis.
-  const queues = createQueues({ url: env.REDIS_URL! }, env.QUEUE_PREFIX!);
-  await Promise.all([queues.submit.obliterate({ force: true }), queues.callback.obliterate({ force: true })]);
-  await queues.close();
+  // The prefix's keys (queues, answer notes, counters) go with the database: a soak leaves nothing behind in the shared Redis.
+  await deleteKeys(env.REDIS_URL!, `${env.QUEUE_PREFIX}:*`);
 }
 process.exit(failures.length ? 1 : 0);

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../testkit/freePort.js';
+import { deleteKeys } from '../../testkit/redisKeys.js';
 import { type Ceilings, measureCeilings } from './ceilings.js';
 import { type Context, editBody } from './context.js';
 import { abort, abortedBecause, checkAbort, log, markStopping, round } from './control.js';
@@ -25,7 +26,6 @@ import { warmUp } from './phases/warmup.js';
 import { webhookPhase } from './phases/webhooks.js';
 import { killAllNow, memoryMb, stopAll, stopProcess } from './processes.js';
 import { type ProfileSummary, profileMarkdown, summarizeProfiles } from './profiles.js';
-import { clearQueues } from './redis.js';
 import { detectPoolSize, gitLabel, type Relay, relayEnvironment, relayProcs, runLogged, startRelay } from './relay.js';
 import { type Any, printBacklog, printStandard, writeJson } from './report.js';
 import { backlogResult, type StandardRun, standardResult } from './results.js';
@@ -176,7 +176,7 @@ async function main(): Promise<number> {
         (err) => console.error(`could not drop database ${db!.name}: ${err}`),
       );
     }
-    await clearQueues(o.redisUrl, queuePrefix).catch((err) => console.error(`could not clear Redis keys ${queuePrefix}:*: ${err}`));
+    await deleteKeys(o.redisUrl, `${queuePrefix}:*`).catch((err) => console.error(`could not clear Redis keys ${queuePrefix}:*: ${err}`));
   }
   if (abortedBecause()) exitCode = 1;
   if (!result || exitCode !== 0) return exitCode || 1;
