@@ -23,20 +23,25 @@ interface Run {
   stderr: string;
 }
 
-/** `pixelrelay …` as a child process, as an operator runs it (no TTY: plain progress lines). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs `command args…` in the checkout with exactly `env` (no TTY: plain progress lines) and collects its output. */
+function runInCheckout(command: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/pixelrelay.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, PIXELRELAY_URL: t.relay.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `pixelrelay …` as a child process, as an operator runs it. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runInCheckout(process.execPath, ['--import', 'tsx', 'src/cli/pixelrelay.ts', ...args], {
+    PATH: process.env.PATH,
+    PIXELRELAY_URL: t.relay.url,
+    ...env,
   });
 }
 
@@ -56,19 +61,11 @@ function readmeCliExample(): { command: string; output: string[] }[] {
 function asTheReadmeSays(lines: string[], env: Record<string, string> = {}): Promise<Run> {
   const alias = readmeCliExample().find((step) => step.command.startsWith('alias pixelrelay='));
   if (!alias) throw new Error("README.md's CLI example no longer defines `pixelrelay`");
-  return new Promise((resolve, reject) => {
-    // A shell reading a script expands aliases only when asked to; an interactive one always does.
-    const child = spawn('bash', ['-O', 'expand_aliases', '-c', [alias.command, ...lines].join('\n')], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  // A shell reading a script expands aliases only when asked to; an interactive one always does.
+  return runInCheckout('bash', ['-O', 'expand_aliases', '-c', [alias.command, ...lines].join('\n')], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...env,
   });
 }
 
