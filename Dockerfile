@@ -4,19 +4,20 @@
 # engines still allow Node 20.19+ for local development.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# ---- build: install everything, generate the Prisma client, compile src/ to dist/ ----
+# ---- build: install everything, generate the Prisma client, compile src/ to dist/ and the simulator to simulator/dist/ ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# The postinstall script generates the Prisma client, so it needs the schema before `npm ci`.
+# The postinstall script generates the Prisma client, so it and the schema come before `npm ci`.
 COPY package.json package-lock.json prisma.config.ts ./
-COPY scripts ./scripts
+COPY tools/prisma-generate.mjs ./tools/
 COPY prisma ./prisma
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+COPY simulator ./simulator
+RUN npm run build && npm run build:simulator
 
-# ---- runtime: production dependencies, the compiled app and the migrations ----
+# ---- runtime: production dependencies, the compiled app and simulator, and the migrations ----
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
@@ -26,6 +27,8 @@ COPY package.json package-lock.json ./
 # are needed at run time.
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# Compose's simulator service runs this image too (`node simulator/dist/main.js`); the relay never loads it.
+COPY --from=build /app/simulator/dist ./simulator/dist
 # schema.prisma and migrations/ are read by `node dist/cli/migrate.js`.
 COPY prisma ./prisma
 USER node

@@ -3,14 +3,26 @@ import { z } from 'zod';
 import { isStrongSigningSecret } from './engine/callbacks/signing.js';
 
 const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
-/** The simulator's default key: fine for local stacks, never for real PixelByte. */
-const SIMULATOR_API_KEY = 'pb_sim_key';
-/** API keys that `npm run dev` and docker-compose.yml use out of the box. */
-export const DEV_API_KEY = 'dev-key-0123456789abcdef';
-export const COMPOSE_API_KEY = 'local-compose-key-0123456789';
-const PUBLISHED_API_KEYS = [DEV_API_KEY, COMPOSE_API_KEY] as const;
-/** The admin token `npm run dev` uses, so the dashboard and the admin API work out of the box. */
-export const DEV_ADMIN_TOKEN = 'dev-admin-token-0123456789abcdef0123';
+
+/**
+ * The secrets printed in the README and docker-compose.yml, which `npm run dev`, the compose stack and the simulator
+ * use out of the box: anyone can read them, so they never guard (or stand in for) a real PixelByte account. Written
+ * out here because the product imports none of its tools; test/unit/publishedSecrets.test.ts checks that every
+ * secret the dev tool and compose set is refused.
+ */
+const PUBLISHED_SECRETS = {
+  PIXELBYTE_API_KEY: { values: ['pb_sim_key'], message: "is the simulator's key; set your PixelByte key" },
+  PIXELBYTE_WEBHOOK_SECRET: { values: ['whsec_sim_secret'], message: "is the simulator's secret; set your PixelByte webhook secret" },
+  API_KEYS: {
+    values: ['dev-key-0123456789abcdef', 'local-compose-key-0123456789'],
+    message: 'contains a key published in the README or compose file; use your own',
+  },
+  ADMIN_TOKEN: { values: ['dev-admin-token-0123456789abcdef0123'], message: 'is the published development token; use your own' },
+  CALLBACK_SIGNING_SECRET: {
+    values: ['whsec_cGl4ZWxyZWxheS1kZXYtY2FsbGJhY2stc2VjcmV0ISE='],
+    message: 'is the published development secret; make your own',
+  },
+} as const satisfies Record<string, { values: readonly string[]; message: string }>;
 
 /**
  * A secret sent as `Authorization: Bearer <token>`. The header's token is visible ASCII and ends at the first
@@ -162,15 +174,11 @@ const envSchema = z
     if (!env.PUBLIC_BASE_URL.startsWith('https://')) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'must be https when PIXELBYTE_API_URL is PixelByte production' });
     }
-    // A key printed in our README or compose file must never guard (or stand in for) a real PixelByte account.
-    if (env.PIXELBYTE_API_KEY === SIMULATOR_API_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['PIXELBYTE_API_KEY'], message: "is the simulator's key; set your PixelByte key" });
-    }
-    if (env.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'is the published development token; use your own' });
-    }
-    if (env.API_KEYS.some((key) => (PUBLISHED_API_KEYS as readonly string[]).includes(key))) {
-      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'contains a key published in the README or compose file; use your own' });
+    for (const [name, { values, message }] of Object.entries(PUBLISHED_SECRETS)) {
+      const given = env[name as keyof typeof PUBLISHED_SECRETS];
+      const givenValues: readonly string[] = given === undefined ? [] : typeof given === 'string' ? [given] : given;
+      const published: readonly string[] = values;
+      if (givenValues.some((value) => published.includes(value))) ctx.addIssue({ code: 'custom', path: [name], message });
     }
   });
 

@@ -6,7 +6,7 @@ import { type Pricing, perImage, perRequest } from './pricing.js';
  * The PixelByte edit models pixelrelay offers, as PixelByte documents them (../shared/pixelbyte-api.md): each
  * validates the caller's input by its own schema, turns it into exactly the `input` PixelByte expects (its field
  * names, its types, its documented defaults), and prices it as PixelByte will charge.
- * Deliberately independent of src/simulator/models.ts: the simulator plays PixelByte, and the relay must not
+ * Deliberately independent of simulator/models.ts: the simulator plays PixelByte, and the relay must not
  * validate against itself.
  */
 export interface CatalogModel<Input extends Record<string, unknown> = Record<string, unknown>> {

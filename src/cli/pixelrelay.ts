@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pixelrelay` (package.json bin → dist/cli/pixelrelay.js; in development `npx tsx src/cli/pixelrelay.ts`).
+// `pixelrelay`: `npm run -s cli -- …` in a checkout, `node dist/cli/pixelrelay.js …` once built (package.json bin).
 import { runCli } from './pixelrelayCommands.js';
 
 process.exitCode = await runCli(process.argv.slice(2));

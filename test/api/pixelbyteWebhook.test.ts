@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueApiKey } from '../../src/engine/clients/keys.js';
+import { TcpProxy, viaProxy } from '../../testkit/tcpProxy.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN } from '../helpers/clients.js';
 import { startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { testRedisUrl } from '../helpers/services.js';
-import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
 let a: TestRelay;
 let stop: () => Promise<void>;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedDelivery, Simulator } from '../../simulator/index.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues, type EditQueues } from '../../src/queue/queues.js';
-import type { RecordedDelivery, Simulator } from '../../src/simulator/index.js';
 import { fetchEdit, settledEdit } from '../helpers/edits.js';
 import { eventually, SIM_API_KEY, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
@@ -21,20 +23,49 @@ interface Run {
   stderr: string;
 }
 
-/** `pixelrelay …` as a child process, as an operator runs it (no TTY: plain progress lines). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs `command args…` in the checkout with exactly `env` (no TTY: plain progress lines) and collects its output. */
+function runInCheckout(command: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/pixelrelay.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, PIXELRELAY_URL: t.relay.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `pixelrelay …` as a child process, as an operator runs it. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runInCheckout(process.execPath, ['--import', 'tsx', 'src/cli/pixelrelay.ts', ...args], {
+    PATH: process.env.PATH,
+    PIXELRELAY_URL: t.relay.url,
+    ...env,
+  });
+}
+
+/** The README's CLI example: each line a reader types (after `$ `) with the lines it prints. */
+function readmeCliExample(): { command: string; output: string[] }[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = /```console\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('### CLI')))![1]!;
+  const steps: { command: string; output: string[] }[] = [];
+  for (const line of block.trimEnd().split('\n')) {
+    if (line.startsWith('$ ')) steps.push({ command: line.slice(2), output: [] });
+    else steps.at(-1)?.output.push(line);
+  }
+  return steps;
+}
+
+/** Lines typed into a shell in the checkout, as a reader of the README types them: its alias line first. */
+function asTheReadmeSays(lines: string[], env: Record<string, string> = {}): Promise<Run> {
+  const alias = readmeCliExample().find((step) => step.command.startsWith('alias pixelrelay='));
+  if (!alias) throw new Error("README.md's CLI example no longer defines `pixelrelay`");
+  // A shell reading a script expands aliases only when asked to; an interactive one always does.
+  return runInCheckout('bash', ['-O', 'expand_aliases', '-c', [alias.command, ...lines].join('\n')], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...env,
   });
 }
 
@@ -191,5 +222,27 @@ describe('the pixelrelay CLI', () => {
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toMatch(/^revoked key /);
     expect((await cli(['usage'], user)).code).toBe(1);
+  });
+});
+
+describe('the pixelrelay CLI, run the way README.md says', () => {
+  it('answers --help from a checkout with no build, and passes its exit codes through', async () => {
+    const help = await asTheReadmeSays(['pixelrelay --help']);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: pixelrelay \[options\] \[command\]/);
+    const badUsage = await asTheReadmeSays(['pixelrelay teleport']);
+    expect(badUsage.code).toBe(2);
+    expect(badUsage.stderr).toMatch(/^error: unknown command 'teleport'/);
+  });
+
+  it("prints the README's estimate exactly, and nothing but the CLI's output reaches stdout", async () => {
+    const env = { PIXELRELAY_URL: t.relay.url!, PIXELRELAY_API_KEY: await clientKey('cli readme') };
+    const estimate = readmeCliExample().find((step) => step.command.startsWith('pixelrelay estimate '))!;
+    const run = await asTheReadmeSays([estimate.command], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`${estimate.output.join('\n')}\n`);
+    const models = await asTheReadmeSays(['pixelrelay models --json'], env);
+    expect(models.code, models.stderr).toBe(0);
+    expect(JSON.parse(models.stdout).models.length).toBe(10);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../simulator/index.js';
 import { findModel } from '../../src/catalog/models.js';
-import type { Simulator } from '../../src/simulator/index.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN, type TestClient } from '../helpers/clients.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 

@@ -1,11 +1,11 @@
 import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../simulator/index.js';
 import { deliverCallback } from '../../src/engine/callbacks/deliverCallback.js';
 import { RedisCallbackSlots } from '../../src/engine/callbacks/slots.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/queue/queues.js';
-import type { Simulator } from '../../src/simulator/index.js';
 import { CallbackReceiver, type ReceivedCallback } from '../helpers/callbackReceiver.js';
 import { eventually, startRelayWithSimulator, startTestRelay, TEST_CALLBACK_SECRET, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { eventually, startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 // slowSim keeps jobs pending for seconds (cancellable upstream); quickSim starts them at once.

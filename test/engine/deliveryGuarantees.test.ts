@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../simulator/index.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues } from '../../src/queue/queues.js';
-import type { Simulator } from '../../src/simulator/index.js';
 import { fetchEdit, settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 

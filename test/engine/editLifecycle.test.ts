@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { eventually, SIM_API_KEY, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { webhookPath } from '../helpers/webhooks.js';
 

@@ -1,8 +1,8 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../simulator/index.js';
 import { allModels } from '../../src/catalog/models.js';
-import type { Simulator } from '../../src/simulator/index.js';
 import { submitsFor } from '../helpers/edits.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../../src/queue/queues.js';
+import { TcpProxy, viaProxy } from '../../testkit/tcpProxy.js';
 import { type ChildRelay, startChildRelay } from '../helpers/childRelay.js';
 import { eventually, type RelayWithSimulator, sameDeploymentEnv, startRelayWithSimulator } from '../helpers/relay.js';
 import { isolatedDatabase, testRedisUrl } from '../helpers/services.js';
-import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
 // PixelByte creates the job, then answers while the worker's Postgres is cut, and the job's webhook is lost: the
 // answer is the only word of the job there will be. Forgetting it means the fence, after its grace, pays again.

@@ -1,9 +1,9 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TcpProxy, viaProxy } from '../../testkit/tcpProxy.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN, type TestClient } from '../helpers/clients.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { isolatedDatabase } from '../helpers/services.js';
-import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
 // Postgres's connections are dropped under a pool that holds them, busy or idle: a restarted server, a failover,
 // a NAT that forgot the flows. Every answer must be the request's own or 503 DATABASE_UNAVAILABLE, never a 500.

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
+import { TcpProxy, viaProxy } from '../../testkit/tcpProxy.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { isolatedDatabase, testRedisUrl } from '../helpers/services.js';
-import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
 // Postgres and Redis are reached through proxies the tests cut: real outages for the relay, while the
 // shared services keep serving every other test.

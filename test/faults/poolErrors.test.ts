@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
+import { TcpProxy, viaProxy } from '../../testkit/tcpProxy.js';
 import { isolatedDatabase } from '../helpers/services.js';
-import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
 // node-postgres emits a broken connection's error on the client that holds it; a client checked out of the pool
 // (a transaction between statements) has no listener of pg-pool's, and an unheard 'error' ends the process.

@@ -1,8 +1,9 @@
 import { getPriority } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { type ChildRelay, startChildRelay } from '../helpers/childRelay.js';
 import { eventually, freePort, sameDeploymentEnv, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { testQueuePrefix } from '../helpers/services.js';
 
 // Real processes, really killed: the worker runs src/main.ts in a child process.
 let sim: Simulator;
@@ -90,7 +91,7 @@ describe('graceful shutdown', () => {
         ROLE: 'all',
         HOST: '127.0.0.1',
         PORT: String(port),
-        QUEUE_PREFIX: `shutdown-${port}`,
+        QUEUE_PREFIX: testQueuePrefix(),
         PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
         SHUTDOWN_TIMEOUT_MS: '15000',
       }),

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 

@@ -1,4 +1,4 @@
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { isTerminal } from '../../src/store/edits/status.js';
 import { eventually, type TestRelay } from './relay.js';
 

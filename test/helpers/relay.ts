@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { createRepositories, type Repositories } from '../../src/compose.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { clientIdOf } from '../../src/shared/ids.js';
-import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { type RunningRelay, startPixelRelay } from '../../src/start.js';
-import { freePort } from './freePort.js';
-import { isolatedDatabase, testRedisUrl } from './services.js';
+import { freePort } from '../../testkit/freePort.js';
+import { isolatedDatabase, testQueuePrefix, testRedisUrl } from './services.js';
 
 export { freePort };
 
@@ -66,7 +66,7 @@ export async function startTestRelay(pixelbyteUrl: string, env: Record<string, s
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
     REDIS_URL: testRedisUrl(),
-    QUEUE_PREFIX: options.share?.config.QUEUE_PREFIX ?? `test-${randomUUID().slice(0, 8)}`,
+    QUEUE_PREFIX: options.share?.config.QUEUE_PREFIX ?? testQueuePrefix(),
     HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,

@@ -8,6 +8,8 @@ declare module 'vitest' {
     /** A throwaway database with every migration applied; dropped after the run. Used as a template. */
     databaseUrl: string;
     redisUrl: string;
+    /** Starts every Redis key this run writes; test/globalSetup.ts deletes them all after the run. */
+    redisPrefix: string;
   }
 }
 
@@ -17,6 +19,11 @@ export function testDatabaseUrl(): string {
 
 export function testRedisUrl(): string {
   return inject('redisUrl');
+}
+
+/** A QUEUE_PREFIX of the caller's own (relays sharing one would take each other's jobs), under the run's Redis prefix. */
+export function testQueuePrefix(): string {
+  return `${inject('redisPrefix')}-${randomBytes(4).toString('hex')}`;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadSimulatorConfig } from '../../simulator/config.js';
 import { loadConfig } from '../../src/config.js';
-import { loadSimulatorConfig } from '../../src/simulator/config.js';
 import { type ComposeService, environmentOf, loadComposeServices, REPO_ROOT, readDotenv } from '../helpers/compose.js';
 
 // No Docker engine runs in CI, so these read docker-compose.yml and the Dockerfile the way the engine would and
@@ -10,11 +10,60 @@ import { type ComposeService, environmentOf, loadComposeServices, REPO_ROOT, rea
 
 const appServices = (services: Record<string, ComposeService>) => Object.entries(services).filter(([, s]) => s.build !== undefined);
 
-/** `node dist/x/y.js` in the image is src/x/y.ts compiled; the source must exist. */
-function sourceOf(command: string[]): string {
-  const script = command.find((arg) => arg.startsWith('dist/'));
-  if (!script) throw new Error(`no dist/ script in ${command.join(' ')}`);
-  return script.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
+const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  engines: { node: string };
+  scripts: Record<string, string>;
+  bin: Record<string, string>;
+};
+
+/** An npm script that compiles: `tsc -p <tsconfig>` turns rootDir's sources into outDir's scripts (paths from the repository root). */
+interface Build {
+  script: string;
+  rootDir: string;
+  outDir: string;
+}
+
+function readJsonc(file: string): { compilerOptions: { rootDir: string; outDir: string } } {
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, file), 'utf8').replace(/^\s*\/\/.*$/gm, ''));
+}
+
+const builds: Build[] = Object.entries(pkg.scripts).flatMap(([script, line]) => {
+  const tsconfig = /\btsc -p (\S+)/.exec(line)?.[1];
+  if (!tsconfig) return [];
+  const { rootDir, outDir } = readJsonc(tsconfig).compilerOptions;
+  const dir = path.dirname(tsconfig);
+  return [{ script, rootDir: path.join(dir, rootDir), outDir: path.join(dir, outDir) }];
+});
+
+/** `node <outDir>/x/y.js` in the image is `<rootDir>/x/y.ts` compiled by one of the npm builds; the source must exist. */
+function sourceOf(command: string[]): { build: Build; source: string } {
+  for (const arg of command) {
+    const build = builds.find((b) => arg.startsWith(`${b.outDir}/`) && arg.endsWith('.js'));
+    if (build) return { build, source: path.join(build.rootDir, arg.slice(build.outDir.length + 1).replace(/\.js$/, '.ts')) };
+  }
+  throw new Error(`no compiled script in ${command.join(' ')} (builds: ${builds.map((b) => b.outDir).join(', ')})`);
+}
+
+const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+/** The Dockerfile's lines per stage (`FROM … AS <name>`). */
+const stages: Record<string, string[]> = {};
+let stage: string[] | undefined;
+for (const line of dockerfile.split('\n')) {
+  const from = /^FROM \S+ AS (\w+)$/.exec(line);
+  if (from) {
+    stage = [];
+    stages[from[1]!] = stage;
+  } else stage?.push(line);
+}
+
+/** The image holds `build`'s output: the build stage copies its sources and runs it, the runtime stage copies what it made. */
+function expectImageToContain(build: Build, what: string): void {
+  expect(stages.build, what).toContain(`COPY ${build.rootDir} ./${build.rootDir}`);
+  expect(
+    stages.build!.some((line) => line.startsWith('RUN ') && new RegExp(`\\bnpm run ${build.script}(\\s|$)`).test(line)),
+    `${what}: the build stage runs npm run ${build.script}`,
+  ).toBe(true);
+  expect(stages.runtime, what).toContain(`COPY --from=build /app/${build.outDir} ./${build.outDir}`);
 }
 
 describe('docker-compose.yml with no .env', () => {
@@ -58,11 +107,21 @@ describe('docker-compose.yml with no .env', () => {
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
   });
 
-  it('runs scripts that the build compiles from existing sources', () => {
-    for (const [name, service] of appServices(services)) {
-      if (!service.command) continue;
-      expect(existsSync(path.join(REPO_ROOT, sourceOf(service.command))), name).toBe(true);
+  it('runs scripts that the image builds from existing sources', () => {
+    const commands = appServices(services).filter(([, service]) => service.command);
+    expect(commands.map(([name]) => name)).toEqual(expect.arrayContaining(['migrate', 'simulator']));
+    for (const [name, service] of commands) {
+      const { build, source } = sourceOf(service.command!);
+      expect(existsSync(path.join(REPO_ROOT, source)), `${name}: ${source}`).toBe(true);
+      expectImageToContain(build, name);
     }
+  });
+
+  it('runs the simulator from its own build, not from the product in dist/', () => {
+    const { build, source } = sourceOf(services.simulator!.command!);
+    expect(source).toBe('simulator/main.ts');
+    expect(build.outDir).not.toBe('dist');
+    expect(builds.find((b) => b.script === 'build')).toMatchObject({ rootDir: 'src', outDir: 'dist' });
   });
 });
 
@@ -88,9 +147,6 @@ describe('docker-compose.yml with .env.example as .env', () => {
 });
 
 describe('Dockerfile', () => {
-  const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
-
   it('builds on a Node LTS line that package.json engines allow', () => {
     const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(dockerfile);
     expect(image).not.toBeNull();
@@ -103,8 +159,32 @@ describe('Dockerfile', () => {
     for (const from of dockerfile.match(/^FROM .*/gm)!) expect(from).toMatch(/^FROM \$\{NODE_IMAGE\} AS \w+$/);
   });
 
-  it('starts a compiled entry point that exists in src/', () => {
+  it('starts a compiled entry point of the product that exists in src/', () => {
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
-    expect(existsSync(path.join(REPO_ROOT, sourceOf(JSON.parse(cmd![1]!) as string[])))).toBe(true);
+    const { build, source } = sourceOf(JSON.parse(cmd![1]!) as string[]);
+    expect(build.rootDir).toBe('src');
+    expect(existsSync(path.join(REPO_ROOT, source))).toBe(true);
+    expectImageToContain(build, 'CMD');
+  });
+
+  it('holds the CLI that README.md tells operators to run in the image, the one package.json names as its bin', () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const command = /docker compose exec api (node \S+)/.exec(readme)?.[1]?.split(' ');
+    expect(command).toBeDefined();
+    const { build, source } = sourceOf(command!);
+    expect(source).toBe('src/cli/pixelrelay.ts');
+    expectImageToContain(build, 'the CLI');
+    expect(pkg.bin.pixelrelay).toBe(command![1]);
+  });
+
+  it('copies what npm ci runs (the postinstall script) before it', () => {
+    const postinstall = /^node (\S+)$/.exec(pkg.scripts.postinstall!)?.[1];
+    expect(postinstall).toBeDefined();
+    const npmCi = stages.build!.findIndex((line) => /^RUN npm ci\b/.test(line));
+    const copied = stages.build!.slice(0, npmCi).some((line) => {
+      const from = /^COPY (\S+) \.\/(\S*)$/.exec(line);
+      return from !== null && (postinstall === from[1] || postinstall!.startsWith(`${from[1]}/`));
+    });
+    expect(copied, `${postinstall} is copied before npm ci`).toBe(true);
   });
 });

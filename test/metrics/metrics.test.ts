@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { CallbackReceiver } from '../helpers/callbackReceiver.js';
 import { settledEdit } from '../helpers/edits.js';
 import { eventually, startRelayWithSimulator, startTestRelay, type TestRelay } from '../helpers/relay.js';

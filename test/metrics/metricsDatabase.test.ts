@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import { createMetricsDatabase, METRICS_APPLICATION_NAME } from '../../src/infra/metricsDatabase.js';
+import { TcpProxy, viaProxy } from '../../testkit/tcpProxy.js';
 import { isolatedDatabase } from '../helpers/services.js';
-import { TcpProxy, viaProxy } from '../helpers/tcpProxy.js';
 
 const STATEMENT_TIMEOUT_MS = 300;
 

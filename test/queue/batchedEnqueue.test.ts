@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/infra/redis.js';
 import { batchedSubmitEnqueuer, createQueues, type EditQueues, enqueueCallbacksInBackground } from '../../src/queue/queues.js';
 import { eventually } from '../helpers/relay.js';
-import { testRedisUrl } from '../helpers/services.js';
+import { testQueuePrefix, testRedisUrl } from '../helpers/services.js';
 
 // Jobs asked for in one turn of the event loop go to Redis as one pipeline (BullMQ's addBulk): the API's submit jobs
 // for the edits it accepted, and the callback jobs of edits that finished together.
@@ -19,7 +19,7 @@ const ready = (connection: Redis) => (connection.status === 'ready' ? Promise.re
 beforeAll(async () => {
   redis = createRedis(testRedisUrl(), 'producer');
   await ready(redis);
-  queues = createQueues(redis, `test-enqueue-${randomUUID()}`);
+  queues = createQueues(redis, testQueuePrefix());
   const addBulk = queues.submit.addBulk.bind(queues.submit);
   queues.submit.addBulk = (jobs) => {
     bulks.push(jobs.length);
@@ -57,7 +57,7 @@ describe('submit jobs enqueued by the API', () => {
     const lost = createRedis(testRedisUrl(), 'producer');
     lost.on('error', () => {});
     await ready(lost);
-    const orphaned = createQueues(lost, `test-enqueue-${randomUUID()}`);
+    const orphaned = createQueues(lost, testQueuePrefix());
     try {
       await orphaned.submit.waitUntilReady();
       lost.disconnect();

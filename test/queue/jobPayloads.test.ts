@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../simulator/index.js';
 import { createRedis } from '../../src/infra/redis.js';
 import { createQueues, type EditQueues } from '../../src/queue/queues.js';
-import type { Simulator } from '../../src/simulator/index.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // A job's payload is checked against its queue's schema: one that fails would fail the same way on every

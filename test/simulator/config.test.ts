@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadSimulatorConfig } from '../../src/simulator/config.js';
+import { loadSimulatorConfig } from '../../simulator/config.js';
 
 describe('loadSimulatorConfig', () => {
   it('has defaults for everything', () => {

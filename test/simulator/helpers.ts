@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 
 export const KEY = 'pb_sim_key';
 export const SECRET = 'whsec_sim_secret';

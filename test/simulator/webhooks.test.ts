@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimulatorOptions } from '../../src/simulator/index.js';
+import type { SimulatorOptions } from '../../simulator/index.js';
 import { verifyPixelByteWebhook } from '../../src/upstream/signature.js';
 import { PRO, proInput, type Receiver, type Running, SECRET, startReceiver, startSimulator } from './helpers.js';
 

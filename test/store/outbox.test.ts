@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { EditRepository } from '../../src/store/edits/repository.js';
 import { CallbackReceiver } from '../helpers/callbackReceiver.js';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.js';

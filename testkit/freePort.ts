@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A TCP port free on 127.0.0.1 right now (for tests, the bench and the soak, which start servers of their own). */
+/** A TCP port free on 127.0.0.1 right now (for tests and tools, which start servers of their own). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,8 +1,11 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Backlog mode's UPSTREAM_MAX_CONCURRENCY: the relay's cap on unfinished PixelByte jobs, behind which the backlog queues. */
+export const BACKLOG_CAP = 50;
+
 /** The repository this bench lives in: its relay is the default one to measure. */
-export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface BenchOptions {
   /** Checkout of the relay to measure (its dist/ is run). */
@@ -57,14 +60,14 @@ const HELP = `npm run bench -- [options]
   --latency-seconds N    length of the fixed-rate POST latency phase (default 15)
   --latency-rate N       its offered rate, edits/s (default: half the measured accept rate)
   --upstream-ms N        delay between a submit and its webhook (default 0: at once)
-  --cpu-prof             profile the relay processes (bench/profiles/<run>/), print the top functions
+  --cpu-prof             profile the relay processes (tools/bench/profiles/<run>/), print the top functions
   --backlog N            backlog mode: N edits queued behind UPSTREAM_MAX_CONCURRENCY=50
   --drain-seconds N      backlog mode: how long the drain is measured (default 60)
   --no-ceilings          skip pgbench and redis-benchmark (ratios are then null)
   --pool-size N          Postgres pool per relay process, for the pgbench ceiling (default: read from the relay)
   --env KEY=VALUE        extra environment for the relay processes (repeatable)
   --deadline-minutes N   abort when the run takes longer (default 30)
-  --out PATH             results file (default bench/results/latest.json, backlog: bench/results/backlog.json)
+  --out PATH             results file (default tools/bench/results/latest.json, backlog: …/backlog.json)
   --no-append            do not add a row to BENCHMARKS.md
   --label TEXT           what was measured (default: the relay's git commit)
   --note TEXT            a note for the BENCHMARKS.md row

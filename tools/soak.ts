@@ -12,15 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../simulator/index.js';
 import { loadConfig } from '../src/config.js';
 import { dropDatabase, ensureDatabaseExists, withDatabase } from '../src/infra/database.js';
 import { applyMigrations } from '../src/infra/migrate.js';
 import { createPrisma } from '../src/infra/prisma.js';
-import { createQueues } from '../src/queue/queues.js';
-import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../src/simulator/index.js';
 import { startPixelRelay } from '../src/start.js';
-import { freePort } from '../test/helpers/freePort.js';
-import { TcpProxy, viaProxy } from '../test/helpers/tcpProxy.js';
+import { freePort } from '../testkit/freePort.js';
+import { deleteKeys } from '../testkit/redisKeys.js';
+import { TcpProxy, viaProxy } from '../testkit/tcpProxy.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const arg = (name: string, fallback: number) => {
@@ -322,9 +322,7 @@ await sim.close();
 await db.$disconnect();
 if (!process.argv.includes('--keep-db')) {
   await dropDatabase(databaseUrl);
-  // The queues' keys go with the database: a soak leaves nothing behind in the shared Redis.
-  const queues = createQueues({ url: env.REDIS_URL! }, env.QUEUE_PREFIX!);
-  await Promise.all([queues.submit.obliterate({ force: true }), queues.callback.obliterate({ force: true })]);
-  await queues.close();
+  // The prefix's keys (queues, answer notes, counters) go with the database: a soak leaves nothing behind in the shared Redis.
+  await deleteKeys(env.REDIS_URL!, `${env.QUEUE_PREFIX}:*`);
 }
 process.exit(failures.length ? 1 : 0);

@@ -1,6 +1,6 @@
 import { type ClientRequest, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { signPixelByteWebhook } from '../upstream/signature.js';
+import { signWebhook } from './signature.js';
 import type { TimerSet } from './timers.js';
 import type { RecordedDelivery, WebhookMode } from './types.js';
 
@@ -92,7 +92,7 @@ export class WebhookSender {
 
   private async attempt(delivery: WebhookDelivery & { rawBody: string }, attempt: number, epoch: number): Promise<void> {
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const signature = signPixelByteWebhook(this.deps.secret, timestamp, delivery.rawBody);
+    const signature = signWebhook(this.deps.secret, timestamp, delivery.rawBody);
     const result = await this.post(delivery.url, delivery.rawBody, timestamp, signature);
     if (epoch !== this.epoch) return;
     this.recordAttempt(delivery, attempt, timestamp, signature, result, false);

@@ -1,7 +1,7 @@
 /**
- * The bench's own PixelByte: a lean stand-in run as a child process (forked by bench/run.ts, driven over IPC).
+ * The bench's own PixelByte: a lean stand-in run as a child process (forked by tools/bench/run.ts, driven over IPC).
  *
- * Why not the simulator (src/simulator): it keeps every call (headers and body) and every webhook delivery in
+ * Why not the simulator (simulator/): it keeps every call (headers and body) and every webhook delivery in
  * memory and validates every input with zod on the same two cores the relay is measured on, opens a new TCP
  * connection per webhook, and has no way to hold webhooks and release them all at once. This one answers a
  * submit at once with PixelByte's shapes, sends the signed completion webhook (over keep-alive connections)
@@ -357,7 +357,7 @@ export function startUpstream(settings: UpstreamSettings) {
   };
 }
 
-// Forked by bench/run.ts: settings from argv, commands over IPC.
+// Forked by tools/bench/run.ts: settings from argv, commands over IPC.
 if (process.send && process.argv[2] === '--serve') {
   const settings = JSON.parse(process.argv[3] ?? '{}') as UpstreamSettings;
   const upstream = startUpstream(settings);

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_MIGRATIONS_DIR, diffSchemaToMigration, MIGRATION_LOCK_CONTENT, MIGRATION_LOCK_FILE } from '../infra/migrate.js';
+import { DEFAULT_MIGRATIONS_DIR, diffSchemaToMigration, MIGRATION_LOCK_CONTENT, MIGRATION_LOCK_FILE } from '../src/infra/migrate.js';
 
 // `npm run migration:create -- <name>`: writes prisma/migrations/<UTC timestamp>_<name>/migration.sql with
 // the SQL that takes the existing migrations to prisma/schema.prisma (what `prisma migrate dev --create-only`

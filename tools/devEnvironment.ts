@@ -1,0 +1,41 @@
+/**
+ * What `npm run dev` (tools/dev.ts) runs with out of the box. These secrets are printed in the README: src/config.ts
+ * refuses each of them against real PixelByte (test/unit/publishedSecrets.test.ts).
+ */
+export const DEV_API_KEY = 'dev-key-0123456789abcdef';
+/** So the admin API, the CLI's admin commands and the queue dashboard (/admin/queues) work on a dev machine. */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token-0123456789abcdef0123';
+export const DEV_CALLBACK_SECRET = 'whsec_cGl4ZWxyZWxheS1kZXYtY2FsbGJhY2stc2VjcmV0ISE=';
+/** The simulator's own defaults (simulator/config.ts), which the dev relay uses to talk to it. */
+export const SIMULATOR_API_KEY = 'pb_sim_key';
+export const SIMULATOR_WEBHOOK_SECRET = 'whsec_sim_secret';
+
+export interface DevEnvironment {
+  env: Record<string, string | undefined>;
+  /** Unset when PIXELBYTE_API_URL points elsewhere: then no simulator is started. */
+  simulatorPort: number | undefined;
+}
+
+/** The relay's environment for `npm run dev`; anything set in `processEnv` wins. */
+export function devEnvironment(processEnv: NodeJS.ProcessEnv): DevEnvironment {
+  const simulatorPort = processEnv.PIXELBYTE_API_URL ? undefined : Number(processEnv.SIMULATOR_PORT ?? 4010);
+  const port = processEnv.PORT ?? '3000';
+  const env = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'info',
+    // Human-readable lines, even piped (PRETTY_LOGS=false gives JSON).
+    PRETTY_LOGS: 'true',
+    API_KEYS: DEV_API_KEY,
+    ADMIN_TOKEN: DEV_ADMIN_TOKEN,
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    // Callbacks on, to local receivers too: a dev machine's own http://127.0.0.1 receiver is the usual target.
+    CALLBACK_SIGNING_SECRET: DEV_CALLBACK_SECRET,
+    ALLOW_HTTP_CALLBACKS: 'true',
+    CALLBACK_ALLOW_PRIVATE: 'true',
+    ...(simulatorPort === undefined
+      ? {}
+      : { PIXELBYTE_API_URL: `http://127.0.0.1:${simulatorPort}`, PIXELBYTE_API_KEY: SIMULATOR_API_KEY, PIXELBYTE_WEBHOOK_SECRET: SIMULATOR_WEBHOOK_SECRET }),
+    ...processEnv,
+  };
+  return { env, simulatorPort };
+}
