@@ -76,7 +76,8 @@ export class CallbackRepository {
     // Read after the update, so a redeliver that won the race meanwhile is seen.
     const row = await this.db.callbackDelivery.findUnique({ where: { id }, select: { redeliveredAt: true } });
     if (cooldownMs > 0 && row?.redeliveredAt && row.redeliveredAt > cooledDown) {
-      return { kind: 'too-soon', retryAfterMs: row.redeliveredAt.getTime() + cooldownMs - now.getTime() };
+      // The winner of a concurrent race may have stamped a moment later than this request's `now`: never more than the cooldown.
+      return { kind: 'too-soon', retryAfterMs: Math.min(cooldownMs, row.redeliveredAt.getTime() + cooldownMs - now.getTime()) };
     }
     return { kind: 'pending' };
   }
