@@ -9,13 +9,13 @@ import { EditService } from './engine/edits.js';
 import type { WebhookIntakeDeps } from './engine/intake/applyWebhook.js';
 import { logEditMoves } from './engine/moveLog.js';
 import { EditTransitions } from './engine/transitions.js';
+import { createWorkerEngine, type WorkerEngine } from './engine/workerEngine.js';
 import type { MetricsDatabase } from './infra/metricsDatabase.js';
 import type { Db } from './infra/prisma.js';
 import { withTimeout } from './infra/timeout.js';
 import { RelayMetrics } from './metrics/relayMetrics.js';
 import { answerNotesBeside } from './queue/answerNotes.js';
 import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, ensureCallbackJob, ensureSubmitJob } from './queue/queues.js';
-import type { WorkerProcessors } from './queue/workers.js';
 import { CallbackRepository } from './store/callbacks/repository.js';
 import { ClientRepository } from './store/clients/repository.js';
 import { type UsageReport, usageOf } from './store/clients/usage.js';
@@ -56,7 +56,7 @@ export interface ApiServices {
 
 export interface Services {
   api?: ApiServices;
-  worker?: WorkerProcessors;
+  worker?: WorkerEngine;
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
@@ -91,7 +91,7 @@ export function createServices(config: Config, infra: Infra): Services {
   };
   return {
     api: infra.queues.api && apiServices(shared, infra.queues.api, infra),
-    worker: infra.queues.worker && workerProcessors(shared, infra.queues.worker, infra.workerRedis, infra.logger.child({ component: 'worker' })),
+    worker: infra.queues.worker && workerEngine(shared, infra.queues.worker, infra.workerRedis, infra.logger.child({ component: 'worker' })),
   };
 }
 
@@ -146,13 +146,13 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
   };
 }
 
-function workerProcessors(shared: Shared, queues: EditQueues, redis: Redis | undefined, logger: Logger): WorkerProcessors {
+function workerEngine(shared: Shared, queues: EditQueues, redis: Redis | undefined, logger: Logger): WorkerEngine {
   const { config, pixelbyte } = shared;
   const { edits, deliveries } = shared.repositories;
   const transitions = transitionsOn(shared, queues, logger);
   // A row waiting one sweep interval without a change is checked for a live queue entry.
   const staleAfterMs = config.SWEEP_INTERVAL_MS;
-  return {
+  return createWorkerEngine({
     logger,
     submit: {
       edits,
@@ -191,7 +191,7 @@ function workerProcessors(shared: Shared, queues: EditQueues, redis: Redis | und
         }
       : undefined,
     expireIdempotencyKeys: () => edits.deleteExpiredIdempotencyKeys(),
-  };
+  });
 }
 
 function requireRedis(redis: Redis | undefined): Redis {

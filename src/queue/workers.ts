@@ -1,26 +1,12 @@
 import { type ConnectionOptions, DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { type DeliverCallbackDeps, deliverCallback } from '../engine/callbacks/deliverCallback.js';
-import { type ReconcilerDeps, reconcileOverdueEdits } from '../engine/maintenance/reconcileOverdueEdits.js';
-import { type CallbackSweeperDeps, sweepUnqueuedCallbacks } from '../engine/maintenance/sweepUnqueuedCallbacks.js';
-import { type SweeperDeps, sweepUnqueuedEdits } from '../engine/maintenance/sweepUnqueuedEdits.js';
-import { type SubmitEditDeps, submitEdit } from '../engine/submit/submitEdit.js';
+import type { CallbackDecision } from '../engine/callbacks/deliverCallback.js';
+import type { WorkerEngine } from '../engine/workerEngine.js';
 import { PeriodicTask } from './periodicTask.js';
 import { type CallbackJobPayload, callbackJobPayload, QUEUE_NAMES, type SubmitJobPayload, submitJobPayload } from './queues.js';
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER - 1;
-
-/** What the workers run, each processor and periodic step with its dependencies (built by createServices). */
-export interface WorkerProcessors {
-  submit: SubmitEditDeps;
-  reconcile: ReconcilerDeps;
-  sweepEdits: SweeperDeps;
-  /** Absent when callbacks are off (no signing secret): deliveries then wait in the database. */
-  callbacks?: { deliver: DeliverCallbackDeps; sweep: CallbackSweeperDeps };
-  expireIdempotencyKeys(): Promise<number>;
-  logger: Logger;
-}
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
@@ -39,13 +25,13 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-export function startWorkers(options: WorkerOptions, processors: WorkerProcessors): RunningWorkers {
-  const { logger } = processors;
+export function startWorkers(options: WorkerOptions, engine: WorkerEngine): RunningWorkers {
+  const { logger } = engine;
   const submitWorker: Worker<SubmitJobPayload> = new Worker<SubmitJobPayload>(
     QUEUE_NAMES.submit,
     async (job: Job<SubmitJobPayload>, token?: string) => {
       const { editId } = payloadOf(submitJobPayload, job);
-      const decision = await submitEdit(editId, processors.submit);
+      const decision = await engine.submit(editId);
       logger.debug({ editId, decision }, 'submit job step');
       if (decision.kind === 'retry') {
         // Our own schedule, counted in the database: BullMQ's attempts are kept for infrastructure failures.
@@ -75,16 +61,12 @@ export function startWorkers(options: WorkerOptions, processors: WorkerProcessor
   submitWorker.on('failed', (job, err) => logger.error({ err, editId: job?.data.editId, attemptsMade: job?.attemptsMade }, 'submit job failed'));
   submitWorker.on('error', (err) => logger.error({ err }, 'submit worker error'));
 
-  const callbacks = processors.callbacks;
-  const callbackWorker = callbacks && startCallbackWorker(options, callbacks.deliver, logger);
-
-  // Housekeeping every worker runs: each step is safe to run in many processes at once.
-  const housekeeping = new PeriodicTask(options.sweepIntervalMs, logger, [
-    ['sweep', () => sweepUnqueuedEdits(processors.sweepEdits)],
-    ['sweep callbacks', async () => callbacks && sweepUnqueuedCallbacks(callbacks.sweep)],
-    ['reconcile', () => reconcileOverdueEdits(processors.reconcile)],
-    ['expire idempotency keys', () => processors.expireIdempotencyKeys()],
-  ]);
+  const callbackWorker = engine.deliver && startCallbackWorker(options, engine.deliver, logger);
+  const housekeeping = new PeriodicTask(
+    options.sweepIntervalMs,
+    logger,
+    engine.maintenance.map((step) => [step.name, step.run]),
+  );
 
   return {
     submitWorker,
@@ -97,12 +79,12 @@ export function startWorkers(options: WorkerOptions, processors: WorkerProcessor
 }
 
 /** Callbacks have a queue of their own, so a slow client never delays a submit or a webhook. */
-function startCallbackWorker(options: WorkerOptions, deps: DeliverCallbackDeps, logger: Logger): Worker<CallbackJobPayload> {
+function startCallbackWorker(options: WorkerOptions, deliver: (deliveryId: string) => Promise<CallbackDecision>, logger: Logger): Worker<CallbackJobPayload> {
   const worker: Worker<CallbackJobPayload> = new Worker<CallbackJobPayload>(
     QUEUE_NAMES.callback,
     async (job: Job<CallbackJobPayload>, token?: string) => {
       const { deliveryId } = payloadOf(callbackJobPayload, job);
-      const decision = await deliverCallback(deliveryId, deps);
+      const decision = await deliver(deliveryId);
       if (decision.kind === 'retry') {
         // The schedule lives in the delivery row; BullMQ's attempts are kept for infrastructure failures.
         await job.moveToDelayed(Date.now() + Math.ceil(decision.delayMs), token);
