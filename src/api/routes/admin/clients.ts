@@ -1,20 +1,24 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ClientService } from '../../../engine/clients/clientService.js';
 import { errorResponses } from '../../../errors.js';
 import { adminAuth } from '../../plugins/adminAuth.js';
-import {
-  apiKeyView,
-  clientDetail,
-  clientIdParams,
-  clientList,
-  clientView,
-  createClientBody,
-  createdClient,
-  createdKey,
-  keyIdParams,
-  noQuery,
-  updateClientBody,
-} from '../../schemas/clients.js';
+import { apiKeyView, clientDetail, clientView, createClientBody, updateClientBody } from '../../schemas/clients.js';
+
+/** Any string: an id that is not a UUID names no client (404), not a malformed request. */
+const clientIdParams = z.object({ id: z.string() });
+const keyIdParams = z.object({ keyId: z.string() });
+const noQuery = z.strictObject({});
+
+const shownOnce = z.string().describe('The key, shown this once: only its hash is stored');
+
+const createdClient = clientView.pick({ id: true, name: true, dailyBudgetMicroCents: true, rateLimitPerMinute: true, createdAt: true }).extend({
+  apiKey: shownOnce,
+});
+
+const createdKey = z.object({ id: z.string(), prefix: z.string(), apiKey: shownOnce });
+
+const clientList = z.object({ clients: z.array(clientView) });
 
 export interface AdminRoutesOptions {
   adminToken: string;

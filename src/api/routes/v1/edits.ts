@@ -1,9 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { editEstimate, estimateEdit } from '../../../engine/accept/estimate.js';
 import { type EditResource, editPage, editResource } from '../../../engine/editResource.js';
 import type { EditService } from '../../../engine/edits.js';
 import { errorResponses } from '../../../errors.js';
-import { createEditBody, createEditHeaders, editIdParams, getEditQuery, listEditsQuery } from '../../schemas/edits.js';
+import { createEditBody, editIdParams, listEditsQuery } from '../../schemas/edits.js';
+
+/** Its format is checked by the service, which answers INVALID_IDEMPOTENCY_KEY. */
+const createEditHeaders = z.object({ 'idempotency-key': z.string().optional() });
+
+const getEditQuery = z.object({
+  include: z.string().optional().describe('Comma-separated extras; `history` adds the status transitions'),
+});
 
 export interface EditRoutesOptions {
   service: EditService;
