@@ -30,32 +30,28 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
   await app.register(adminAuth, { token: adminToken });
 
   // 201 with the key, shown this once: only its hash is stored.
-  app.post('/admin/clients', { schema: { body: createClientBody, response: { 201: createdClient, ...errorResponses } } }, async (request, reply) =>
+  app.post('/clients', { schema: { body: createClientBody, response: { 201: createdClient, ...errorResponses } } }, async (request, reply) =>
     reply.status(201).send(await clients.create(request.body)),
   );
 
-  app.get('/admin/clients', { schema: { querystring: noQuery, response: { 200: clientList, ...errorResponses } } }, async () => ({
+  app.get('/clients', { schema: { querystring: noQuery, response: { 200: clientList, ...errorResponses } } }, async () => ({
     clients: await clients.list(),
   }));
 
-  app.get(
-    '/admin/clients/:id',
-    { schema: { params: clientIdParams, querystring: noQuery, response: { 200: clientDetail, ...errorResponses } } },
-    async (request) => clients.get(request.params.id),
+  app.get('/clients/:id', { schema: { params: clientIdParams, querystring: noQuery, response: { 200: clientDetail, ...errorResponses } } }, async (request) =>
+    clients.get(request.params.id),
   );
 
-  app.patch(
-    '/admin/clients/:id',
-    { schema: { params: clientIdParams, body: updateClientBody, response: { 200: clientView, ...errorResponses } } },
-    async (request) => clients.update(request.params.id, request.body),
+  app.patch('/clients/:id', { schema: { params: clientIdParams, body: updateClientBody, response: { 200: clientView, ...errorResponses } } }, async (request) =>
+    clients.update(request.params.id, request.body),
   );
 
-  app.post('/admin/clients/:id/keys', { schema: { params: clientIdParams, response: { 201: createdKey, ...errorResponses } } }, async (request, reply) =>
+  app.post('/clients/:id/keys', { schema: { params: clientIdParams, response: { 201: createdKey, ...errorResponses } } }, async (request, reply) =>
     reply.status(201).send(await clients.issueKey(request.params.id)),
   );
 
   // Revocation holds on every replica's next request: keys are looked up afresh on each one.
-  app.delete('/admin/keys/:keyId', { schema: { params: keyIdParams, response: { 200: apiKeyView, ...errorResponses } } }, async (request) =>
+  app.delete('/keys/:keyId', { schema: { params: keyIdParams, response: { 200: apiKeyView, ...errorResponses } } }, async (request) =>
     clients.revokeKey(request.params.keyId),
   );
 };

@@ -13,7 +13,7 @@ export interface CallbackRoutesOptions {
 export const callbackRoutes: FastifyPluginAsyncZod<CallbackRoutesOptions> = async (app, { callbacks, edits }) => {
   // 202: the new attempts happen in the background; GET /v1/edits/{id} follows them under `callback`.
   app.post(
-    '/v1/edits/:id/callback/redeliver',
+    '/edits/:id/callback/redeliver',
     { schema: { params: editIdParams, response: { 202: editResource, ...errorResponses } } },
     async (request, reply) => {
       await callbacks.redeliver(request.params.id, request.clientId);

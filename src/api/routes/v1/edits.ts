@@ -20,13 +20,13 @@ export interface EditRoutesOptions {
 /** The edit resource. Registered inside the /v1 scope, behind bearer auth (it reads `request.clientId`). */
 export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, { service }) => {
   app.post(
-    '/v1/edits',
+    '/edits',
     // The chosen model's own `input` schema is applied by the service: which one depends on `model`.
     { schema: { body: createEditBody, headers: createEditHeaders, response: { 202: editResource, ...errorResponses } } },
     async (request, reply) => {
       const result = await service.accept(request.body, request.clientId, request.headers['idempotency-key']);
       const body = result.body as EditResource;
-      void reply.status(result.status).header('location', `/v1/edits/${body.id}`);
+      void reply.status(result.status).header('location', `${app.prefix}/edits/${body.id}`);
       // A replay is the answer stored for the first request, sent as stored: the resource schema may have grown
       // since (within IDEMPOTENCY_TTL_HOURS of a deploy), and must neither reshape nor refuse what a client holds.
       if (result.replayed) void reply.header('idempotent-replayed', 'true').type('application/json; charset=utf-8').serializer(JSON.stringify);
@@ -35,16 +35,16 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
   );
 
   // The body POST /v1/edits takes, read by the same function; nothing is stored or sent.
-  app.post('/v1/edits/estimate', { schema: { body: createEditBody, response: { 200: editEstimate, ...errorResponses } } }, async (request) =>
+  app.post('/edits/estimate', { schema: { body: createEditBody, response: { 200: editEstimate, ...errorResponses } } }, async (request) =>
     estimateEdit(request.body),
   );
 
-  app.post('/v1/edits/:id/cancel', { schema: { params: editIdParams, response: { 200: editResource, ...errorResponses } } }, async (request) =>
+  app.post('/edits/:id/cancel', { schema: { params: editIdParams, response: { 200: editResource, ...errorResponses } } }, async (request) =>
     service.cancel(request.params.id, request.clientId),
   );
 
   app.get(
-    '/v1/edits/:id',
+    '/edits/:id',
     { schema: { params: editIdParams, querystring: getEditQuery, response: { 200: editResource, ...errorResponses } } },
     async (request) => {
       const include = (request.query.include ?? '').split(',');
@@ -53,7 +53,7 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
   );
 
   app.get(
-    '/v1/edits',
+    '/edits',
     // An unreadable cursor is the service's to refuse (INVALID_INPUT at `cursor`): only it can decode one.
     { schema: { querystring: listEditsQuery, response: { 200: editPage, ...errorResponses } } },
     async (request) => service.list(request.query, request.clientId),

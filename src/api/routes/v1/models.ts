@@ -16,12 +16,12 @@ export const modelRoutes: FastifyPluginAsyncZod = async (app) => {
   const resources = allModels().map(toModelResource);
   const bySlug = new Map(resources.map((m) => [m.slug, m]));
 
-  app.get('/v1/models', { schema: { querystring: z.strictObject({}), response: { 200: modelList, ...errorResponses } } }, async () => ({
+  app.get('/models', { schema: { querystring: z.strictObject({}), response: { 200: modelList, ...errorResponses } } }, async () => ({
     models: resources,
   }));
 
   app.get(
-    '/v1/models/*',
+    '/models/*',
     { schema: { params: z.object({ [MODEL_SLUG_PARAM]: z.string() }), querystring: z.strictObject({}), response: { 200: modelResource, ...errorResponses } } },
     async (request) => {
       const slug = request.params[MODEL_SLUG_PARAM];

@@ -8,7 +8,7 @@ export interface UsageRoutesOptions {
 
 /** GET /v1/usage: the calling client's own spend by UTC day and model. Inside the /v1 scope, behind bearer auth. */
 export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app, { usageOf }) => {
-  app.get('/v1/usage', { schema: { querystring: usageQuery, response: { 200: usageReport, ...errorResponses } } }, async (request) =>
+  app.get('/usage', { schema: { querystring: usageQuery, response: { 200: usageReport, ...errorResponses } } }, async (request) =>
     usageOf(request.clientId, usageRange(request.query)),
   );
 };

@@ -7,7 +7,7 @@ import { AppError, errorResponses, invalidInput, invalidUtf8 } from '../../../er
 import { decodeUtf8 } from '../../../shared/safeText.js';
 import { webhookPayload } from '../../../upstream/schemas.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyPixelByteWebhook } from '../../../upstream/signature.js';
-import { isValidWebhookToken, redactWebhookToken, WEBHOOK_PATH_PREFIX } from '../../../upstream/webhookUrl.js';
+import { isValidWebhookToken, redactWebhookToken } from '../../../upstream/webhookUrl.js';
 import { issuesToDetails } from '../../schemas/edits.js';
 
 const SIGNATURE_MESSAGES = {
@@ -50,7 +50,7 @@ export const pixelbyteWebhookRoutes: FastifyPluginAsyncZod<PixelByteWebhookOptio
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.post(
-    `${WEBHOOK_PATH_PREFIX}/:token/:editId`,
+    '/:token/:editId',
     {
       schema: { params: z.object({ token: z.string(), editId: z.string() }), headers: signatureHeaders, response: responses },
       logSerializers: { req: requestWithoutToken },
@@ -62,10 +62,8 @@ export const pixelbyteWebhookRoutes: FastifyPluginAsyncZod<PixelByteWebhookOptio
     },
   );
 
-  app.post(
-    `${WEBHOOK_PATH_PREFIX}/:editId`,
-    { schema: { params: z.object({ editId: z.string() }), headers: signatureHeaders, response: responses } },
-    async (request) => receive(opts, request, request.params.editId, false),
+  app.post('/:editId', { schema: { params: z.object({ editId: z.string() }), headers: signatureHeaders, response: responses } }, async (request) =>
+    receive(opts, request, request.params.editId, false),
   );
 };
 
