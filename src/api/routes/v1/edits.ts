@@ -4,6 +4,7 @@ import { editEstimate, estimateEdit } from '../../../engine/accept/estimate.js';
 import { type EditResource, editPage, editResource } from '../../../engine/editResource.js';
 import type { EditService } from '../../../engine/edits.js';
 import { errorResponses } from '../../../errors.js';
+import { acceptedEditExample, completedEditExample, createEditExample, editPageExample, estimateExample } from '../../openapi/examples.js';
 import { createEditBody, editIdParams, listEditsQuery } from '../../schemas/edits.js';
 
 /** Its format is checked by the service, which answers INVALID_IDEMPOTENCY_KEY. */
@@ -21,8 +22,32 @@ export interface EditRoutesOptions {
 export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, { service }) => {
   app.post(
     '/edits',
-    // The chosen model's own `input` schema is applied by the service: which one depends on `model`.
-    { schema: { body: createEditBody, headers: createEditHeaders, response: { 202: editResource, ...errorResponses } } },
+    {
+      schema: {
+        operationId: 'createEdit',
+        summary: 'Accept an edit',
+        description:
+          'Stores the edit and queues it for PixelByte; answers at once with the queued edit and `Location: /v1/edits/{id}`. `input` takes the chosen model’s own fields (GET /v1/models). With `Idempotency-Key`, a repeat gets the first answer (`Idempotent-Replayed: true`).',
+        tags: ['edits'],
+        'x-error-codes': [
+          'INVALID_INPUT',
+          'MODEL_NOT_SUPPORTED',
+          'INVALID_CALLBACK_URL',
+          'CALLBACKS_DISABLED',
+          'INVALID_IDEMPOTENCY_KEY',
+          'BUDGET_EXCEEDED',
+          'IDEMPOTENCY_KEY_REUSED',
+          'DATABASE_UNAVAILABLE',
+        ],
+        'x-returns': 'The edit, queued (`Location: /v1/edits/{id}`)',
+        'x-request-example': createEditExample,
+        'x-response-example': acceptedEditExample,
+        // The chosen model's own `input` schema is applied by the service: which one depends on `model`.
+        body: createEditBody,
+        headers: createEditHeaders,
+        response: { 202: editResource, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const result = await service.accept(request.body, request.clientId, request.headers['idempotency-key']);
       const body = result.body as EditResource;
@@ -35,17 +60,57 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
   );
 
   // The body POST /v1/edits takes, read by the same function; nothing is stored or sent.
-  app.post('/edits/estimate', { schema: { body: createEditBody, response: { 200: editEstimate, ...errorResponses } } }, async (request) =>
-    estimateEdit(request.body),
+  app.post(
+    '/edits/estimate',
+    {
+      schema: {
+        operationId: 'estimateEdit',
+        summary: 'Price an edit without making it',
+        description:
+          'The body of POST /v1/edits, validated the same way; nothing is stored or sent. The estimate is what POST /v1/edits would store as `estimatedCostMicroCents` and what PixelByte charges. The callbackUrl is checked for shape only.',
+        tags: ['edits'],
+        'x-error-codes': ['INVALID_INPUT', 'MODEL_NOT_SUPPORTED'],
+        'x-returns': 'The price of this edit, and how it was reached',
+        'x-request-example': createEditExample,
+        'x-response-example': estimateExample(),
+        body: createEditBody,
+        response: { 200: editEstimate, ...errorResponses },
+      },
+    },
+    async (request) => estimateEdit(request.body),
   );
 
-  app.post('/edits/:id/cancel', { schema: { params: editIdParams, response: { 200: editResource, ...errorResponses } } }, async (request) =>
-    service.cancel(request.params.id, request.clientId),
+  app.post(
+    '/edits/:id/cancel',
+    {
+      schema: {
+        operationId: 'cancelEdit',
+        summary: 'Cancel a queued edit, or one PixelByte still holds as pending',
+        tags: ['edits'],
+        'x-error-codes': ['EDIT_NOT_FOUND', 'EDIT_NOT_CANCELLABLE', 'UPSTREAM_UNAVAILABLE', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The edit, cancelled',
+        params: editIdParams,
+        response: { 200: editResource, ...errorResponses },
+      },
+    },
+    async (request) => service.cancel(request.params.id, request.clientId),
   );
 
   app.get(
     '/edits/:id',
-    { schema: { params: editIdParams, querystring: getEditQuery, response: { 200: editResource, ...errorResponses } } },
+    {
+      schema: {
+        operationId: 'getEdit',
+        summary: 'Read an edit',
+        tags: ['edits'],
+        'x-error-codes': ['INVALID_INPUT', 'EDIT_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The edit',
+        'x-response-example': completedEditExample,
+        params: editIdParams,
+        querystring: getEditQuery,
+        response: { 200: editResource, ...errorResponses },
+      },
+    },
     async (request) => {
       const include = (request.query.include ?? '').split(',');
       return service.get(request.params.id, request.clientId, { includeHistory: include.includes('history') });
@@ -54,8 +119,19 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
 
   app.get(
     '/edits',
-    // An unreadable cursor is the service's to refuse (INVALID_INPUT at `cursor`): only it can decode one.
-    { schema: { querystring: listEditsQuery, response: { 200: editPage, ...errorResponses } } },
+    {
+      schema: {
+        operationId: 'listEdits',
+        summary: 'List edits, newest first',
+        tags: ['edits'],
+        'x-error-codes': ['INVALID_INPUT', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'A page of edits; pass `nextCursor` back as `cursor` for the next',
+        'x-response-example': editPageExample,
+        // An unreadable cursor is the service's to refuse (INVALID_INPUT at `cursor`): only it can decode one.
+        querystring: listEditsQuery,
+        response: { 200: editPage, ...errorResponses },
+      },
+    },
     async (request) => service.list(request.query, request.clientId),
   );
 };
