@@ -22,6 +22,8 @@ import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 interface Operation {
   operationId?: string;
+  summary?: string;
+  tags?: string[];
   security?: Record<string, string[]>[];
   requestBody?: { content: Record<string, { schema: object; examples?: Record<string, { value: unknown }> }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: object; examples?: Record<string, { value: unknown }> }> }>;
@@ -30,6 +32,7 @@ interface Operation {
 interface Document {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
+  tags: { name: string; description: string }[];
   components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }> };
 }
 
@@ -79,12 +82,16 @@ describe('the OpenAPI document', () => {
     expect(operations().length).toBe(visible.length);
   });
 
-  it('gives every operation a unique operationId, its error codes and a security requirement where one applies', () => {
+  it('gives every operation a unique operationId, a summary and a described tag, its error codes and a security requirement where one applies', () => {
     const ids = operations().map(({ op }) => op.operationId);
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
+    const tags = document.tags.map((tag) => tag.name);
     for (const { path, method, op } of operations()) {
       const name = `${method} ${path}`;
+      expect(op.summary, name).toBeTruthy();
+      expect(op.tags, name).toHaveLength(1);
+      expect(tags, name).toContain(op.tags![0]);
       expect(op['x-error-codes']!.length, name).toBeGreaterThan(0);
       for (const { status, code } of op['x-error-codes']!) {
         const response = op.responses[String(status)];
