@@ -17,6 +17,7 @@ import { queueDashboard } from './plugins/queueDashboard.js';
 import { authFailureLimit, clientRateLimit } from './plugins/rateLimit.js';
 import { requestId, requestIdOf } from './plugins/requestId.js';
 import { adminRoutes } from './routes/admin/clients.js';
+import { apiIndexRoutes } from './routes/apiIndex.js';
 import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
 import { editRoutes } from './routes/v1/edits.js';
@@ -80,6 +81,8 @@ export function buildApp(deps: AppDeps) {
   app.register(metricsPlugin, { metrics: deps.services.metrics, token: deps.config.METRICS_TOKEN });
 
   const { edits: service, callbacks, webhookIntake } = deps.services;
+
+  app.register(apiIndexRoutes);
 
   app.register(healthRoutes, {
     probes: [

@@ -166,6 +166,20 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the interactive reference at /docs', () => {
+  it('is where GET / points, with the document it serves', async () => {
+    const res = await fetch(`${t.relay.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const index = (await res.json()) as { name: string; docs: string; openapi: string };
+    expect(index).toEqual({ name: 'pixelrelay', docs: DOCS_PREFIX, openapi: `${DOCS_PREFIX}/json` });
+    const page = await fetch(new URL(index.docs, res.url));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await (await fetch(new URL(index.openapi, res.url))).json()).toEqual(document);
+    // Open like the health checks: no credentials asked.
+    expect(document.paths['/']!.get!.security).toBeUndefined();
+  });
+
   it('is served entirely by this process: no script or stylesheet from another origin', async () => {
     for (const url of [DOCS_PREFIX, `${DOCS_PREFIX}/`]) {
       const page = await fetch(`${t.relay.url}${url}`);

@@ -126,6 +126,7 @@ export const openapi = fp(
           { name: 'admin', description: 'Clients and API keys (ADMIN_TOKEN)' },
           { name: 'pixelbyte', description: 'Called by PixelByte' },
           { name: 'operations', description: 'Health and metrics' },
+          { name: 'reference', description: 'Where this document and the interactive reference are served' },
         ],
       },
       transform: documentRoute,
