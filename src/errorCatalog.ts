@@ -8,8 +8,9 @@ export interface ErrorCodeDoc {
 const doc = (status: number, code: string, when: string): ErrorCodeDoc => ({ status, code, when });
 
 /**
- * Every error code the API answers with, once. Operations name the codes they can answer (openapi/operations.ts);
- * test/api/openapi.test.ts fails when a code thrown anywhere in src/ is missing here.
+ * Every error code the API answers with, once. Each route names the codes it answers in its schema's `x-error-codes`
+ * and each guard those it answers for its scope (api/openapi/routeDocs.ts); test/api/openapi.test.ts fails when a
+ * code thrown anywhere in src/ is missing here, or on every operation.
  */
 export const ERROR_CODES = {
   INVALID_INPUT: doc(400, 'INVALID_INPUT', 'A field is missing or wrong; `details` lists `{ path, message }`'),

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ApiServices } from '../compose.js';
 import type { Config } from '../config.js';
 import type { Db } from '../infra/prisma.js';
-import { webhookUrlKey } from '../upstream/webhookUrl.js';
+import { WEBHOOK_PATH_PREFIX, webhookUrlKey } from '../upstream/webhookUrl.js';
 import { bearerAuth } from './plugins/bearerAuth.js';
 import { connectionLimits, connectionTimeouts } from './plugins/connectionLimits.js';
 import { answerClientError, errorHandler } from './plugins/errorHandler.js';
@@ -17,6 +17,7 @@ import { queueDashboard } from './plugins/queueDashboard.js';
 import { authFailureLimit, clientRateLimit } from './plugins/rateLimit.js';
 import { requestId, requestIdOf } from './plugins/requestId.js';
 import { adminRoutes } from './routes/admin/clients.js';
+import { apiIndexRoutes } from './routes/apiIndex.js';
 import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
 import { editRoutes } from './routes/v1/edits.js';
@@ -81,6 +82,8 @@ export function buildApp(deps: AppDeps) {
 
   const { edits: service, callbacks, webhookIntake } = deps.services;
 
+  app.register(apiIndexRoutes);
+
   app.register(healthRoutes, {
     probes: [
       { name: 'postgres', check: () => deps.db.$queryRaw`SELECT 1` },
@@ -89,33 +92,37 @@ export function buildApp(deps: AppDeps) {
   });
 
   // The client API: one encapsulated scope, so its bearer auth and JSON-only parsing stop at its edge.
-  app.register(async (v1) => {
-    // A text body is a client mistake to name (415), not a string to validate.
-    v1.removeContentTypeParser('text/plain');
-    const { AUTH_FAILURE_LIMIT: max, AUTH_FAILURE_WINDOW_MS: windowMs } = deps.config;
-    v1.register(bearerAuth, {
-      apiKeys: deps.config.API_KEYS,
-      findCaller: (key) => deps.services.clients.findCaller(key),
-      failures:
-        max > 0
-          ? authFailureLimit({ redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:auth-failures:`, logger: deps.logger, max, windowMs })
-          : undefined,
-    });
-    v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
-    v1.register(editRoutes, { service });
-    v1.register(modelRoutes);
-    v1.register(callbackRoutes, { callbacks, edits: service });
-    v1.register(usageRoutes, { usageOf: deps.services.usageOf });
-  });
+  app.register(
+    async (v1) => {
+      // A text body is a client mistake to name (415), not a string to validate.
+      v1.removeContentTypeParser('text/plain');
+      const { AUTH_FAILURE_LIMIT: max, AUTH_FAILURE_WINDOW_MS: windowMs } = deps.config;
+      v1.register(bearerAuth, {
+        apiKeys: deps.config.API_KEYS,
+        findCaller: (key) => deps.services.clients.findCaller(key),
+        failures:
+          max > 0
+            ? authFailureLimit({ redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:auth-failures:`, logger: deps.logger, max, windowMs })
+            : undefined,
+      });
+      v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
+      v1.register(editRoutes, { service });
+      v1.register(modelRoutes);
+      v1.register(callbackRoutes, { callbacks, edits: service });
+      v1.register(usageRoutes, { usageOf: deps.services.usageOf });
+    },
+    { prefix: '/v1' },
+  );
 
   // Operators only, and only when ADMIN_TOKEN is set: without it these routes do not exist (404).
   const adminToken = deps.config.ADMIN_TOKEN;
   if (adminToken) {
-    app.register(adminRoutes, { adminToken, clients: deps.services.clients });
+    app.register(adminRoutes, { prefix: '/admin', adminToken, clients: deps.services.clients });
     app.register(queueDashboard, { adminToken, queues: [deps.services.queues.submit, deps.services.queues.callback] });
   }
 
   app.register(pixelbyteWebhookRoutes, {
+    prefix: WEBHOOK_PATH_PREFIX,
     secret: deps.config.PIXELBYTE_WEBHOOK_SECRET,
     urlKey: webhookUrlKey(deps.config),
     intake: webhookIntake,

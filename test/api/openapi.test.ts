@@ -22,6 +22,8 @@ import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 interface Operation {
   operationId?: string;
+  summary?: string;
+  tags?: string[];
   security?: Record<string, string[]>[];
   requestBody?: { content: Record<string, { schema: object; examples?: Record<string, { value: unknown }> }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: object; examples?: Record<string, { value: unknown }> }> }>;
@@ -30,6 +32,7 @@ interface Operation {
 interface Document {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
+  tags: { name: string; description: string }[];
   components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }> };
 }
 
@@ -79,12 +82,16 @@ describe('the OpenAPI document', () => {
     expect(operations().length).toBe(visible.length);
   });
 
-  it('gives every operation a unique operationId, its error codes and a security requirement where one applies', () => {
+  it('gives every operation a unique operationId, a summary and a described tag, its error codes and a security requirement where one applies', () => {
     const ids = operations().map(({ op }) => op.operationId);
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
+    const tags = document.tags.map((tag) => tag.name);
     for (const { path, method, op } of operations()) {
       const name = `${method} ${path}`;
+      expect(op.summary, name).toBeTruthy();
+      expect(op.tags, name).toHaveLength(1);
+      expect(tags, name).toContain(op.tags![0]);
       expect(op['x-error-codes']!.length, name).toBeGreaterThan(0);
       for (const { status, code } of op['x-error-codes']!) {
         const response = op.responses[String(status)];
@@ -159,6 +166,20 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the interactive reference at /docs', () => {
+  it('is where GET / points, with the document it serves', async () => {
+    const res = await fetch(`${t.relay.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const index = (await res.json()) as { name: string; docs: string; openapi: string };
+    expect(index).toEqual({ name: 'pixelrelay', docs: DOCS_PREFIX, openapi: `${DOCS_PREFIX}/json` });
+    const page = await fetch(new URL(index.docs, res.url));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await (await fetch(new URL(index.openapi, res.url))).json()).toEqual(document);
+    // Open like the health checks: no credentials asked.
+    expect(document.paths['/']!.get!.security).toBeUndefined();
+  });
+
   it('is served entirely by this process: no script or stylesheet from another origin', async () => {
     for (const url of [DOCS_PREFIX, `${DOCS_PREFIX}/`]) {
       const page = await fetch(`${t.relay.url}${url}`);

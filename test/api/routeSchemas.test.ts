@@ -71,6 +71,7 @@ describe('route schemas', () => {
     const routes = await registeredRoutes();
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
       'DELETE /admin/keys/:keyId',
+      'GET /',
       'GET /admin/clients',
       'GET /admin/clients/:id',
       'GET /healthz',

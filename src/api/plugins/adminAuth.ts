@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, errorBody } from '../../errors.js';
+import { documentScope } from '../openapi/routeDocs.js';
 
 export interface AdminAuthOptions {
   /** ADMIN_TOKEN. */
@@ -35,6 +36,7 @@ function presented(request: FastifyRequest, basic: boolean): string | null {
  */
 export const adminAuth = fp(
   async (app: FastifyInstance, opts: AdminAuthOptions) => {
+    documentScope(app, { security: [{ adminToken: [] }], errors: ['UNAUTHORIZED'] });
     const expected = digest(opts.token);
     const basic = opts.basic ?? false;
     const challenge = basic ? `Basic realm="${ADMIN_REALM}", charset="UTF-8"` : 'Bearer';

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { Caller } from '../../engine/clients/clientService.js';
 import { AppError, unauthorized } from '../../errors.js';
 import { clientIdOf } from '../../shared/ids.js';
+import { documentScope } from '../openapi/routeDocs.js';
 import type { AuthFailureLimit } from './rateLimit.js';
 
 declare module 'fastify' {
@@ -48,6 +49,7 @@ export const bearerAuth = fp(
       digest: digest(key),
       caller: { id: clientIdOf(key), kind: 'bootstrap', dailyBudgetMicroCents: null, rateLimitPerMinute: null } satisfies Caller,
     }));
+    documentScope(app, { security: [{ apiKey: [] }], errors: opts.failures ? ['UNAUTHORIZED', 'TOO_MANY_AUTH_FAILURES'] : ['UNAUTHORIZED'] });
     app.decorateRequest('clientId', '');
     app.decorateRequest('client', null as unknown as Caller);
     app.addHook('onRequest', async (request: FastifyRequest) => {

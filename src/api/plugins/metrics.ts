@@ -47,6 +47,12 @@ export const metricsPlugin = fp(
       '/metrics',
       {
         schema: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics',
+          tags: ['operations'],
+          // `{}`: no credentials is an option too (METRICS_TOKEN unset).
+          security: [{ metricsToken: [] }, {}],
+          'x-error-codes': ['UNAUTHORIZED'],
           headers: z.object({ authorization: z.string().optional() }),
           response: {
             200: {

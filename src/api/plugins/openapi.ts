@@ -1,15 +1,13 @@
 import { readFileSync } from 'node:fs';
 import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode } from '../../errorCatalog.js';
+import { ANY_BODY, ANY_REQUEST, ERROR_CODES, type ErrorCode } from '../../errorCatalog.js';
 import { errorBodySchema } from '../../errors.js';
-import { webhookPayload } from '../../upstream/schemas.js';
-import { errorCodesOf, OPERATIONS, SECURITY_SCHEMES, scopeOf } from '../openapi/operations.js';
-import { MODEL_SLUG_PARAM } from '../routes/v1/models.js';
+import { SECURITY_SCHEMES } from '../openapi/routeDocs.js';
 
 /** Where the interactive reference lives; `${DOCS_PREFIX}/json` and `/yaml` serve the document. */
 export const DOCS_PREFIX = '/docs';
@@ -32,38 +30,37 @@ function errorResponse(status: number, codes: ErrorCode[]): JsonSchema {
   };
 }
 
-const example = (value: unknown, summary: string) => ({ 'x-examples': { example: { summary, value } } });
-const camel = (words: string[]) => words.map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
+const example = (value: unknown) => ({ 'x-examples': { example: { summary: 'From the README’s first session', value } } });
+
+/** A route's schema once the zod provider has turned its schemas into JSON Schema; the rest as the route wrote it. */
+type RouteSchema = FastifySchema & { response?: Record<string, JsonSchema>; body?: JsonSchema; params?: JsonSchema; [key: string]: unknown };
 
 /**
- * Adds to each route's schemas (already turned into JSON Schema by the zod provider) what the reference needs
- * besides: an operationId, summary and tag; who may call it; every error code it can answer, each status with its
- * codes as an enum and the whole list as `x-error-codes`; examples; and the slug, not `*`, for the model URL.
+ * Puts together what each route says of itself (summary, tags, operationId, security, its own error codes,
+ * examples: see openapi/routeDocs.ts) with what its scope's guards said (`documentScope`) and what holds for
+ * every route: all the error codes it can answer, each status with its codes as an enum and the whole list as
+ * `x-error-codes`, and the one error shape for any other.
  */
 const documentRoute: Transform = (document) => {
-  const { schema, url } = jsonSchemaTransform(document) as { schema: JsonSchema; url: string };
+  const { schema, url } = jsonSchemaTransform(document) as { schema: RouteSchema; url: string };
   if (schema.hide) return { schema, url };
-  const method = String(document.route.method);
-  const operation = OPERATIONS[`${method} ${url}`];
-  const out: JsonSchema = { ...schema };
+  const {
+    'x-error-codes': own = [],
+    'x-scope-error-codes': guarded = [],
+    'x-returns': returns,
+    'x-request-example': requestExample,
+    'x-response-example': responseExample,
+    'x-raw-body': rawBody,
+    'x-wildcard': wildcard,
+    ...out
+  } = schema;
 
-  out.operationId = operation?.operationId ?? camel([method.toLowerCase(), ...url.split(/[^A-Za-z0-9]+/).filter(Boolean)]);
-  if (operation) {
-    out.summary = operation.summary;
-    if (operation.description) out.description = operation.description;
-    out.tags = [operation.tag];
-  }
-  const { security } = scopeOf(url);
-  if (security.length > 0) out.security = security;
-
-  // PixelByte's webhook is read as raw text (its signature covers the bytes), so it has no body schema to show.
-  if (url.startsWith('/webhooks/')) out.body = toJson(webhookPayload, 'input');
-  const readsJsonBody = out.body !== undefined;
-  const codes = errorCodesOf(method, url, readsJsonBody);
+  if (rawBody) out.body = toJson(rawBody, 'input');
+  const codes = [...new Set([...guarded, ...own, ...(out.body !== undefined ? ANY_BODY : []), ...ANY_REQUEST])];
   out['x-error-codes'] = codes.map((code) => ERROR_CODES[code]);
 
   const responses: Record<string, JsonSchema> = {};
-  for (const [status, response] of Object.entries((schema.response ?? {}) as Record<string, JsonSchema>)) {
+  for (const [status, response] of Object.entries(schema.response ?? {})) {
     if (!/^[45]xx$/i.test(status)) responses[status] = { ...response };
   }
   for (const status of [...new Set(codes.map((code) => ERROR_CODES[code].status))].sort((a, b) => a - b)) {
@@ -80,23 +77,19 @@ const documentRoute: Transform = (document) => {
   responses['5XX'] = { ...toJson(errorBodySchema, 'output'), 'x-response-description': 'Any other server error, in the one error shape' };
 
   const success = Object.keys(responses).find((status) => /^2\d\d$/.test(status));
-  if (operation && success) {
+  if (success) {
     // A response given with its content types (GET /metrics) carries its own description.
-    if (!responses[success]!.content) responses[success]!['x-response-description'] = operation.returns;
-    if (operation.responseExample) Object.assign(responses[success]!, example(operation.responseExample(), 'From the README’s first session'));
+    if (returns !== undefined && !responses[success]!.content) responses[success]!['x-response-description'] = returns;
+    if (responseExample !== undefined) Object.assign(responses[success]!, example(responseExample));
   }
-  if (operation?.requestExample && out.body)
-    out.body = { ...(out.body as JsonSchema), ...example(operation.requestExample(), 'From the README’s first session') };
+  if (requestExample !== undefined && out.body) out.body = { ...out.body, ...example(requestExample) };
   out.response = responses;
 
-  if (url.endsWith(`/${MODEL_SLUG_PARAM}`)) {
-    // Fastify's wildcard is `*`; a client generator wants a name.
-    out.params = {
-      type: 'object',
-      properties: { slug: { type: 'string', description: 'The model’s slug, slashes and all, e.g. `google/nano-banana/edit-image`' } },
-      required: ['slug'],
-    };
-    return { schema: out, url: `${url.slice(0, -1)}:slug` };
+  if (wildcard && url.endsWith('/*') && out.params) {
+    const { properties = {}, required = [] } = out.params as { properties?: JsonSchema; required?: string[] };
+    const { '*': param, ...named } = properties;
+    out.params = { ...out.params, properties: { ...named, [wildcard]: param }, required: required.map((name) => (name === '*' ? wildcard : name)) };
+    return { schema: out, url: `${url.slice(0, -1)}:${wildcard}` };
   }
   return { schema: out, url };
 };
@@ -133,6 +126,7 @@ export const openapi = fp(
           { name: 'admin', description: 'Clients and API keys (ADMIN_TOKEN)' },
           { name: 'pixelbyte', description: 'Called by PixelByte' },
           { name: 'operations', description: 'Health and metrics' },
+          { name: 'reference', description: 'Where this document and the interactive reference are served' },
         ],
       },
       transform: documentRoute,

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
+import { documentScope } from '../openapi/routeDocs.js';
 
 export interface ClientRateLimitOptions {
   /** The API's fail-fast connection (infra/redis.ts): every replica counts in the same keys. */
@@ -76,6 +77,7 @@ const isUnlimited = (request: FastifyRequest) => request.client.rateLimitPerMinu
  */
 export const clientRateLimit = fp(
   async (app: FastifyInstance, opts: ClientRateLimitOptions) => {
+    documentScope(app, { errors: ['RATE_LIMITED'] });
     const inner = new LibraryRedisStore(false, false, opts.redis, opts.nameSpace);
     await app.register(rateLimit, {
       global: true,

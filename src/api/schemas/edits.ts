@@ -4,6 +4,10 @@ import { metadataIssues } from '../../engine/accept/metadata.js';
 import { isStorableText, storableString, UNSTORABLE_TEXT } from '../../shared/safeText.js';
 import { EDIT_STATUSES } from '../../store/edits/status.js';
 
+// Read in more than one place: by two routes and the accept step (the body), by the list route and the service
+// that decodes its cursor (the query), by every route under /v1/edits/:id. A schema only one route uses is
+// declared in that route's file.
+
 /** POST /v1/edits. `input` is checked against the chosen model's own schema afterwards. */
 export const createEditBody = z.strictObject({
   model: storableString().min(1).max(200).default(DEFAULT_MODEL),
@@ -34,13 +38,6 @@ export type ListEditsQuery = z.infer<typeof listEditsQuery>;
 
 /** Any string: an id that is not a UUID is an edit that does not exist (404), not a malformed request. */
 export const editIdParams = z.object({ id: z.string() });
-
-export const getEditQuery = z.object({
-  include: z.string().optional().describe('Comma-separated extras; `history` adds the status transitions'),
-});
-
-/** Its format is checked by the service, which answers INVALID_IDEMPOTENCY_KEY. */
-export const createEditHeaders = z.object({ 'idempotency-key': z.string().optional() });
 
 /** Turns zod issues into the `details` of an INVALID_INPUT error: where, and what is wrong. */
 export function issuesToDetails(error: z.ZodError, prefix: (string | number)[] = []) {

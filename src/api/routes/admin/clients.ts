@@ -1,20 +1,24 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ClientService } from '../../../engine/clients/clientService.js';
 import { errorResponses } from '../../../errors.js';
 import { adminAuth } from '../../plugins/adminAuth.js';
-import {
-  apiKeyView,
-  clientDetail,
-  clientIdParams,
-  clientList,
-  clientView,
-  createClientBody,
-  createdClient,
-  createdKey,
-  keyIdParams,
-  noQuery,
-  updateClientBody,
-} from '../../schemas/clients.js';
+import { apiKeyView, clientDetail, clientView, createClientBody, updateClientBody } from '../../schemas/clients.js';
+
+/** Any string: an id that is not a UUID names no client (404), not a malformed request. */
+const clientIdParams = z.object({ id: z.string() });
+const keyIdParams = z.object({ keyId: z.string() });
+const noQuery = z.strictObject({});
+
+const shownOnce = z.string().describe('The key, shown this once: only its hash is stored');
+
+const createdClient = clientView.pick({ id: true, name: true, dailyBudgetMicroCents: true, rateLimitPerMinute: true, createdAt: true }).extend({
+  apiKey: shownOnce,
+});
+
+const createdKey = z.object({ id: z.string(), prefix: z.string(), apiKey: shownOnce });
+
+const clientList = z.object({ clients: z.array(clientView) });
 
 export interface AdminRoutesOptions {
   adminToken: string;
@@ -26,32 +30,102 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
   await app.register(adminAuth, { token: adminToken });
 
   // 201 with the key, shown this once: only its hash is stored.
-  app.post('/admin/clients', { schema: { body: createClientBody, response: { 201: createdClient, ...errorResponses } } }, async (request, reply) =>
-    reply.status(201).send(await clients.create(request.body)),
+  app.post(
+    '/clients',
+    {
+      schema: {
+        operationId: 'createClient',
+        summary: 'Create a client',
+        tags: ['admin'],
+        'x-error-codes': ['INVALID_INPUT', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The client',
+        body: createClientBody,
+        response: { 201: createdClient, ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await clients.create(request.body)),
   );
 
-  app.get('/admin/clients', { schema: { querystring: noQuery, response: { 200: clientList, ...errorResponses } } }, async () => ({
-    clients: await clients.list(),
-  }));
+  app.get(
+    '/clients',
+    {
+      schema: {
+        operationId: 'listClients',
+        summary: 'List clients',
+        tags: ['admin'],
+        'x-error-codes': ['DATABASE_UNAVAILABLE'],
+        'x-returns': 'Every client',
+        querystring: noQuery,
+        response: { 200: clientList, ...errorResponses },
+      },
+    },
+    async () => ({ clients: await clients.list() }),
+  );
 
   app.get(
-    '/admin/clients/:id',
-    { schema: { params: clientIdParams, querystring: noQuery, response: { 200: clientDetail, ...errorResponses } } },
+    '/clients/:id',
+    {
+      schema: {
+        operationId: 'getClient',
+        summary: 'Read a client',
+        tags: ['admin'],
+        'x-error-codes': ['CLIENT_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The client',
+        params: clientIdParams,
+        querystring: noQuery,
+        response: { 200: clientDetail, ...errorResponses },
+      },
+    },
     async (request) => clients.get(request.params.id),
   );
 
   app.patch(
-    '/admin/clients/:id',
-    { schema: { params: clientIdParams, body: updateClientBody, response: { 200: clientView, ...errorResponses } } },
+    '/clients/:id',
+    {
+      schema: {
+        operationId: 'updateClient',
+        summary: 'Change a client',
+        tags: ['admin'],
+        'x-error-codes': ['INVALID_INPUT', 'CLIENT_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The client',
+        params: clientIdParams,
+        body: updateClientBody,
+        response: { 200: clientView, ...errorResponses },
+      },
+    },
     async (request) => clients.update(request.params.id, request.body),
   );
 
-  app.post('/admin/clients/:id/keys', { schema: { params: clientIdParams, response: { 201: createdKey, ...errorResponses } } }, async (request, reply) =>
-    reply.status(201).send(await clients.issueKey(request.params.id)),
+  app.post(
+    '/clients/:id/keys',
+    {
+      schema: {
+        operationId: 'createApiKey',
+        summary: 'Issue an API key',
+        tags: ['admin'],
+        'x-error-codes': ['CLIENT_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The key, shown this once',
+        params: clientIdParams,
+        response: { 201: createdKey, ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await clients.issueKey(request.params.id)),
   );
 
   // Revocation holds on every replica's next request: keys are looked up afresh on each one.
-  app.delete('/admin/keys/:keyId', { schema: { params: keyIdParams, response: { 200: apiKeyView, ...errorResponses } } }, async (request) =>
-    clients.revokeKey(request.params.keyId),
+  app.delete(
+    '/keys/:keyId',
+    {
+      schema: {
+        operationId: 'revokeApiKey',
+        summary: 'Revoke an API key',
+        tags: ['admin'],
+        'x-error-codes': ['API_KEY_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The key, revoked',
+        params: keyIdParams,
+        response: { 200: apiKeyView, ...errorResponses },
+      },
+    },
+    async (request) => clients.revokeKey(request.params.keyId),
   );
 };

@@ -13,8 +13,20 @@ export interface CallbackRoutesOptions {
 export const callbackRoutes: FastifyPluginAsyncZod<CallbackRoutesOptions> = async (app, { callbacks, edits }) => {
   // 202: the new attempts happen in the background; GET /v1/edits/{id} follows them under `callback`.
   app.post(
-    '/v1/edits/:id/callback/redeliver',
-    { schema: { params: editIdParams, response: { 202: editResource, ...errorResponses } } },
+    '/edits/:id/callback/redeliver',
+    {
+      schema: {
+        operationId: 'redeliverCallback',
+        summary: 'Send a delivered or failed callback again',
+        description:
+          'At most once per edit within CALLBACK_REDELIVER_COOLDOWN_MS (60 s by default); a redeliver sooner is `429 REDELIVER_TOO_SOON` with `Retry-After`, and changes nothing.',
+        tags: ['callbacks'],
+        'x-error-codes': ['EDIT_NOT_FOUND', 'CALLBACK_NOT_REDELIVERABLE', 'REDELIVER_TOO_SOON', 'CALLBACKS_DISABLED', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The edit; the new attempts follow in the background under `callback`',
+        params: editIdParams,
+        response: { 202: editResource, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await callbacks.redeliver(request.params.id, request.clientId);
       return reply.status(202).send(await edits.get(request.params.id, request.clientId));

@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { allModels } from '../../../catalog/models.js';
 import { modelList, modelNotFound, modelResource, toModelResource } from '../../../catalog/resource.js';
 import { errorResponses } from '../../../errors.js';
-
-/** The wildcard's name in Fastify; the OpenAPI document calls it `slug` (plugins/openapi.ts). */
-export const MODEL_SLUG_PARAM = '*';
+import { modelExample, modelListExample } from '../../openapi/examples.js';
 
 /**
  * The edit models pixelrelay offers. Registered inside the /v1 scope, behind bearer auth. Slugs contain slashes
@@ -16,15 +14,42 @@ export const modelRoutes: FastifyPluginAsyncZod = async (app) => {
   const resources = allModels().map(toModelResource);
   const bySlug = new Map(resources.map((m) => [m.slug, m]));
 
-  app.get('/v1/models', { schema: { querystring: z.strictObject({}), response: { 200: modelList, ...errorResponses } } }, async () => ({
-    models: resources,
-  }));
+  app.get(
+    '/models',
+    {
+      schema: {
+        operationId: 'listModels',
+        summary: 'The edit models, their input schemas and prices',
+        tags: ['models'],
+        'x-error-codes': [],
+        'x-returns': 'Every model',
+        'x-response-example': modelListExample(),
+        querystring: z.strictObject({}),
+        response: { 200: modelList, ...errorResponses },
+      },
+    },
+    async () => ({ models: resources }),
+  );
 
   app.get(
-    '/v1/models/*',
-    { schema: { params: z.object({ [MODEL_SLUG_PARAM]: z.string() }), querystring: z.strictObject({}), response: { 200: modelResource, ...errorResponses } } },
+    '/models/*',
+    {
+      schema: {
+        operationId: 'getModel',
+        summary: 'One edit model',
+        description: 'The slug contains slashes; send it as is (`/v1/models/google/nano-banana/edit-image`) or percent-encoded.',
+        tags: ['models'],
+        'x-error-codes': ['MODEL_NOT_FOUND'],
+        'x-returns': 'The model',
+        'x-response-example': modelExample(),
+        'x-wildcard': 'slug',
+        params: z.object({ '*': z.string().describe('The model’s slug, slashes and all, e.g. `google/nano-banana/edit-image`') }),
+        querystring: z.strictObject({}),
+        response: { 200: modelResource, ...errorResponses },
+      },
+    },
     async (request) => {
-      const slug = request.params[MODEL_SLUG_PARAM];
+      const slug = request.params['*'];
       const model = bySlug.get(slug);
       if (!model) throw modelNotFound(slug);
       return model;

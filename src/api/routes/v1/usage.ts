@@ -8,7 +8,19 @@ export interface UsageRoutesOptions {
 
 /** GET /v1/usage: the calling client's own spend by UTC day and model. Inside the /v1 scope, behind bearer auth. */
 export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app, { usageOf }) => {
-  app.get('/v1/usage', { schema: { querystring: usageQuery, response: { 200: usageReport, ...errorResponses } } }, async (request) =>
-    usageOf(request.clientId, usageRange(request.query)),
+  app.get(
+    '/usage',
+    {
+      schema: {
+        operationId: 'getUsage',
+        summary: 'This client’s usage',
+        tags: ['clients'],
+        'x-error-codes': ['INVALID_INPUT', 'DATABASE_UNAVAILABLE'],
+        'x-returns': 'The usage',
+        querystring: usageQuery,
+        response: { 200: usageReport, ...errorResponses },
+      },
+    },
+    async (request) => usageOf(request.clientId, usageRange(request.query)),
   );
 };

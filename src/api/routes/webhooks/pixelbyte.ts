@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest, FastifySchema } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -7,7 +7,8 @@ import { AppError, errorResponses, invalidInput, invalidUtf8 } from '../../../er
 import { decodeUtf8 } from '../../../shared/safeText.js';
 import { webhookPayload } from '../../../upstream/schemas.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyPixelByteWebhook } from '../../../upstream/signature.js';
-import { isValidWebhookToken, redactWebhookToken, WEBHOOK_PATH_PREFIX } from '../../../upstream/webhookUrl.js';
+import { isValidWebhookToken, redactWebhookToken } from '../../../upstream/webhookUrl.js';
+import { pixelbyteWebhookExample, webhookReceiptExample } from '../../openapi/examples.js';
 import { issuesToDetails } from '../../schemas/edits.js';
 
 const SIGNATURE_MESSAGES = {
@@ -21,7 +22,29 @@ const SIGNATURE_MESSAGES = {
 const signatureHeaders = z.object({ [SIGNATURE_HEADER]: z.string().optional(), [TIMESTAMP_HEADER]: z.string().optional() });
 
 const webhookReceipt = z.object({ received: z.literal(true), duplicate: z.boolean(), applied: z.boolean() });
-const responses = { 200: webhookReceipt, ...errorResponses };
+
+/** What both URLs share: how PixelByte signs, what it sends, what it is answered. */
+const webhookSchema = {
+  tags: ['pixelbyte'],
+  security: [{ pixelbyteSignature: [] }],
+  'x-error-codes': [
+    'INVALID_WEBHOOK_TOKEN',
+    'INVALID_SIGNATURE',
+    'INVALID_INPUT',
+    'EDIT_NOT_FOUND',
+    'EDIT_NOT_SUBMITTED',
+    'JOB_OF_ANOTHER_EDIT',
+    'UPSTREAM_UNAVAILABLE',
+    'UPSTREAM_NOT_READY',
+    'DATABASE_UNAVAILABLE',
+  ],
+  'x-returns': 'Received (and stored, unless a repeat)',
+  'x-raw-body': webhookPayload,
+  'x-request-example': pixelbyteWebhookExample,
+  'x-response-example': webhookReceiptExample,
+  headers: signatureHeaders,
+  response: { 200: webhookReceipt, ...errorResponses },
+} satisfies FastifySchema;
 
 export interface PixelByteWebhookOptions {
   /** PixelByte's webhook signing secret. */
@@ -50,9 +73,15 @@ export const pixelbyteWebhookRoutes: FastifyPluginAsyncZod<PixelByteWebhookOptio
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.post(
-    `${WEBHOOK_PATH_PREFIX}/:token/:editId`,
+    '/:token/:editId',
     {
-      schema: { params: z.object({ token: z.string(), editId: z.string() }), headers: signatureHeaders, response: responses },
+      schema: {
+        ...webhookSchema,
+        operationId: 'receivePixelByteWebhook',
+        summary: 'PixelByte’s webhook (called by PixelByte, not by clients)',
+        description: 'The raw body must be the bytes PixelByte signed. A repeat (same edit, job and status) answers `duplicate: true` and changes nothing.',
+        params: z.object({ token: z.string(), editId: z.string() }),
+      },
       logSerializers: { req: requestWithoutToken },
     },
     async (request) => {
@@ -63,8 +92,16 @@ export const pixelbyteWebhookRoutes: FastifyPluginAsyncZod<PixelByteWebhookOptio
   );
 
   app.post(
-    `${WEBHOOK_PATH_PREFIX}/:editId`,
-    { schema: { params: z.object({ editId: z.string() }), headers: signatureHeaders, response: responses } },
+    '/:editId',
+    {
+      schema: {
+        ...webhookSchema,
+        operationId: 'receiveTokenlessPixelByteWebhook',
+        summary: 'PixelByte’s webhook at the URL of releases before tokens',
+        description: 'Honoured only for edits all of whose submits were made before tokens existed.',
+        params: z.object({ editId: z.string() }),
+      },
+    },
     async (request) => receive(opts, request, request.params.editId, false),
   );
 };
