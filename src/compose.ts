@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ApiServices } from './api/services.js';
 import type { Config } from './config.js';
 import { CallbackService } from './engine/callbacks/callbackService.js';
 import { RedisCallbackSlots } from './engine/callbacks/slots.js';
 import type { CallbackUrlPolicy } from './engine/callbacks/urlSafety.js';
 import { ClientService } from './engine/clients/clientService.js';
 import { EditService } from './engine/edits.js';
-import type { WebhookIntakeDeps } from './engine/intake/applyWebhook.js';
 import { logEditMoves } from './engine/moveLog.js';
 import { EditTransitions } from './engine/transitions.js';
 import { createWorkerEngine, type WorkerEngine } from './engine/workerEngine.js';
@@ -18,7 +18,7 @@ import { answerNotesBeside } from './queue/answerNotes.js';
 import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, ensureCallbackJob, ensureSubmitJob } from './queue/queues.js';
 import { CallbackRepository } from './store/callbacks/repository.js';
 import { ClientRepository } from './store/clients/repository.js';
-import { type UsageReport, usageOf } from './store/clients/usage.js';
+import { usageOf } from './store/clients/usage.js';
 import { reserveBudget, settleBudget } from './store/edits/budget.js';
 import { writeCallbackOutbox } from './store/edits/onTerminalMove/writeCallbackOutbox.js';
 import { EditRepository } from './store/edits/repository.js';
@@ -39,19 +39,6 @@ export interface Infra {
   metricsDb?: MetricsDatabase;
   /** The worker role's Redis connection, which its queues are on; the callback slots are counted there too. */
   workerRedis?: Redis;
-}
-
-/** What the HTTP API's routes call. */
-export interface ApiServices {
-  edits: EditService;
-  callbacks: CallbackService;
-  webhookIntake: WebhookIntakeDeps;
-  clients: ClientService;
-  usageOf(clientId: string, range: { from: string; to: string }): Promise<UsageReport>;
-  /** The API role's queues, shown by the queue dashboard. */
-  queues: EditQueues;
-  /** Served at GET /metrics. */
-  metrics: RelayMetrics;
 }
 
 export interface Services {

@@ -2,7 +2,6 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ApiServices } from '../compose.js';
 import type { Config } from '../config.js';
 import type { Db } from '../infra/prisma.js';
 import { WEBHOOK_PATH_PREFIX, webhookUrlKey } from '../upstream/webhookUrl.js';
@@ -24,6 +23,7 @@ import { editRoutes } from './routes/v1/edits.js';
 import { modelRoutes } from './routes/v1/models.js';
 import { usageRoutes } from './routes/v1/usage.js';
 import { pixelbyteWebhookRoutes } from './routes/webhooks/pixelbyte.js';
+import type { ApiServices } from './services.js';
 
 export interface AppDeps {
   config: Pick<

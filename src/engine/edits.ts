@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { decodeCursor, encodeCursor } from '../api/schemas/cursor.js';
-import { issuesToDetails, listEditsQuery } from '../api/schemas/edits.js';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { isUuid } from '../shared/ids.js';
@@ -12,6 +10,8 @@ import { UpstreamError } from '../upstream/errors.js';
 import { parseEditRequest } from './accept/editRequest.js';
 import { requestHash } from './accept/requestHash.js';
 import { type CallbackState, type EditResource, toEditResource } from './editResource.js';
+import { decodeCursor, encodeCursor } from './schemas/cursor.js';
+import { issuesToDetails, listEditsQuery } from './schemas/edits.js';
 import type { EditStore, EditTransitions } from './transitions.js';
 
 /** Where an edit's callback delivery is read from, to show it on the edit. */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { createEditBody, issuesToDetails } from '../../api/schemas/edits.js';
 import { type CatalogModel, findModel, supportedModels } from '../../catalog/models.js';
 import type { PriceBreakdown } from '../../catalog/pricing.js';
 import { AppError, invalidInput } from '../../errors.js';
+import { createEditBody, issuesToDetails } from '../schemas/edits.js';
 
 /** A POST /v1/edits body, checked against its model and priced: everything but the callbackUrl's safety. */
 export interface PricedEditRequest {

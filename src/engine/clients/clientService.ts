@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ClientDetail, ClientView, CreateClientBody, UpdateClientBody } from '../../api/schemas/clients.js';
 import { AppError } from '../../errors.js';
 import { isUuid } from '../../shared/ids.js';
 import type { ApiKey, ClientRepository, ClientWithKeys } from '../../store/clients/repository.js';
 import { budgetDay } from '../../store/edits/budget.js';
+import type { ClientDetail, ClientView, CreateClientBody, UpdateClientBody } from '../schemas/clients.js';
 import { hashApiKey, issueApiKey, looksLikeApiKey } from './keys.js';
 
 /** Who sent an API request, as the bearer auth resolved its key. */

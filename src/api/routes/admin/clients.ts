@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ClientService } from '../../../engine/clients/clientService.js';
+import { apiKeyView, clientDetail, clientView, createClientBody, updateClientBody } from '../../../engine/schemas/clients.js';
 import { errorResponses } from '../../../errors.js';
 import { adminAuth } from '../../plugins/adminAuth.js';
-import { apiKeyView, clientDetail, clientView, createClientBody, updateClientBody } from '../../schemas/clients.js';
 
 /** Any string: an id that is not a UUID names no client (404), not a malformed request. */
 const clientIdParams = z.object({ id: z.string() });

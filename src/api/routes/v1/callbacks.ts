@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CallbackService } from '../../../engine/callbacks/callbackService.js';
 import { editResource } from '../../../engine/editResource.js';
 import type { EditService } from '../../../engine/edits.js';
+import { editIdParams } from '../../../engine/schemas/edits.js';
 import { errorResponses } from '../../../errors.js';
-import { editIdParams } from '../../schemas/edits.js';
 
 export interface CallbackRoutesOptions {
   callbacks: CallbackService;

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { editEstimate, estimateEdit } from '../../../engine/accept/estimate.js';
 import { type EditResource, editPage, editResource } from '../../../engine/editResource.js';
 import type { EditService } from '../../../engine/edits.js';
+import { createEditBody, editIdParams, listEditsQuery } from '../../../engine/schemas/edits.js';
 import { errorResponses } from '../../../errors.js';
 import { acceptedEditExample, completedEditExample, createEditExample, editPageExample, estimateExample } from '../../openapi/examples.js';
-import { createEditBody, editIdParams, listEditsQuery } from '../../schemas/edits.js';
 
 /** Its format is checked by the service, which answers INVALID_IDEMPOTENCY_KEY. */
 const createEditHeaders = z.object({ 'idempotency-key': z.string().optional() });

@@ -3,13 +3,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { invalidWebhookToken, receivePixelByteWebhook, type WebhookIntakeDeps } from '../../../engine/intake/applyWebhook.js';
+import { issuesToDetails } from '../../../engine/schemas/edits.js';
 import { AppError, errorResponses, invalidInput, invalidUtf8 } from '../../../errors.js';
 import { decodeUtf8 } from '../../../shared/safeText.js';
 import { webhookPayload } from '../../../upstream/schemas.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyPixelByteWebhook } from '../../../upstream/signature.js';
 import { isValidWebhookToken, redactWebhookToken } from '../../../upstream/webhookUrl.js';
 import { pixelbyteWebhookExample, webhookReceiptExample } from '../../openapi/examples.js';
-import { issuesToDetails } from '../../schemas/edits.js';
 
 const SIGNATURE_MESSAGES = {
   MISSING_SIGNATURE: 'X-PixelByte-Signature and X-PixelByte-Timestamp are required',

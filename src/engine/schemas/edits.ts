@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL } from '../../catalog/models.js';
-import { metadataIssues } from '../../engine/accept/metadata.js';
 import { isStorableText, storableString, UNSTORABLE_TEXT } from '../../shared/safeText.js';
 import { EDIT_STATUSES } from '../../store/edits/status.js';
+import { metadataIssues } from '../accept/metadata.js';
 
 // Read in more than one place: by two routes and the accept step (the body), by the list route and the service
 // that decodes its cursor (the query), by every route under /v1/edits/:id. A schema only one route uses is
