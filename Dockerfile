@@ -38,5 +38,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # A heap limit set at all makes V8 collect its old space from a modest size on: with the default (a quarter of the
 # machine's memory) a busy process lets garbage pile up to 150 MB and more before its first full collection.
-# The relay's live heap is about 50 MB; 512 MB is headroom, not a target (see BENCHMARKS.md).
+# The relay's live heap is about 50 MB; 512 MB is headroom, not a target (see docs/performance.md).
 CMD ["node", "--max-old-space-size=512", "dist/main.js"]

@@ -7,7 +7,7 @@ const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
 /**
  * The secrets printed in the README and docker-compose.yml, which `npm run dev`, the compose stack and the simulator
  * use out of the box: anyone can read them, so they never guard (or stand in for) a real PixelByte account. Written
- * out here because the product imports none of its tools; test/unit/publishedSecrets.test.ts checks that every
+ * out here because the product imports none of its tools; test/config/publishedSecrets.test.ts checks that every
  * secret the dev tool and compose set is refused.
  */
 const PUBLISHED_SECRETS = {

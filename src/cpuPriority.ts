@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 /**
  * A worker process gives way to API processes on the same host: an accepted edit waits in the queue at no cost,
  * while a client waits for its `202`, and a busy worker otherwise takes its equal share of the cores from the API
- * (BENCHMARKS.md has the POST latencies with and without). Niceness only matters when processes contend for a
+ * (docs/benchmarks-log.md has the POST latencies with and without). Niceness only matters when processes contend for a
  * core, so a worker on a host of its own runs as fast as before; in a container it orders processes within that
  * container only. ROLE=all keeps the default priority: its API would share the worker's.
  */

@@ -1,6 +1,6 @@
 /**
  * What `npm run dev` (tools/dev.ts) runs with out of the box. These secrets are printed in the README: src/config.ts
- * refuses each of them against real PixelByte (test/unit/publishedSecrets.test.ts).
+ * refuses each of them against real PixelByte (test/config/publishedSecrets.test.ts).
  */
 export const DEV_API_KEY = 'dev-key-0123456789abcdef';
 /** So the admin API, the CLI's admin commands and the queue dashboard (/admin/queues) work on a dev machine. */

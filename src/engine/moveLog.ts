@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { MoveListener } from '../store/edits/repository.js';
 
 /**
- * One info line per status change, registered on the repository (services.ts): every move passes through it,
+ * One info line per status change, registered on the repository (compose.ts): every move passes through it,
  * whichever process, route or processor made it. It names the edit, its PixelByte job once known, and why.
  */
 export function logEditMoves(logger: Logger): MoveListener {

@@ -49,8 +49,8 @@ const num = (v: unknown) => Number(v ?? 0);
 
 /**
  * Every Postgres-backed family in one round: one grouped query per table, one after another in one snapshot
- * (see infra/metricsDatabase.ts). Each scans its table (see README, Metrics: the cost on a large table), so the
- * answer is shared by all metrics of a scrape.
+ * (see infra/metricsDatabase.ts). Each scans its table (docs/operations.md, Metrics: the cost on a large table), so
+ * the answer is shared by all metrics of a scrape.
  */
 export async function readDatabaseStats(q: SqlQuery): Promise<DatabaseStats> {
   const bucketColumns = SUBMIT_SECONDS_BUCKETS.map((le) => `count(*) FILTER (WHERE "finishedAt" - "startedAt" <= interval '${le} seconds')::int`).join(', ');

@@ -68,9 +68,9 @@ const HELP = `npm run bench -- [options]
   --env KEY=VALUE        extra environment for the relay processes (repeatable)
   --deadline-minutes N   abort when the run takes longer (default 30)
   --out PATH             results file (default tools/bench/results/latest.json, backlog: …/backlog.json)
-  --no-append            do not add a row to BENCHMARKS.md
+  --no-append            do not add a row to docs/benchmarks-log.md
   --label TEXT           what was measured (default: the relay's git commit)
-  --note TEXT            a note for the BENCHMARKS.md row
+  --note TEXT            a note for the docs/benchmarks-log.md row
   --pg-url URL           Postgres server (default postgresql://postgres@127.0.0.1:5432/postgres)
   --redis-url URL        Redis (default redis://127.0.0.1:6379)
 `;

@@ -4,7 +4,7 @@ import type { Ceilings } from './ceilings.js';
 import { log } from './control.js';
 import { BACKLOG_CAP, type BenchOptions, REPO_ROOT } from './options.js';
 
-const BENCHMARKS = join(REPO_ROOT, 'BENCHMARKS.md');
+const BENCHMARK_LOG = join(REPO_ROOT, 'docs', 'benchmarks-log.md');
 export const RUNS_MARKER = '<!-- bench: new standard runs go above this line -->';
 export const BACKLOG_MARKER = '<!-- bench: new backlog runs go above this line -->';
 
@@ -13,13 +13,13 @@ export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Adds a row just above `marker` in BENCHMARKS.md (the end of that section's table). */
+/** Adds a row just above `marker` in docs/benchmarks-log.md (the end of that section's table). */
 export function appendRow(marker: string, row: string): boolean {
-  if (!existsSync(BENCHMARKS)) return false;
-  const text = readFileSync(BENCHMARKS, 'utf8');
+  if (!existsSync(BENCHMARK_LOG)) return false;
+  const text = readFileSync(BENCHMARK_LOG, 'utf8');
   const at = text.indexOf(marker);
   if (at < 0) return false;
-  writeFileSync(BENCHMARKS, `${text.slice(0, at)}${row}\n${text.slice(at)}`);
+  writeFileSync(BENCHMARK_LOG, `${text.slice(0, at)}${row}\n${text.slice(at)}`);
   return true;
 }
 
@@ -30,7 +30,7 @@ export const withRatio = (v: number | undefined, ratio: number | null): string =
 
 export const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-// --- the printed report and its BENCHMARKS.md row ----------------------------------------------------
+// --- the printed report and its docs/benchmarks-log.md row ----------------------------------------------------
 // biome-ignore lint/suspicious/noExplicitAny: the printers read the results record (results.ts), whose figures vary by mode.
 export type Any = Record<string, any>;
 
@@ -95,7 +95,7 @@ export function printStandard(r: Any, o: BenchOptions): void {
     processFigures(r.peakRssMb, false),
     cell(o.note ?? ''),
   ];
-  if (appendRow(RUNS_MARKER, `| ${row.join(' | ')} |`)) log('row added to BENCHMARKS.md');
+  if (appendRow(RUNS_MARKER, `| ${row.join(' | ')} |`)) log('row added to docs/benchmarks-log.md');
 }
 
 export function printBacklog(r: Any, o: BenchOptions): void {
@@ -130,5 +130,5 @@ export function printBacklog(r: Any, o: BenchOptions): void {
     `${b.drain.perSec} (cap ${b.drain.capBoundPerSec})`,
     cell(o.note ?? ''),
   ];
-  if (appendRow(BACKLOG_MARKER, `| ${row.join(' | ')} |`)) log('row added to BENCHMARKS.md');
+  if (appendRow(BACKLOG_MARKER, `| ${row.join(' | ')} |`)) log('row added to docs/benchmarks-log.md');
 }

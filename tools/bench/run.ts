@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: pixelrelay against this machine's own limits (issue 9). See BENCHMARKS.md for what each
+ * `npm run bench`: pixelrelay against this machine's own limits (issue 9). See docs/performance.md for what each
  * figure means and how it is measured, and `npm run bench -- --help` for the options.
  *
  * It builds the relay (unless --no-build), makes a database of its own on the local Postgres and a queue
