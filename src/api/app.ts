@@ -43,7 +43,7 @@ export interface AppDeps {
     | 'AUTH_FAILURE_WINDOW_MS'
     | 'TRUST_PROXY'
   >;
-  /** Built by createServices (services.ts): the app constructs none of its own. */
+  /** Built by createServices (compose.ts): the app constructs none of its own. */
   services: ApiServices;
   /** Postgres and the API's fail-fast Redis connection (see infra/redis.ts), for the readiness probe. */
   db: Db;
