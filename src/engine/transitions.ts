@@ -1,6 +1,13 @@
 import { Prisma } from '../generated/prisma/client.js';
-import { type EditFacts, type EditRepository, isUniqueViolation, type TransitionChange, type TransitionResult } from '../store/edits/repository.js';
-import { mayTakeJob, type WebhookEventInsert } from '../store/edits/statements.js';
+import { mayTakeJob } from '../store/edits/moveEdit.js';
+import {
+  type EditFacts,
+  type EditRepository,
+  isUniqueViolation,
+  type TransitionChange,
+  type TransitionResult,
+  type WebhookEventInsert,
+} from '../store/edits/repository.js';
 import type { EditStatus } from '../store/edits/status.js';
 import type { UpstreamResult } from './intake/upstreamResult.js';
 

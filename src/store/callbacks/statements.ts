@@ -1,7 +1,7 @@
 import type { CallbackDelivery, CallbackStatus, Edit } from '../../generated/prisma/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { listColumns, pickColumns, type Row } from '../../infra/sql.js';
-import { EDIT_COLUMNS } from '../edits/statements.js';
+import { EDIT_COLUMNS } from '../edits/columns.js';
 
 /**
  * The SQL of a delivery attempt, one statement per step, run through infra/sql.ts: the claim (which also reads the
