@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { ClientDetail, ClientView, CreateClientBody, UpdateClientBody } from '../../api/schemas/clients.js';
 import { AppError } from '../../errors.js';
 import { isUuid } from '../../shared/ids.js';
+import { budgetDay } from '../../store/clients/budgetDay.js';
 import type { ApiKey, ClientRepository, ClientWithKeys } from '../../store/clients/repository.js';
-import { budgetDay } from '../../store/edits/budget.js';
 import { hashApiKey, issueApiKey, looksLikeApiKey } from './keys.js';
 
 /** Who sent an API request, as the bearer auth resolved its key. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { invalidInput } from '../../errors.js';
 import type { Db } from '../../infra/prisma.js';
-import { budgetDay } from '../edits/budget.js';
+import { budgetDay } from './budgetDay.js';
 
 const DAY_MS = 86_400_000;
 /** The longest range one report covers: a year, leap day included. */

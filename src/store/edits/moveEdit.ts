@@ -2,7 +2,7 @@ import type { Edit } from '../../generated/prisma/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/prisma.js';
 import { listColumns, type Row } from '../../infra/sql.js';
-import { EDIT_COLUMN_LIST, EDIT_COLUMNS, type EditFacts, editOf, probe, setFacts, UNCERTAIN } from './columns.js';
+import { EDIT_COLUMN_LIST, EDIT_COLUMNS, type EditColumn, type EditFacts, editOf, probe, setFacts, UNCERTAIN } from './columns.js';
 import { insertWebhookEvent, type WebhookEventInsert } from './recordWebhook.js';
 import { canMove, EDIT_STATUSES, type EditStatus, isTerminal } from './status.js';
 
@@ -15,8 +15,34 @@ import { canMove, EDIT_STATUSES, type EditStatus, isTerminal } from './status.js
 const { sql, raw, join, empty } = Prisma;
 type Sql = Prisma.Sql;
 
+// --- the relation the terminal-move hooks read ---
+
+/** Named once, here: the move's statement defines it, and every hook reads it through `MovedEdit`. */
+const MOVED = 'moved';
+const moved = raw(MOVED);
+
+/** A column of `moved`, as its RETURNING lists them: every Edit column, and the status it moved from. */
+export type MovedColumn = EditColumn | 'movedFrom';
+
+/**
+ * The relation a terminal-move hook reads: the edit as it is after the move, one row. A hook is given it
+ * (TerminalMoveHook.sql) and writes its SQL with these, never with a name or column list of its own, so the move
+ * cannot rename or reshape the relation without its hooks following, or failing to compile.
+ */
+export interface MovedEdit {
+  /** The relation, for a FROM clause: `moved`, or `moved <alias>`. */
+  from(alias?: string): Sql;
+  /** One of its columns: `"status"`, or `<alias>."status"`. */
+  column(name: MovedColumn, alias?: string): Sql;
+}
+
+const MOVED_EDIT: MovedEdit = {
+  from: (alias) => raw(alias ? `${MOVED} ${alias}` : MOVED),
+  column: (name, alias) => raw(alias ? `${alias}."${name}"` : `"${name}"`),
+};
+
 // Built once: every move lists these.
-const MOVED_COLUMN_LIST = listColumns('moved', EDIT_COLUMNS);
+const MOVED_COLUMN_LIST = listColumns(MOVED, EDIT_COLUMNS);
 const OLD_COLUMN_LIST = listColumns('old', EDIT_COLUMNS);
 
 interface MoveStatement {
@@ -29,7 +55,7 @@ interface MoveStatement {
   facts: EditFacts;
   /** A further condition on the edit (alias `e`: its locked row as it is now), checked in the same guarded update. */
   onlyIf?: Sql;
-  /** Data-modifying statements reading `moved` (the edit as it is after the move), run only when it moves. */
+  /** Data-modifying statements reading `moved` (MovedEdit), run only when the edit moves. */
   alongside: { name: string; sql: Sql }[];
   /** Names of those whose `RETURNING id` rows are outbox rows. */
   outboxFrom: string[];
@@ -62,15 +88,15 @@ function moveEdit(m: MoveStatement): Sql {
       SELECT e."id", e."status" FROM old e
       WHERE e."status" = ANY(${[...m.from]}::"EditStatus"[]) ${m.onlyIf ? sql`AND (${m.onlyIf})` : empty}
     ),
-    moved AS (
+    ${moved} AS (
       UPDATE "Edit" e SET ${join(set, ', ')}
       FROM allowed
       WHERE e."id" = allowed."id"
-      RETURNING ${EDIT_COLUMN_LIST}, allowed."status" AS "movedFrom"
+      RETURNING ${EDIT_COLUMN_LIST}, allowed."status" AS ${MOVED_EDIT.column('movedFrom')}
     ),
     history AS (
       INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "upstreamCode", "at")
-      SELECT "id", "movedFrom", ${m.to}::"EditStatus", ${m.cause}, ${m.upstreamCode}, ${m.now}::timestamp(3) FROM moved
+      SELECT "id", "movedFrom", ${m.to}::"EditStatus", ${m.cause}, ${m.upstreamCode}, ${m.now}::timestamp(3) FROM ${moved}
     )
     ${
       m.alongside.length
@@ -80,12 +106,12 @@ function moveEdit(m: MoveStatement): Sql {
           )
         : empty
     }
-    ${m.webhook ? sql`, webhook AS (${insertWebhookEvent(m.webhook, m.webhookOnlyIfMoved ? sql`EXISTS (SELECT 1 FROM moved)` : undefined)})` : empty}
+    ${m.webhook ? sql`, webhook AS (${insertWebhookEvent(m.webhook, m.webhookOnlyIfMoved ? sql`EXISTS (SELECT 1 FROM ${moved})` : undefined)})` : empty}
     SELECT now_.*, ${outbox} AS "outbox", ${m.webhook ? sql`(SELECT count(*)::int FROM webhook)` : sql`0`} AS "webhookStored"
     FROM (
-      SELECT ${MOVED_COLUMN_LIST}, moved."movedFrom" FROM moved
+      SELECT ${MOVED_COLUMN_LIST}, ${MOVED_EDIT.column('movedFrom', MOVED)} FROM ${moved}
       UNION ALL
-      SELECT ${OLD_COLUMN_LIST}, NULL::"EditStatus" FROM old WHERE NOT EXISTS (SELECT 1 FROM moved)
+      SELECT ${OLD_COLUMN_LIST}, NULL::"EditStatus" FROM old WHERE NOT EXISTS (SELECT 1 FROM ${moved})
     ) now_`;
 }
 
@@ -128,11 +154,12 @@ export type TransitionResult = ({ moved: true; from: EditStatus; edit: Edit; out
 /**
  * What another feature adds to a move into a terminal status, as part of the move's own statement, so that it
  * exists exactly when the move does (the callbacks feature writes its outbox row here, the budgets feature settles
- * the day's spend). `sql` is a data-modifying statement reading `moved`: the edit as it is after the move, one row
- * with every Edit column. With `outbox`, the ids it returns (`RETURNING "id"`) are relayed after the commit.
+ * the day's spend; both in onTerminalMove/). `sql(moved)` is a data-modifying statement reading the edit as it is
+ * after the move through `moved`; it is built once, when the repository is. With `outbox`, the ids it returns
+ * (`RETURNING "id"`) are relayed after the commit.
  */
 export interface TerminalMoveHook {
-  sql: Prisma.Sql;
+  sql(moved: MovedEdit): Prisma.Sql;
   outbox?: boolean;
 }
 
@@ -161,7 +188,7 @@ export type MoveEdit = (id: string, to: EditStatus, change: TransitionChange) =>
  */
 export function createMove(db: Db, hooks: { onTerminalMove?: TerminalMoveHook[]; onMoved?: MoveListener }): MoveEdit {
   const terminalHooks = hooks.onTerminalMove ?? [];
-  const alongside = terminalHooks.map((hook, i) => ({ name: `hook_${i}`, sql: hook.sql }));
+  const alongside = terminalHooks.map((hook, i) => ({ name: `hook_${i}`, sql: hook.sql(MOVED_EDIT) }));
   const outboxFrom = terminalHooks.flatMap((hook, i) => (hook.outbox ? [`hook_${i}`] : []));
   return async (id, to, change) => {
     const terminal = isTerminal(to);
