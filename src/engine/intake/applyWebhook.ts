@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { findModel } from '../../catalog/models.js';
 import { AppError, editNotFound } from '../../errors.js';
 import { isUuid } from '../../shared/ids.js';
-import { ordersOneImage } from '../../store/edits/moveEdit.js';
 import type { Edit } from '../../store/edits/repository.js';
 import { isTerminal } from '../../store/edits/status.js';
 import type { PixelByteClient } from '../../upstream/client.js';
@@ -108,7 +107,7 @@ async function applyAtOnce(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): P
   const result = toUpstreamResult(reportWith(payload, named ? [named] : []));
   if (!result) return null;
   const applied = await deps.transitions.applyUpstreamResult(webhook.editId, result, `webhook ${status}`, eventOf(webhook), {
-    if: status === 'completed' ? ordersOneImage : undefined,
+    oneImageOrdered: status === 'completed',
     ifMoved: true,
   });
   return applied.moved ? { received: true, duplicate: !applied.webhookStored, applied: true } : null;

@@ -117,17 +117,36 @@ function moveEdit(m: MoveStatement): Sql {
 
 type MovedRow = Row & { movedFrom: EditStatus | null; outbox: string[]; webhookStored: number };
 
+// --- guards: further conditions on the edit (alias `e`, its locked row) ---
+
 /**
  * Adopting a job PixelByte names is only for an edit with no job yet one of whose submits may have made it (in
  * flight, or its answer lost); the edit that already holds this very job (its submit's answer came first) takes
  * the result as well. A job other than the edit's own never matches.
  */
-export const mayTakeJob = (jobId: string): Sql =>
+const mayTakeJob = (jobId: string): Sql =>
   sql`e."upstreamJobId" = ${jobId} OR (e."upstreamJobId" IS NULL AND ${probe(sql`
   SELECT true FROM "SubmitAttempt" a WHERE a."editId" = e."id" AND a."outcome" IN (${UNCERTAIN})`)} IS NOT NULL)`;
 
-/** The edit (alias `e`) asked for one image: a webhook naming one holds all its outputs. */
-export const ordersOneImage: Sql = sql`e."imagesOrdered" = 1`;
+/** The edit asked for one image: a webhook naming one holds all its outputs. */
+const ordersOneImage: Sql = sql`e."imagesOrdered" = 1`;
+
+/**
+ * What a caller may ask of the edit besides its status, by name: the conditions' SQL stays here, beside the
+ * statement that judges them on the locked row. When one does not hold, nothing moves.
+ */
+export interface MoveGuard {
+  /** The move applies a result of this job, and the job becomes the edit's: only if it is the edit's, or may be (mayTakeJob). */
+  takesJob?: string;
+  /** Only an edit that asked for one image. */
+  oneImageOrdered?: boolean;
+}
+
+function guardOf(guard: MoveGuard): Sql | undefined {
+  const job = guard.takesJob === undefined ? undefined : mayTakeJob(guard.takesJob);
+  if (!guard.oneImageOrdered) return job;
+  return job ? sql`(${job}) AND ${ordersOneImage}` : ordersOneImage;
+}
 
 // --- the move as the repository runs it ---
 
@@ -135,8 +154,8 @@ export interface TransitionChange {
   cause: string;
   upstreamCode?: string | null;
   data?: EditFacts;
-  /** A further condition on the edit (alias `e`), checked in the same guarded update; when it does not hold, nothing moves. */
-  onlyIf?: Prisma.Sql;
+  /** Conditions on the edit besides its status, checked in the same guarded update. */
+  guard?: MoveGuard;
   /** A webhook to store in the same statement, moved or not (a repeat of one stored before is not stored again). */
   webhook?: WebhookEventInsert;
   /** Store the webhook only if the edit moves. */
@@ -200,7 +219,7 @@ export function createMove(db: Db, hooks: { onTerminalMove?: TerminalMoveHook[];
         cause: change.cause,
         upstreamCode: change.upstreamCode ?? null,
         facts: change.data ?? {},
-        onlyIf: change.onlyIf,
+        onlyIf: change.guard && guardOf(change.guard),
         alongside: terminal ? alongside : [],
         outboxFrom: terminal ? outboxFrom : [],
         webhook: change.webhook,
