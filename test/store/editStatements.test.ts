@@ -6,7 +6,7 @@ import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { EditRepository } from '../../src/store/edits/repository.js';
 import { isolatedDatabase } from '../helpers/services.js';
 
-// The hot path's statements (edits/statements.ts) run on node-postgres, the rest of the code on Prisma: a row must
+// The hot path's statements (one file each in store/edits) run on node-postgres, the rest of the code on Prisma: a row must
 // read the same whichever way it came, and a status move must stay a compare-and-set of which exactly one racer wins.
 let database: Awaited<ReturnType<typeof isolatedDatabase>>;
 let db: Db;
