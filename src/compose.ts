@@ -18,7 +18,8 @@ import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, e
 import type { WorkerProcessors } from './queue/workers.js';
 import { CallbackRepository } from './store/callbacks/repository.js';
 import { ClientRepository } from './store/clients/repository.js';
-import { type UsageReport, usageOf } from './store/clients/usage.js';
+import type { UsageReport } from './store/clients/usage.js';
+import { usageOf } from './store/clients/usageOf.js';
 import { reserveBudget } from './store/edits/onCreate/reserveBudget.js';
 import { settleBudget } from './store/edits/onTerminalMove/settleBudget.js';
 import { writeCallbackOutbox } from './store/edits/onTerminalMove/writeCallbackOutbox.js';
