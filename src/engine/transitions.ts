@@ -1,6 +1,12 @@
-import { Prisma } from '../generated/prisma/client.js';
-import { type EditFacts, type EditRepository, isUniqueViolation, type TransitionChange, type TransitionResult } from '../store/edits/repository.js';
-import { mayTakeJob, type WebhookEventInsert } from '../store/edits/statements.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import {
+  type EditFacts,
+  type EditRepository,
+  isUniqueViolation,
+  type TransitionChange,
+  type TransitionResult,
+  type WebhookEventInsert,
+} from '../store/edits/repository.js';
 import type { EditStatus } from '../store/edits/status.js';
 import type { UpstreamResult } from './intake/upstreamResult.js';
 
@@ -35,24 +41,23 @@ export class EditTransitions {
    * Brings an edit up to date with its upstream job through the state machine, so a webhook, a poll and a
    * late submit response can arrive in any order and any number of times: only forward moves happen.
    * With `webhook`, the webhook is stored in the same statement (once, however often it is delivered); with
-   * `only.ifMoved`, only if the edit moves. `only.if` is a further condition on the edit (alias `e`).
+   * `only.ifMoved`, only if the edit moves. With `only.oneImageOrdered`, only onto an edit that asked for one image.
    */
   async applyUpstreamResult(
     editId: string,
     result: UpstreamResult,
     cause: string,
     webhook?: WebhookEventInsert,
-    only: { if?: Prisma.Sql; ifMoved?: boolean } = {},
+    only: { oneImageOrdered?: boolean; ifMoved?: boolean } = {},
   ): Promise<ApplyResult> {
     // The job becomes the edit's in the very statement that applies its result, and only onto an edit that holds
     // this job already, or holds none and one of whose submits may have made it: checked on the locked row, so an
     // accept, another adoption or a cancel landing meanwhile is seen, and a foreign job never overwrites the edit.
     const data: EditFacts = { upstreamStatus: result.status, upstreamJobId: result.jobId };
     try {
-      const onlyIf = only.if ? Prisma.sql`(${mayTakeJob(result.jobId)}) AND ${only.if}` : mayTakeJob(result.jobId);
       const applied = await this.transition(editId, result.status, {
         cause,
-        onlyIf,
+        guard: { takesJob: result.jobId, oneImageOrdered: only.oneImageOrdered },
         webhook,
         webhookOnlyIfMoved: only.ifMoved,
         ...changeFor(result, data),

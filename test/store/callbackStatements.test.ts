@@ -5,7 +5,7 @@ import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import type { CallbackRepository } from '../../src/store/callbacks/repository.js';
 import { isolatedDatabase } from '../helpers/services.js';
 
-// A delivery attempt's statements (callbacks/statements.ts) run on node-postgres: a claim must read the rows
+// A delivery attempt's statements (store/callbacks: claimDue, recordAttempt, postpone) run on node-postgres: a claim must read the rows
 // Prisma reads, exactly one of several racing workers may get a delivery, a claim handed back for want of a slot
 // counts nothing, and a late outcome must not land on a delivery that has moved on.
 let database: Awaited<ReturnType<typeof isolatedDatabase>>;

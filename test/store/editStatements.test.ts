@@ -6,7 +6,7 @@ import { createPrisma, type Db } from '../../src/infra/prisma.js';
 import { EditRepository } from '../../src/store/edits/repository.js';
 import { isolatedDatabase } from '../helpers/services.js';
 
-// The hot path's statements (edits/statements.ts) run on node-postgres, the rest of the code on Prisma: a row must
+// The hot path's statements (one file each in store/edits) run on node-postgres, the rest of the code on Prisma: a row must
 // read the same whichever way it came, and a status move must stay a compare-and-set of which exactly one racer wins.
 let database: Awaited<ReturnType<typeof isolatedDatabase>>;
 let db: Db;
@@ -109,6 +109,36 @@ describe('a status move', () => {
 });
 
 const model = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
+
+describe('a guarded move', () => {
+  const sent = async (imagesOrdered = 1) => {
+    const edit = await edits.create({ id: randomUUID(), model, input: { prompt: 'p' }, clientId: 'key_guards', estimatedCostMicroCents: 1, imagesOrdered });
+    expect(await edits.claimFirstSubmit(edit.id)).toMatchObject({ attempt: { outcome: 'in_flight' } });
+    return edit.id;
+  };
+
+  it('takes a job only onto an edit that holds it, or holds none and may have made it', async () => {
+    const never = await newEdit();
+    expect(await edits.move(never.id, 'failed', { cause: 'job of nobody', guard: { takesJob: 'job_unsent' } })).toMatchObject({ moved: false });
+
+    const id = await sent();
+    const adopted = await edits.move(id, 'processing', { cause: 'adopts', data: { upstreamJobId: `job_${id}` }, guard: { takesJob: `job_${id}` } });
+    expect(adopted).toMatchObject({ moved: true, edit: { upstreamJobId: `job_${id}` } });
+    expect(await edits.move(id, 'completed', { cause: 'foreign', guard: { takesJob: 'job_foreign' } })).toMatchObject({ moved: false });
+    expect(await edits.move(id, 'completed', { cause: 'its own', guard: { takesJob: `job_${id}` } })).toMatchObject({ moved: true });
+  });
+
+  it('with oneImageOrdered, moves only an edit that asked for one image', async () => {
+    const four = await sent(4);
+    const guard = { takesJob: `job_${four}`, oneImageOrdered: true };
+    expect(await edits.move(four, 'completed', { cause: 'one image named', guard })).toMatchObject({ moved: false });
+    expect(await edits.move(four, 'completed', { cause: 'all outputs', guard: { takesJob: `job_${four}` } })).toMatchObject({ moved: true });
+    const one = await sent(1);
+    expect(await edits.move(one, 'completed', { cause: 'one image named', guard: { takesJob: `job_${one}`, oneImageOrdered: true } })).toMatchObject({
+      moved: true,
+    });
+  });
+});
 
 describe('edits accepted at the same time', () => {
   const accept = (input: Prisma.InputJsonObject, extra: { callbackUrl?: string; metadata?: Prisma.InputJsonObject } = {}) =>

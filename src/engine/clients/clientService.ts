@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
 import { isUuid } from '../../shared/ids.js';
+import { budgetDay } from '../../store/clients/budgetDay.js';
 import type { ApiKey, ClientRepository, ClientWithKeys } from '../../store/clients/repository.js';
-import { budgetDay } from '../../store/edits/budget.js';
 import type { ClientDetail, ClientView, CreateClientBody, UpdateClientBody } from '../schemas/clients.js';
 import { hashApiKey, issueApiKey, looksLikeApiKey } from './keys.js';
 

@@ -3,7 +3,6 @@ import { findModel } from '../../catalog/models.js';
 import { AppError, editNotFound } from '../../errors.js';
 import { isUuid } from '../../shared/ids.js';
 import type { Edit } from '../../store/edits/repository.js';
-import { ordersOneImage } from '../../store/edits/statements.js';
 import { isTerminal } from '../../store/edits/status.js';
 import type { PixelByteClient } from '../../upstream/client.js';
 import { UpstreamError } from '../../upstream/errors.js';
@@ -108,7 +107,7 @@ async function applyAtOnce(deps: WebhookIntakeDeps, webhook: VerifiedWebhook): P
   const result = toUpstreamResult(reportWith(payload, named ? [named] : []));
   if (!result) return null;
   const applied = await deps.transitions.applyUpstreamResult(webhook.editId, result, `webhook ${status}`, eventOf(webhook), {
-    if: status === 'completed' ? ordersOneImage : undefined,
+    oneImageOrdered: status === 'completed',
     ifMoved: true,
   });
   return applied.moved ? { received: true, duplicate: !applied.webhookStored, applied: true } : null;

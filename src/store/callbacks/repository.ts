@@ -1,94 +1,56 @@
 import type { CallbackAttempt, CallbackDelivery } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/prisma.js';
-import { type AttemptRecord, type AttemptVerdict, type ClaimResult, claimDueDelivery, claimResultOf, postponeClaim, recordAttempt } from './statements.js';
+import { type ClaimResult, claimDue } from './claimDue.js';
+import { postpone } from './postpone.js';
+import * as reads from './reads.js';
+import { type AttemptRecord, type AttemptVerdict, recordAttempt } from './recordAttempt.js';
+import { type RestartResult, restart } from './restart.js';
 
-export type { AttemptRecord, AttemptVerdict, CallbackAttempt, CallbackDelivery, ClaimResult };
-
-/** What a redeliver came to: a new series, or why not (another redeliver was too recent; the delivery is still pending). */
-export type RestartResult = { kind: 'restarted' } | { kind: 'too-soon'; retryAfterMs: number } | { kind: 'pending' };
+export type { AttemptRecord, AttemptVerdict, CallbackAttempt, CallbackDelivery, ClaimResult, RestartResult };
 
 /**
- * Callback deliveries and their attempts. Status changes are guarded updates; an attempt's own steps (claim,
- * record, or postpone when no slot is free) are single statements (statements.ts), the rest is Prisma.
+ * Callback deliveries and their attempts, as the engine uses them: each method is one operation of its own file
+ * beside this one; this object only binds them to a database. An attempt's own steps (claim, record, or postpone
+ * when no slot is free) are single statements on node-postgres, each re-checking the row it changes: of two workers
+ * claiming one delivery exactly one gets it, an outcome is never written over a delivery restarted into a new
+ * series, and a postponement gives back only its own claim. The rest is Prisma.
  */
 export class CallbackRepository {
   constructor(private readonly db: Db) {}
 
   findById(id: string): Promise<CallbackDelivery | null> {
-    return this.db.callbackDelivery.findUnique({ where: { id } });
+    return reads.findById(this.db, id);
   }
 
-  /** An edit reaches one terminal status, so it has at most one delivery. */
   findByEdit(editId: string): Promise<CallbackDelivery | null> {
-    return this.db.callbackDelivery.findFirst({ where: { editId }, orderBy: { createdAt: 'asc' } });
+    return reads.findByEdit(this.db, editId);
   }
 
-  async findByEdits(editIds: string[]): Promise<Map<string, CallbackDelivery>> {
-    if (editIds.length === 0) return new Map();
-    const rows = await this.db.callbackDelivery.findMany({ where: { editId: { in: editIds } }, orderBy: { createdAt: 'desc' } });
-    return new Map(rows.map((row) => [row.editId, row]));
+  findByEdits(editIds: string[]): Promise<Map<string, CallbackDelivery>> {
+    return reads.findByEdits(this.db, editIds);
   }
 
   attempts(deliveryId: string): Promise<CallbackAttempt[]> {
-    return this.db.callbackAttempt.findMany({ where: { deliveryId }, orderBy: { id: 'asc' } });
+    return reads.attempts(this.db, deliveryId);
   }
 
-  /**
-   * Claims the delivery for one attempt if it is pending and due at `now`, holding it until `leaseUntil`, and reads
-   * it with its edit; otherwise says why not.
-   */
-  async claimDue(id: string, now: Date, leaseUntil: Date): Promise<ClaimResult> {
-    const [row] = await this.db.sql.rows(claimDueDelivery(id, now, leaseUntil));
-    return claimResultOf(row, now);
+  claimDue(id: string, now: Date, leaseUntil: Date): Promise<ClaimResult> {
+    return claimDue(this.db, id, now, leaseUntil);
   }
 
-  /** Stores the attempt and its consequence together. False when the delivery had left that series (or pending). */
-  async recordAttempt(deliveryId: string, attempt: AttemptRecord, verdict: AttemptVerdict, now = new Date()): Promise<boolean> {
-    const [row] = await this.db.sql.rows<{ applied: number }>(recordAttempt(deliveryId, attempt, verdict, now));
-    return row?.applied === 1;
+  recordAttempt(deliveryId: string, attempt: AttemptRecord, verdict: AttemptVerdict, now = new Date()): Promise<boolean> {
+    return recordAttempt(this.db, deliveryId, attempt, verdict, now);
   }
 
-  /**
-   * Hands back a claim that made no attempt: due again at `nextAttemptAt`, nothing counted. False when the delivery
-   * is no longer held by that claim.
-   */
-  async postpone(id: string, series: number, leaseUntil: Date, nextAttemptAt: Date, now = new Date()): Promise<boolean> {
-    const [row] = await this.db.sql.rows<{ applied: number }>(postponeClaim(id, series, leaseUntil, nextAttemptAt, now));
-    return row?.applied === 1;
+  postpone(id: string, series: number, leaseUntil: Date, nextAttemptAt: Date, now = new Date()): Promise<boolean> {
+    return postpone(this.db, id, series, leaseUntil, nextAttemptAt, now);
   }
 
-  /**
-   * Starts a new attempt series, due now, for a delivery that is over (delivered or failed) and was not restarted
-   * in the last `cooldownMs`. The event and its webhook-id stay the same. One guarded update, so of redelivers that
-   * race exactly one starts a series; otherwise says why not.
-   */
-  async restart(id: string, cooldownMs: number, now = new Date()): Promise<RestartResult> {
-    const cooledDown = new Date(now.getTime() - cooldownMs);
-    const { count } = await this.db.callbackDelivery.updateMany({
-      where: {
-        id,
-        status: { in: ['delivered', 'failed'] },
-        ...(cooldownMs > 0 ? { OR: [{ redeliveredAt: null }, { redeliveredAt: { lte: cooledDown } }] } : {}),
-      },
-      data: { status: 'pending', series: { increment: 1 }, seriesAttempts: 0, deliveredAt: null, nextAttemptAt: now, redeliveredAt: now },
-    });
-    if (count === 1) return { kind: 'restarted' };
-    // Read after the update, so a redeliver that won the race meanwhile is seen.
-    const row = await this.db.callbackDelivery.findUnique({ where: { id }, select: { redeliveredAt: true } });
-    if (cooldownMs > 0 && row?.redeliveredAt && row.redeliveredAt > cooledDown) {
-      // The winner of a concurrent race may have stamped a moment later than this request's `now`: never more than the cooldown.
-      return { kind: 'too-soon', retryAfterMs: Math.min(cooldownMs, row.redeliveredAt.getTime() + cooldownMs - now.getTime()) };
-    }
-    return { kind: 'pending' };
+  restart(id: string, cooldownMs: number, now = new Date()): Promise<RestartResult> {
+    return restart(this.db, id, cooldownMs, now);
   }
 
-  /** Pending deliveries whose next attempt was due before `dueBefore`: the sweeper's work list. */
   findOverdue(dueBefore: Date, take: number): Promise<Pick<CallbackDelivery, 'id' | 'editId'>[]> {
-    return this.db.callbackDelivery.findMany({
-      where: { status: 'pending', nextAttemptAt: { lt: dueBefore } },
-      select: { id: true, editId: true },
-      orderBy: { nextAttemptAt: 'asc' },
-      take,
-    });
+    return reads.findOverdue(this.db, dueBefore, take);
   }
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { invalidInput } from '../../errors.js';
-import type { Db } from '../../infra/prisma.js';
-import { budgetDay } from '../edits/budget.js';
+import { budgetDay } from './budgetDay.js';
 
 const DAY_MS = 86_400_000;
 /** The longest range one report covers: a year, leap day included. */
@@ -49,41 +48,4 @@ export function usageRange(query: UsageQuery, now = new Date()): { from: string;
     throw invalidInput('The query is invalid', [{ path: 'from', message: `the range must be at most ${MAX_USAGE_DAYS} days` }]);
   }
   return { from, to };
-}
-
-/**
- * A client's spend by UTC day and model, read from its edits (through the (clientId, createdAt) index): the same
- * figures the budget ledger holds per day, split by model. A completed edit counts what PixelByte charged; a
- * failed or cancelled one nothing, as PixelByte refunds it.
- */
-export async function usageOf(db: Db, clientId: string, range: { from: string; to: string }): Promise<UsageReport> {
-  const rows = await db.$queryRaw<{ day: string; model: string; edits: number; completed: number; refunded: number; spent: bigint; pending: bigint }[]>`
-    SELECT to_char("createdAt"::date, 'YYYY-MM-DD') AS day, "model",
-      count(*)::int AS edits,
-      (count(*) FILTER (WHERE "status" = 'completed'))::int AS completed,
-      (count(*) FILTER (WHERE "status" IN ('failed', 'cancelled')))::int AS refunded,
-      COALESCE(sum(COALESCE("costMicroCents", "estimatedCostMicroCents")) FILTER (WHERE "status" = 'completed'), 0)::bigint AS spent,
-      COALESCE(sum(COALESCE("costMicroCents", "estimatedCostMicroCents")) FILTER (WHERE "status" NOT IN ('completed', 'failed', 'cancelled')), 0)::bigint AS pending
-    FROM "Edit"
-    WHERE "clientId" = ${clientId} AND "createdAt" >= ${range.from}::date AND "createdAt" < ${range.to}::date + 1
-    GROUP BY 1, 2
-    ORDER BY 1, 2`;
-  const days = rows.map((r) => ({
-    day: r.day,
-    model: r.model,
-    edits: r.edits,
-    completed: r.completed,
-    refunded: r.refunded,
-    spentMicroCents: Number(r.spent),
-    pendingMicroCents: Number(r.pending),
-  }));
-  return {
-    ...range,
-    days,
-    totals: {
-      edits: days.reduce((n, d) => n + d.edits, 0),
-      spentMicroCents: days.reduce((n, d) => n + d.spentMicroCents, 0),
-      pendingMicroCents: days.reduce((n, d) => n + d.pendingMicroCents, 0),
-    },
-  };
 }

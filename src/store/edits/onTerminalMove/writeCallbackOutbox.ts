@@ -1,5 +1,5 @@
 import { Prisma } from '../../../generated/prisma/client.js';
-import type { TerminalMoveHook } from '../repository.js';
+import type { MovedColumn, TerminalMoveHook } from '../moveEdit.js';
 
 /**
  * The callbacks feature's part in an edit's terminal move (registered on the EditRepository at start-up): the
@@ -9,11 +9,14 @@ import type { TerminalMoveHook } from '../repository.js';
  */
 export const writeCallbackOutbox: TerminalMoveHook = {
   outbox: true,
-  sql: Prisma.sql`
+  sql: (moved) => {
+    const m = (name: MovedColumn) => moved.column(name, 'm');
+    return Prisma.sql`
     INSERT INTO "CallbackDelivery" ("id", "editId", "type", "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT 'msg_' || gen_random_uuid(), m."id", 'edit.' || m."status"::text, m."updatedAt", m."updatedAt", m."updatedAt"
-    FROM moved m
-    WHERE m."callbackUrl" IS NOT NULL AND m."status" IN ('completed', 'failed', 'cancelled')
+    SELECT 'msg_' || gen_random_uuid(), ${m('id')}, 'edit.' || ${m('status')}::text, ${m('updatedAt')}, ${m('updatedAt')}, ${m('updatedAt')}
+    FROM ${moved.from('m')}
+    WHERE ${m('callbackUrl')} IS NOT NULL AND ${m('status')} IN ('completed', 'failed', 'cancelled')
     ON CONFLICT DO NOTHING
-    RETURNING "id"`,
+    RETURNING "id"`;
+  },
 };

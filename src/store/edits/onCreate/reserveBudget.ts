@@ -1,13 +1,15 @@
-import { AppError } from '../../errors.js';
-import { Prisma } from '../../generated/prisma/client.js';
-import type { Db } from '../../infra/prisma.js';
-import { isUuid } from '../../shared/ids.js';
-import type { CreateHook, Edit, TerminalMoveHook } from './repository.js';
+import { AppError } from '../../../errors.js';
+import type { Edit } from '../../../generated/prisma/client.js';
+import { Prisma } from '../../../generated/prisma/client.js';
+import type { Db } from '../../../infra/prisma.js';
+import { isUuid } from '../../../shared/ids.js';
+import { budgetDay } from '../../clients/budgetDay.js';
+import type { CreateHook } from '../insertEdits.js';
 
-/** The UTC day (YYYY-MM-DD) an edit's cost counts towards: the day it was accepted. */
-export const budgetDay = (at: Date): string => at.toISOString().slice(0, 10);
-
-/** Registered clients have UUIDs; a bootstrap key's client (API_KEYS) is a `key_…` fingerprint and has no budget. */
+/**
+ * Registered clients have UUIDs; a bootstrap key's client (API_KEYS) is a `key_…` fingerprint and has no budget
+ * (onTerminalMove/settleBudget.ts tells them apart the same way).
+ */
 const hasLedger = (edit: Edit): boolean => isUuid(edit.clientId);
 
 const budgetExceeded = (remainingMicroCents: number) =>
@@ -45,23 +47,3 @@ export const reserveBudget = (db: Db): CreateHook => ({
     return budgetExceeded(Number(remaining > 0n ? remaining : 0n));
   },
 });
-
-// A registered client's id is a UUID (see hasLedger); a bootstrap key's fingerprint is not, and is never cast.
-const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-
-/**
- * The budgets feature's part in an edit's terminal move, in the move's own statement: a failed or cancelled edit
- * gives its reservation back (PixelByte refunds those), a completed one swaps its estimate for what PixelByte says
- * it charged. Writes no outbox rows.
- */
-export const settleBudget: TerminalMoveHook = {
-  sql: Prisma.sql`
-    UPDATE "ClientDailySpend" s SET "reservedMicroCents" = s."reservedMicroCents" + m."delta"
-    FROM (
-      SELECT CASE WHEN "clientId" ~* ${UUID_PATTERN} THEN "clientId"::uuid END AS "clientId", "createdAt"::date AS "day",
-             CASE WHEN "status" = 'completed' THEN coalesce("costMicroCents", "estimatedCostMicroCents") - "estimatedCostMicroCents"
-                  ELSE -"estimatedCostMicroCents" END AS "delta"
-      FROM moved
-    ) m
-    WHERE s."clientId" = m."clientId" AND s."day" = m."day" AND m."delta" <> 0`,
-};

@@ -1,0 +1,55 @@
+import type { Edit, EditTransition, Prisma, SubmitAttempt } from '../../generated/prisma/client.js';
+import type { Db } from '../../infra/prisma.js';
+import type { EditStatus } from './status.js';
+
+/** The plain reads of edits, their history and their submits, through Prisma: none of them is on the hot path. */
+
+export function findById(db: Db, id: string): Promise<Edit | null> {
+  return db.edit.findUnique({ where: { id } });
+}
+
+/** The edit, only if `clientId` created it: to anyone else it does not exist. */
+export function findOwned(db: Db, id: string, clientId: string): Promise<Edit | null> {
+  return db.edit.findFirst({ where: { id, clientId } });
+}
+
+export function findByUpstreamJobId(db: Db, upstreamJobId: string): Promise<Edit | null> {
+  return db.edit.findUnique({ where: { upstreamJobId } });
+}
+
+export function history(db: Db, id: string): Promise<EditTransition[]> {
+  return db.editTransition.findMany({ where: { editId: id }, orderBy: { id: 'asc' } });
+}
+
+export interface ListPage {
+  /** Only this client's edits. */
+  clientId: string;
+  status?: EditStatus;
+  limit: number;
+  after?: { createdAt: Date; id: string };
+}
+
+/** Newest first; `after` is the last row of the previous page. Fetches one extra row to know whether more exist. */
+export async function list(db: Db, page: ListPage): Promise<{ edits: Edit[]; hasMore: boolean }> {
+  const where: Prisma.EditWhereInput = {
+    clientId: page.clientId,
+    ...(page.status ? { status: page.status } : {}),
+    ...(page.after ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] } : {}),
+  };
+  const rows = await db.edit.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1 });
+  return { edits: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+}
+
+/** Edits left in `statuses` since before `olderThan`: the sweeper's work list. */
+export function findStale(db: Db, statuses: readonly EditStatus[], olderThan: Date, take: number): Promise<Pick<Edit, 'id' | 'status'>[]> {
+  return db.edit.findMany({
+    where: { status: { in: [...statuses] }, updatedAt: { lt: olderThan } },
+    select: { id: true, status: true },
+    orderBy: { updatedAt: 'asc' },
+    take,
+  });
+}
+
+export function submitAttempts(db: Db, editId: string): Promise<SubmitAttempt[]> {
+  return db.submitAttempt.findMany({ where: { editId }, orderBy: { attempt: 'asc' } });
+}
