@@ -18,7 +18,6 @@ import { answerNotesBeside } from './queue/answerNotes.js';
 import { batchedSubmitEnqueuer, type EditQueues, enqueueCallbacksInBackground, ensureCallbackJob, ensureSubmitJob } from './queue/queues.js';
 import { CallbackRepository } from './store/callbacks/repository.js';
 import { ClientRepository } from './store/clients/repository.js';
-import type { UsageReport } from './store/clients/usage.js';
 import { usageOf } from './store/clients/usageOf.js';
 import { reserveBudget } from './store/edits/onCreate/reserveBudget.js';
 import { settleBudget } from './store/edits/onTerminalMove/settleBudget.js';
