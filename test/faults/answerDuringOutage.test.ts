@@ -88,6 +88,37 @@ describe("PixelByte's answer arriving while Postgres is cut", () => {
     expect(attempts.map((a) => [a.outcome, a.upstreamJobId])).toEqual([['accepted', job!.jobId]]);
   });
 
+  it('is held by its run past the retry deadline while Redis is down too, and recorded once Postgres is back', async () => {
+    const pg = await proxiedDatabase();
+    const redisTarget = new URL(testRedisUrl());
+    const redisProxy = new TcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
+    await redisProxy.start();
+    running.push({ stop: () => redisProxy.stop() });
+    // The deadline passes while neither store can take the answer: handing it on then would lose it.
+    const s = await startRelayWithSimulator(
+      { DATABASE_URL: pg.url, REDIS_URL: viaProxy(testRedisUrl(), redisProxy), SUBMIT_ANSWER_RECORD_RETRY_MS: '300', ...timings },
+      simulator,
+    );
+    running.push(s);
+    const id = await postWhileAnswerIsSlow(s);
+    pg.proxy.cut();
+    redisProxy.cut();
+    try {
+      await s.sim.waitFor(answered(s), 10_000);
+      await new Promise((r) => setTimeout(r, 3_000));
+      redisProxy.restore();
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      redisProxy.restore();
+      pg.proxy.restore();
+    }
+    const edit = await completedEdit(s, id);
+    expect(s.sim.stats().jobsCreated).toBe(1);
+    expect(edit.upstream.jobId).toBe([...s.sim.jobs.keys()][0]);
+    expect(s.t.logs.text()).toMatch(/could not note an accepted submit in Redis; only this run holds it/);
+    expect(s.t.logs.text()).not.toMatch(/duplicate charge is possible/);
+  });
+
   it('outlives the worker that heard it: a worker killed during the outage leaves a note the next one records', async () => {
     const pg = await proxiedDatabase();
     // The API keeps its own connection to Postgres: only the worker's is cut.

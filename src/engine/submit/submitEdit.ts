@@ -238,12 +238,16 @@ async function keepAnswer(deps: SubmitEditDeps, editId: string, answer: Accepted
         await noteOnce();
         if (!isDatabaseUnavailable(err)) throw err;
         if (Date.now() >= deadline) {
-          deps.logger.error({ editId, jobId, err }, 'the database could not record an accepted submit; a later run records it from its note');
-          return { kind: 'retry', delayMs: NEXT_RUN_AFTER_MS, reason: `PixelByte accepted job ${jobId}; the database has not recorded it yet` };
+          // Handed on only once the note is in Redis: while only this run holds the answer, it keeps trying itself.
+          if (await noted) {
+            deps.logger.error({ editId, jobId, err }, 'the database could not record an accepted submit; a later run records it from its note');
+            return { kind: 'retry', delayMs: NEXT_RUN_AFTER_MS, reason: `PixelByte accepted job ${jobId}; the database has not recorded it yet` };
+          }
+          noted = undefined;
         }
         if (retry === 1) deps.logger.warn({ editId, jobId, err }, 'the database could not record an accepted submit; retrying');
       }
-      await sleep(Math.min(backoffDelayMs(retry, RECORD_RETRY_BASE_MS, RECORD_RETRY_MAX_MS), Math.max(0, deadline - Date.now())));
+      await sleep(Math.min(backoffDelayMs(retry, RECORD_RETRY_BASE_MS, RECORD_RETRY_MAX_MS), Math.max(RECORD_RETRY_BASE_MS, deadline - Date.now())));
     }
   } finally {
     clearTimeout(slow);
