@@ -27,3 +27,32 @@ describe('the top-level folders', () => {
     });
   }
 });
+
+// The rooms of src/, each importing only rooms below it: a route reaches the database through the engine and the
+// store, never the other way round. compose.ts, start.ts and main.ts (the roots) see everything.
+const SRC_BELOW: Record<string, string[]> = {
+  api: ['engine', 'store', 'queue', 'metrics', 'upstream', 'catalog', 'infra', 'shared', 'errors.ts', 'errorCatalog.ts', 'config.ts', 'generated'],
+  queue: ['engine', 'store', 'upstream', 'infra', 'shared', 'errors.ts', 'errorCatalog.ts'],
+  metrics: ['queue', 'store', 'infra', 'shared', 'generated'],
+  engine: ['store', 'upstream', 'catalog', 'infra', 'shared', 'errors.ts', 'errorCatalog.ts', 'generated'],
+  store: ['infra', 'shared', 'errors.ts', 'errorCatalog.ts', 'generated'],
+  upstream: ['infra', 'shared', 'errors.ts', 'errorCatalog.ts'],
+  catalog: ['shared', 'errors.ts', 'errorCatalog.ts'],
+  infra: ['generated'],
+  shared: [],
+};
+
+describe('the rooms of src/', () => {
+  const roomOf = (absolute: string) => path.relative(path.join(REPO_ROOT, 'src'), absolute).split(path.sep)[0]!;
+  for (const [room, below] of Object.entries(SRC_BELOW)) {
+    it(`src/${room}/ imports only itself and ${below.join(', ') || 'nothing else'}`, () => {
+      for (const file of sourceFiles(`src/${room}`)) {
+        for (const spec of specifiersOf(file).filter((s) => s.startsWith('.'))) {
+          const target = roomOf(path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'));
+          if (target === room) continue;
+          expect(below, `${path.relative(REPO_ROOT, file)} imports ${spec}`).toContain(target);
+        }
+      }
+    });
+  }
+});
