@@ -21,22 +21,24 @@ export type SubmitResponse = z.infer<typeof submitResponse>;
 export const upstreamJobStatus = z.enum(['pending', 'processing', 'completed', 'failed', 'cancelled']);
 export type UpstreamJobStatus = z.infer<typeof upstreamJobStatus>;
 
+// Text Postgres can store, as for webhooks: an answer that holds U+0000 or a lone surrogate is unreadable (and asked
+// again later), never a failed statement at every poll.
 export const upstreamOutput = z.object({
-  url: z.string(),
-  type: z.string().default('image'),
-  thumbnail: z.string().nullish(),
-  posterImage: z.string().nullish(),
+  url: storableString(),
+  type: storableString().default('image'),
+  thumbnail: storableString().nullish(),
+  posterImage: storableString().nullish(),
 });
 
 export const jobResponse = z.object({
-  jobId: z.string(),
+  jobId: storableString(),
   status: upstreamJobStatus,
   progress: z.number().optional(),
-  output: z.string().nullish(),
+  output: storableString().nullish(),
   outputs: z.array(upstreamOutput).nullish(),
-  error: z.object({ code: z.string(), message: z.string().default('') }).nullish(),
-  createdAt: z.string().nullish(),
-  completedAt: z.string().nullish(),
+  error: z.object({ code: storableString(), message: storableString().default('') }).nullish(),
+  createdAt: storableString().nullish(),
+  completedAt: storableString().nullish(),
 });
 export type UpstreamJob = z.infer<typeof jobResponse>;
 
