@@ -64,7 +64,7 @@ export function buildSimulatorApp(ctx: SimulatorContext): FastifyInstance {
   );
 
   app.register(jobRoutes(ctx), { prefix: '/v1' });
-  app.register(outputRoutes);
+  app.register(outputRoutes(ctx));
   app.register(controlRoutes(ctx), { prefix: '/__sim' });
   return app;
 }

@@ -46,6 +46,11 @@ export const switchesSchema = z.strictObject({
   responseDelayMs: z.number().int().nonnegative().optional(),
   /** A cancel takes effect (job cancelled, refunded) at once; its answer leaves this much later. */
   cancelResponseDelayMs: z.number().int().nonnegative().optional(),
+  /**
+   * The CDN forgets a job's outputs (and thumbnails) this long after the job completed: their URLs then answer 404,
+   * as an expired object does. Judged when the output is requested; overrides the `outputTtlMs` option.
+   */
+  outputTtlMs: z.number().int().nonnegative().optional(),
 });
 export type Switches = z.infer<typeof switchesSchema>;
 
@@ -129,10 +134,13 @@ export interface SimulatorOptions {
    */
   httpWebhooks?: HttpWebhooks;
   publicUrl?: string;
+  /** How long outputs stay on the CDN after their job completed; unset keeps them for the simulator's life (see the switch). */
+  outputTtlMs?: number;
   logger?: boolean | object;
 }
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'publicUrl'>> & { publicUrl: string | undefined };
+type OptionalOptions = 'publicUrl' | 'outputTtlMs';
+export type ResolvedOptions = Required<Omit<SimulatorOptions, OptionalOptions>> & { [K in OptionalOptions]: SimulatorOptions[K] | undefined };
 
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
   return {
@@ -147,6 +155,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     envelope: options.envelope ?? 'flat',
     httpWebhooks: options.httpWebhooks ?? 'loopback',
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    outputTtlMs: options.outputTtlMs,
     logger: options.logger ?? false,
   };
 }
