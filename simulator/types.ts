@@ -46,6 +46,10 @@ export const switchesSchema = z.strictObject({
   responseDelayMs: z.number().int().nonnegative().optional(),
   /** A cancel takes effect (job cancelled, refunded) at once; its answer leaves this much later. */
   cancelResponseDelayMs: z.number().int().nonnegative().optional(),
+  /** Overrides the `uploadUrlTtlMs` option for the presigns made while it is set. */
+  uploadUrlTtlMs: z.number().int().nonnegative().optional(),
+  /** Overrides the `uploadLifeMs` option for the files PUT while it is set. */
+  uploadLifeMs: z.number().int().nonnegative().optional(),
 });
 export type Switches = z.infer<typeof switchesSchema>;
 
@@ -129,6 +133,10 @@ export interface SimulatorOptions {
    */
   httpWebhooks?: HttpWebhooks;
   publicUrl?: string;
+  /** How long a presigned uploadUrl takes its PUT (PixelByte: 15 minutes). */
+  uploadUrlTtlMs?: number;
+  /** How long an uploaded file can be read before it is deleted (PixelByte: 60 minutes after the upload). */
+  uploadLifeMs?: number;
   logger?: boolean | object;
 }
 
@@ -147,6 +155,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     envelope: options.envelope ?? 'flat',
     httpWebhooks: options.httpWebhooks ?? 'loopback',
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    uploadUrlTtlMs: options.uploadUrlTtlMs ?? 15 * 60_000,
+    uploadLifeMs: options.uploadLifeMs ?? 60 * 60_000,
     logger: options.logger ?? false,
   };
 }
