@@ -381,8 +381,10 @@ describe('hostile client input', () => {
 
 describe('bytes that are not UTF-8, on every route that reads a JSON body', () => {
   const notUtf8 = withBytes('{"name":"caf«»","input":{"prompt":"x"}}', [0xe9]);
+  // Routes whose body is never JSON: they refuse the content type itself, before a byte of it is read.
+  const notJson = new Set(['POST /v1/uploads']);
 
-  it('answers 400 INVALID_UTF8 on each, before anything reads the body', async () => {
+  it('answers 400 INVALID_UTF8 on each, before anything reads the body (415 where no JSON is taken at all)', async () => {
     const { routes } = await appRoutesAndDocument(t.config);
     // bull-board's routes are its own (read-only here), with their own error answers: not our API.
     const withBodies = routes
@@ -402,7 +404,10 @@ describe('bytes that are not UTF-8, on every route that reads a JSON body', () =
       });
       answers[`${route.method} ${route.url}`] = `${res.statusCode} ${res.json().code}`;
     }
-    expect(answers).toEqual(Object.fromEntries(Object.keys(answers).map((name) => [name, '400 INVALID_UTF8'])));
+    expect(answers).toEqual(
+      Object.fromEntries(Object.keys(answers).map((name) => [name, notJson.has(name) ? '415 UNSUPPORTED_MEDIA_TYPE' : '400 INVALID_UTF8'])),
+    );
+    expect(Object.keys(answers).filter((name) => notJson.has(name))).toEqual([...notJson]);
     expect(await t.db.client.count({ where: { name: { contains: 'caf' } } })).toBe(0);
   });
 });
