@@ -125,6 +125,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     logger,
     callbacks: deliveries,
     vetCallbackUrl: (url) => callbacks.vetUrl(url),
+    uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
   });
   return {
     edits: editService,
@@ -162,6 +163,7 @@ function workerEngine(shared: Shared, queues: EditQueues, redis: Redis | undefin
       reconcileGraceMs: config.RECONCILE_GRACE_MS,
       answers: answerNotesBeside(queues.submit),
       answerRecordRetryMs: config.SUBMIT_ANSWER_RECORD_RETRY_MS,
+      uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
     },
     reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
     sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },

@@ -29,6 +29,12 @@ export const ERROR_CODES = {
   CALLBACKS_DISABLED: doc(400, 'CALLBACKS_DISABLED', 'A `callbackUrl` was given but this server has no CALLBACK_SIGNING_SECRET'),
   INVALID_MULTIPART: doc(400, 'INVALID_MULTIPART', 'The multipart/form-data body cannot be read: no boundary, malformed, or cut short'),
   FILE_EMPTY: doc(400, 'FILE_EMPTY', 'The uploaded file has no bytes'),
+  UNKNOWN_UPLOAD: doc(400, 'UNKNOWN_UPLOAD', 'An `upload:<id>` in the input names no upload of this client; `details` names the field; nothing was stored'),
+  UPLOAD_EXPIRED: doc(
+    400,
+    'UPLOAD_EXPIRED',
+    'An `upload:<id>` in the input names an upload PixelByte deletes within UPLOAD_EXPIRY_MARGIN_MS; `details` names the field; nothing was stored. Upload the image again',
+  ),
   INVALID_IDEMPOTENCY_KEY: doc(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key is not 1–255 visible ASCII characters'),
   UNAUTHORIZED: doc(401, 'UNAUTHORIZED', 'Missing or unknown bearer token'),
   INVALID_SIGNATURE: doc(401, 'INVALID_SIGNATURE', 'X-PixelByte-Signature does not match the body, or X-PixelByte-Timestamp is missing or outside ±300 s'),
