@@ -122,7 +122,7 @@ async function send(deps: SubmitEditDeps, edit: Edit, attempt: SubmitAttempt, us
   try {
     uploads = await resolveUploads(deps.uploads, edit.clientId, edit.input as Record<string, unknown>);
   } catch (err) {
-    // Nothing left: said so, or the fence would wait out its grace for a submit that was never made.
+    // Nothing was sent, and the attempt says so: left in flight, the fence would wait out its grace for a submit never made.
     await deps.edits.finishSubmitAttempt(attempt.id, { outcome: 'not_sent', message: 'the uploads it names could not be read' }).catch(() => {});
     throw err;
   }
