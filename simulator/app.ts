@@ -5,6 +5,7 @@ import { randomId } from './jobStore.js';
 import { controlRoutes } from './routes/control.js';
 import { jobRoutes } from './routes/jobs.js';
 import { outputRoutes } from './routes/outputs.js';
+import { uploadRoutes } from './routes/uploads.js';
 import type { RecordedCall } from './types.js';
 
 const isControl = (url: string) => url.startsWith('/__sim');
@@ -65,6 +66,7 @@ export function buildSimulatorApp(ctx: SimulatorContext): FastifyInstance {
 
   app.register(jobRoutes(ctx), { prefix: '/v1' });
   app.register(outputRoutes(ctx));
+  app.register(uploadRoutes(ctx));
   app.register(controlRoutes(ctx), { prefix: '/__sim' });
   return app;
 }

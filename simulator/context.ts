@@ -4,12 +4,14 @@ import type { Ledger } from './ledger.js';
 import type { JobLifecycle } from './lifecycle.js';
 import type { TimerSet } from './timers.js';
 import type { RecordedCall, RecordedDelivery, ResolvedOptions } from './types.js';
+import type { UploadStore } from './uploadStore.js';
 import type { WebhookSender } from './webhookSender.js';
 
 /** Everything the simulator's routes work with, built once by createSimulator and passed in. */
 export interface SimulatorContext {
   options: ResolvedOptions;
   store: JobStore;
+  uploads: UploadStore;
   ledger: Ledger;
   faults: FaultPlan;
   lifecycle: JobLifecycle;

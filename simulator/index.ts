@@ -9,6 +9,7 @@ import { Ledger } from './ledger.js';
 import { JobLifecycle } from './lifecycle.js';
 import { TimerSet } from './timers.js';
 import { type RecordedCall, type RecordedDelivery, resolveOptions, type SimJob, type SimulatorOptions, type SubmitBehaviour, type Switches } from './types.js';
+import { type SimUpload, UploadStore } from './uploadStore.js';
 import { WebhookSender } from './webhookSender.js';
 
 export type { SimulatorStats } from './context.js';
@@ -23,6 +24,7 @@ export type {
   Switches,
   WebhookMode,
 } from './types.js';
+export type { SimUpload } from './uploadStore.js';
 
 export interface Simulator {
   app: FastifyInstance;
@@ -38,6 +40,8 @@ export interface Simulator {
   readonly calls: RecordedCall[];
   readonly deliveries: RecordedDelivery[];
   readonly jobs: Map<string, SimJob>;
+  /** Presigned and uploaded files, by fileId. */
+  readonly uploads: Map<string, SimUpload>;
   stats(): SimulatorStats;
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
 }
@@ -47,6 +51,7 @@ export function createSimulator(options?: SimulatorOptions): Simulator {
   const resolved = resolveOptions(options);
   const timers = new TimerSet();
   const store = new JobStore();
+  const uploads = new UploadStore();
   const ledger = new Ledger(resolved.balanceMicroCents);
   const faults = new FaultPlan();
   const calls: RecordedCall[] = [];
@@ -76,6 +81,7 @@ export function createSimulator(options?: SimulatorOptions): Simulator {
   const ctx: SimulatorContext = {
     options: resolved,
     store,
+    uploads,
     ledger,
     faults,
     lifecycle,
@@ -99,6 +105,7 @@ export function createSimulator(options?: SimulatorOptions): Simulator {
       sender.reset();
       lifecycle.reset();
       store.clear();
+      uploads.clear();
       ledger.reset();
       faults.reset();
       calls.length = 0;
@@ -124,6 +131,7 @@ export function createSimulator(options?: SimulatorOptions): Simulator {
     calls,
     deliveries,
     jobs: store.jobs,
+    uploads: uploads.uploads,
     stats: ctx.stats,
     async waitFor(predicate, timeoutMs = 5_000) {
       const deadline = Date.now() + timeoutMs;

@@ -68,6 +68,8 @@ export function acceptSubmit(ctx: SimulatorContext, args: { apiKey: string; requ
     });
   }
 
+  // PixelByte takes the job and charges it whatever its images; one it cannot read fails the job (and is refunded).
+  const outcome = imageUrlsOf(normalised).some((url) => ctx.uploads.isUnreadableFileUrl(url, ctx.baseUrl())) ? 'failed' : args.plan.outcome;
   ctx.ledger.charge(cost);
   const job = ctx.store.create({
     requestId: args.requestId,
@@ -79,9 +81,15 @@ export function acceptSubmit(ctx: SimulatorContext, args: { apiKey: string; requ
     costMicroCents: cost,
     outputCount: model.outputCount(normalised),
     ...model.dimensions(normalised),
-    outcome: args.plan.outcome,
+    outcome,
     webhookMode: args.plan.webhookMode,
   });
   ctx.lifecycle.start(job);
   return job;
+}
+
+/** The source images of an input: `image_urls`, or the one `image_url` of the models that take a single image. */
+function imageUrlsOf(input: Record<string, unknown>): string[] {
+  const { image_urls: list, image_url: one } = input;
+  return [...(Array.isArray(list) ? list : []), ...(typeof one === 'string' ? [one] : [])].filter((url): url is string => typeof url === 'string');
 }

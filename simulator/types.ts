@@ -51,6 +51,10 @@ export const switchesSchema = z.strictObject({
    * as an expired object does. Judged when the output is requested; overrides the `outputTtlMs` option.
    */
   outputTtlMs: z.number().int().nonnegative().optional(),
+  /** Overrides the `uploadUrlTtlMs` option for the presigns made while it is set. */
+  uploadUrlTtlMs: z.number().int().nonnegative().optional(),
+  /** Overrides the `uploadLifeMs` option for the files PUT while it is set. */
+  uploadLifeMs: z.number().int().nonnegative().optional(),
 });
 export type Switches = z.infer<typeof switchesSchema>;
 
@@ -136,6 +140,10 @@ export interface SimulatorOptions {
   publicUrl?: string;
   /** How long outputs stay on the CDN after their job completed; unset keeps them for the simulator's life (see the switch). */
   outputTtlMs?: number;
+  /** How long a presigned uploadUrl takes its PUT (PixelByte: 15 minutes). */
+  uploadUrlTtlMs?: number;
+  /** How long an uploaded file can be read before it is deleted (PixelByte: 60 minutes after the upload). */
+  uploadLifeMs?: number;
   logger?: boolean | object;
 }
 
@@ -156,6 +164,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     httpWebhooks: options.httpWebhooks ?? 'loopback',
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
     outputTtlMs: options.outputTtlMs,
+    uploadUrlTtlMs: options.uploadUrlTtlMs ?? 15 * 60_000,
+    uploadLifeMs: options.uploadLifeMs ?? 60 * 60_000,
     logger: options.logger ?? false,
   };
 }

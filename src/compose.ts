@@ -9,6 +9,7 @@ import { ClientService } from './engine/clients/clientService.js';
 import { EditService } from './engine/edits.js';
 import { logEditMoves } from './engine/moveLog.js';
 import { EditTransitions } from './engine/transitions.js';
+import { UploadService } from './engine/uploads/uploadService.js';
 import { createWorkerEngine, type WorkerEngine } from './engine/workerEngine.js';
 import type { MetricsDatabase } from './infra/metricsDatabase.js';
 import type { Db } from './infra/prisma.js';
@@ -23,6 +24,7 @@ import { reserveBudget } from './store/edits/onCreate/reserveBudget.js';
 import { settleBudget } from './store/edits/onTerminalMove/settleBudget.js';
 import { writeCallbackOutbox } from './store/edits/onTerminalMove/writeCallbackOutbox.js';
 import { EditRepository } from './store/edits/repository.js';
+import { UploadRepository } from './store/uploads/repository.js';
 import type { PixelByteClient } from './upstream/client.js';
 import { webhookUrlKey } from './upstream/webhookUrl.js';
 
@@ -63,6 +65,7 @@ export function createRepositories(db: Db, logger?: Logger) {
     }),
     deliveries: new CallbackRepository(db),
     clients: new ClientRepository(db),
+    uploads: new UploadRepository(db),
   };
 }
 
@@ -122,9 +125,11 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     logger,
     callbacks: deliveries,
     vetCallbackUrl: (url) => callbacks.vetUrl(url),
+    uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
   });
   return {
     edits: editService,
+    uploads: new UploadService({ uploads: shared.repositories.uploads, pixelbyte, logger, lifeMs: config.PIXELBYTE_UPLOAD_LIFE_MS }),
     callbacks,
     webhookIntake: { edits, transitions, pixelbyte, logger },
     clients: new ClientService({ clients, logger }),
@@ -158,6 +163,7 @@ function workerEngine(shared: Shared, queues: EditQueues, redis: Redis | undefin
       reconcileGraceMs: config.RECONCILE_GRACE_MS,
       answers: answerNotesBeside(queues.submit),
       answerRecordRetryMs: config.SUBMIT_ANSWER_RECORD_RETRY_MS,
+      uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
     },
     reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
     sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { isStrongSigningSecret } from './engine/callbacks/signing.js';
 
 const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
+/** PixelByte's `maxSize` for an uploaded image: 10 MB, counted as 10,485,760 bytes. */
+const PIXELBYTE_MAX_UPLOAD_BYTES = 10_485_760;
 
 /**
  * The secrets printed in the README and docker-compose.yml, which `npm run dev`, the compose stack and the simulator
@@ -167,8 +169,24 @@ const envSchema = z
     CALLBACK_CONCURRENCY_PER_ORIGIN: integer(1, 10_000).default(4),
     /** A redeliver of one edit's callback sooner than this after the last accepted one is refused (429 REDELIVER_TOO_SOON). */
     CALLBACK_REDELIVER_COOLDOWN_MS: integer(0, 86_400_000).default(60_000),
+    /** The largest image POST /v1/uploads takes (413 FILE_TOO_LARGE beyond it); PixelByte's own limit, 10 MB, is the most. */
+    UPLOAD_MAX_BYTES: integer(1, PIXELBYTE_MAX_UPLOAD_BYTES).default(PIXELBYTE_MAX_UPLOAD_BYTES),
+    /**
+     * How long PixelByte keeps an uploaded file: it documents deletion 60 minutes after the upload. Only a simulator
+     * that deletes sooner (its `uploadLifeMs`) wants another value; an upload's `expiresAt` is its start plus this.
+     */
+    PIXELBYTE_UPLOAD_LIFE_MS: integer(1_000, 86_400_000).default(60 * 60_000),
+    /**
+     * An edit naming an upload is refused (400 UPLOAD_EXPIRED), or failed before its submit, when the upload has less
+     * than this left: PixelByte must still find the file when it runs the job, which takes a while after the submit.
+     */
+    UPLOAD_EXPIRY_MARGIN_MS: integer(0, 3_600_000).default(5 * 60_000),
   })
   .superRefine((env, ctx) => {
+    if (env.UPLOAD_EXPIRY_MARGIN_MS >= env.PIXELBYTE_UPLOAD_LIFE_MS) {
+      // Every upload would be too old for an edit the moment it was made.
+      ctx.addIssue({ code: 'custom', path: ['UPLOAD_EXPIRY_MARGIN_MS'], message: 'must be less than PIXELBYTE_UPLOAD_LIFE_MS' });
+    }
     if (env.PIXELBYTE_API_URL.replace(/\/+$/, '') !== PIXELBYTE_PRODUCTION_URL) return;
     // PixelByte only calls https webhooks; catching this at start beats every submit failing with INVALID_WEBHOOK_URL.
     if (!env.PUBLIC_BASE_URL.startsWith('https://')) {

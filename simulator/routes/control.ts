@@ -44,6 +44,7 @@ export function controlRoutes(ctx: SimulatorContext) {
         webhookMode: job.webhookMode,
       })),
       deliveries: ctx.deliveries.map(({ rawBody: _rawBody, ...delivery }) => delivery),
+      uploads: [...ctx.uploads.uploads.values()].map(({ bytes, token: _token, ...upload }) => ({ ...upload, bytes: bytes?.length ?? null })),
     }));
   };
 }

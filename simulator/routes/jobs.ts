@@ -1,18 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { apiKeyOf, requireApiKey } from '../auth.js';
 import type { SimulatorContext } from '../context.js';
 import { invalidInput, jobNotFound, SimError } from '../errors.js';
 import { decodeCursor } from '../jobStore.js';
 import { jobView, listItemView, submitView } from '../jobViews.js';
 import { acceptSubmit, issuesOf } from '../submit.js';
-
-const apiKeys = new WeakMap<FastifyRequest, string>();
-
-function apiKeyOf(request: FastifyRequest): string {
-  const key = apiKeys.get(request);
-  if (key === undefined) throw new SimError(401, 'UNAUTHORIZED', 'Missing bearer token');
-  return key;
-}
 
 const jobParams = z.object({ jobId: z.string() });
 
@@ -48,13 +41,7 @@ export function jobRoutes(ctx: SimulatorContext) {
   const ok = (request: FastifyRequest, data: object) => (ctx.options.envelope === 'wrapped' ? { success: true, data, requestId: request.id } : data);
 
   return async function routes(v1: FastifyInstance): Promise<void> {
-    v1.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization;
-      const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      if (!match?.[1]) throw new SimError(401, 'UNAUTHORIZED', 'Missing or malformed Authorization: Bearer header');
-      if (!ctx.options.apiKeys.includes(match[1])) throw new SimError(401, 'INVALID_API_KEY', 'Invalid API key');
-      apiKeys.set(request, match[1]);
-    });
+    requireApiKey(v1, ctx.options.apiKeys);
 
     v1.post('/jobs/submit', async (request, reply) => {
       const apiKey = apiKeyOf(request);

@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
 import { editRoutes } from './routes/v1/edits.js';
 import { modelRoutes } from './routes/v1/models.js';
+import { uploadRoutes } from './routes/v1/uploads.js';
 import { usageRoutes } from './routes/v1/usage.js';
 import { pixelbyteWebhookRoutes } from './routes/webhooks/pixelbyte.js';
 import type { ApiServices } from './services.js';
@@ -42,6 +43,7 @@ export interface AppDeps {
     | 'AUTH_FAILURE_LIMIT'
     | 'AUTH_FAILURE_WINDOW_MS'
     | 'TRUST_PROXY'
+    | 'UPLOAD_MAX_BYTES'
   >;
   /** Built by createServices (compose.ts): the app constructs none of its own. */
   services: ApiServices;
@@ -107,6 +109,7 @@ export function buildApp(deps: AppDeps) {
       });
       v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
       v1.register(editRoutes, { service });
+      v1.register(uploadRoutes, { service: deps.services.uploads, maxBytes: deps.config.UPLOAD_MAX_BYTES });
       v1.register(modelRoutes);
       v1.register(callbackRoutes, { callbacks, edits: service });
       v1.register(usageRoutes, { usageOf: deps.services.usageOf });

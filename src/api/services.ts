@@ -2,6 +2,7 @@ import type { CallbackService } from '../engine/callbacks/callbackService.js';
 import type { ClientService } from '../engine/clients/clientService.js';
 import type { EditService } from '../engine/edits.js';
 import type { WebhookIntakeDeps } from '../engine/intake/applyWebhook.js';
+import type { UploadService } from '../engine/uploads/uploadService.js';
 import type { RelayMetrics } from '../metrics/relayMetrics.js';
 import type { EditQueues } from '../queue/queues.js';
 import type { UsageReport } from '../store/clients/usage.js';
@@ -9,6 +10,7 @@ import type { UsageReport } from '../store/clients/usage.js';
 /** What the HTTP API's routes call: declared by the API, built by the composition root (compose.ts). */
 export interface ApiServices {
   edits: EditService;
+  uploads: UploadService;
   callbacks: CallbackService;
   webhookIntake: WebhookIntakeDeps;
   clients: ClientService;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { storableString } from '../shared/safeText.js';
+import { isUploadReference, UPLOAD_REFERENCE_PREFIX, uploadIdOf } from '../shared/uploadReference.js';
 import { type Pricing, perImage, perRequest } from './pricing.js';
 
 /**
@@ -32,21 +33,36 @@ const prompt = storableString()
   .max(5000, 'must be at most 5000 characters')
   .describe('What to change in the image(s); 1–5000 characters, trimmed');
 
-// Length first, so the JSON Schema carries the bound (a refine is invisible to it) and no 2 MB string is parsed as a URL.
-const httpUrl = storableString()
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A source image: a URL PixelByte fetches, or `upload:<id>`, one of the client's uploads, which the submit replaces
+ * by the upload's fileUrl (whether the upload exists and is the client's is the accept step's to check).
+ * Length first, so the JSON Schema carries the bound (a refine is invisible to it) and no 2 MB string is parsed as a URL.
+ */
+const imageSource = storableString()
   .max(2048, 'must be at most 2048 characters')
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
-    } catch {
-      return false;
+  .superRefine((s, ctx) => {
+    if (isUploadReference(s)) {
+      if (uploadIdOf(s) === null) ctx.addIssue({ code: 'custom', message: `must be ${UPLOAD_REFERENCE_PREFIX}<id>, with the id POST /v1/uploads answered` });
+    } else if (!isHttpUrl(s)) {
+      ctx.addIssue({ code: 'custom', message: `must be an http(s) URL or ${UPLOAD_REFERENCE_PREFIX}<id>` });
     }
-  }, 'must be an http(s) URL')
-  .meta({ format: 'uri', description: 'An http(s) URL PixelByte can fetch' });
+  })
+  .meta({
+    format: 'uri',
+    description: `An http(s) URL PixelByte can fetch, or \`${UPLOAD_REFERENCE_PREFIX}<id>\` naming one of your uploads (POST /v1/uploads)`,
+  });
 
 const imageUrls = (max?: number) => {
-  const atLeastOne = z.array(httpUrl).min(1, 'needs at least 1 image URL');
+  const atLeastOne = z.array(imageSource).min(1, 'needs at least 1 image URL');
   const bounded = max === undefined ? atLeastOne : atLeastOne.max(max, `takes at most ${max} image URLs`);
   return bounded.describe(`Source images, 1${max === undefined ? ' or more' : `–${max}`}`);
 };
@@ -119,7 +135,7 @@ function nanoBananaModel(slug: string, name: string, baseMicroCents: number, fou
 // One source image, as a single string `image_url`.
 const gptImageInput = z.strictObject({
   prompt,
-  image_url: httpUrl.describe('The one source image (a single URL, not a list)'),
+  image_url: imageSource.describe('The one source image (one URL or upload:<id>, not a list)'),
   aspect_ratio: z.enum(['1:1', '3:2', '2:3']).optional(),
 });
 

@@ -31,7 +31,11 @@ export const editResource = z.object({
   id: z.string(),
   status: editStatus,
   model: z.string(),
-  input: z.record(z.string(), z.unknown()).describe("The input exactly as sent to PixelByte, the model's defaults filled in"),
+  input: z
+    .record(z.string(), z.unknown())
+    .describe(
+      "The input as PixelByte is sent it, the model's defaults filled in; an image named `upload:<id>` stays so here, and PixelByte is sent that upload's fileUrl",
+    ),
   callbackUrl: z.string().nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   upstream: z.object({ jobId: z.string().nullable(), requestId: z.string().nullable(), status: z.string().nullable() }),

@@ -13,6 +13,7 @@ import { type CallbackState, type EditResource, toEditResource } from './editRes
 import { decodeCursor, encodeCursor } from './schemas/cursor.js';
 import { issuesToDetails, listEditsQuery } from './schemas/edits.js';
 import type { EditStore, EditTransitions } from './transitions.js';
+import { resolveUploads, type UploadResolverDeps } from './uploads/references.js';
 
 /** Where an edit's callback delivery is read from, to show it on the edit. */
 export interface CallbackStates {
@@ -34,6 +35,8 @@ export interface EditServiceDeps {
   callbacks: CallbackStates;
   /** Throws CALLBACKS_DISABLED or INVALID_CALLBACK_URL for a callbackUrl that must not be stored. */
   vetCallbackUrl(url: string): Promise<void>;
+  /** Where the uploads an input names (`upload:<id>`) are looked up. */
+  uploads: UploadResolverDeps;
 }
 
 export interface AcceptResult {
@@ -67,11 +70,16 @@ export class EditService {
       imagesOrdered: price.quantity,
     };
 
-    if (idempotencyKey === undefined) return { status: 202, body: await this.store(edit), replayed: false };
+    if (idempotencyKey === undefined) {
+      await this.checkUploads(input, clientId);
+      return { status: 202, body: await this.store(edit), replayed: false };
+    }
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
     const hash = requestHash({ model: slug, input, callbackUrl, metadata });
+    // After a replay is looked for: a repeat is answered as the first request was, even once its uploads are gone.
+    let uploadsChecked = false;
     for (;;) {
       const existing = await this.deps.edits.findIdempotencyKey(clientId, idempotencyKey);
       if (existing) {
@@ -79,6 +87,10 @@ export class EditService {
           throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', { editId: existing.editId });
         }
         return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
+      }
+      if (!uploadsChecked) {
+        await this.checkUploads(input, clientId);
+        uploadsChecked = true;
       }
       try {
         const expiresAt = new Date(Date.now() + this.deps.idempotencyTtlHours * 3_600_000);
@@ -88,6 +100,17 @@ export class EditService {
         if (!isUniqueViolation(err)) throw err;
       }
     }
+  }
+
+  /** The uploads the input names are the client's, and will outlive the submit (submitEdit checks again then). */
+  private async checkUploads(input: Record<string, unknown>, clientId: string): Promise<void> {
+    const uploads = await resolveUploads(this.deps.uploads, clientId, input);
+    if (uploads.kind === 'resolved') return;
+    const details = uploads.problems.map(({ path, message }) => ({ path, message }));
+    const unknown = uploads.problems.find((p) => p.code === 'UNKNOWN_UPLOAD');
+    if (unknown) throw new AppError('UNKNOWN_UPLOAD', `${unknown.path} ${unknown.message}`, details);
+    const expired = uploads.problems[0]!;
+    throw new AppError('UPLOAD_EXPIRED', `${expired.path} ${expired.message}`, details);
   }
 
   private async store(edit: NewEdit, idempotency?: Omit<NewIdempotencyKey, 'respond'>): Promise<EditResource> {

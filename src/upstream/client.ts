@@ -7,11 +7,14 @@ import {
   type JobList,
   jobListResponse,
   jobResponse,
+  type PresignResponse,
+  presignResponse,
   type SubmitResponse,
   submitResponse,
   type UpstreamJob,
   unwrap,
 } from './schemas.js';
+import { FileUploader, type HeldFile } from './uploader.js';
 
 export interface PixelByteClientOptions {
   baseUrl: string;
@@ -20,6 +23,13 @@ export interface PixelByteClientOptions {
   timeoutMs: number;
   /** Where requests go; by default a keep-alive pool of connections to `baseUrl`'s origin (tests pass their own). */
   dispatcher?: Dispatcher;
+  /** Where uploads' PUTs go (PixelByte's storage, another origin); by default an agent of the uploader's own. */
+  uploadDispatcher?: Dispatcher;
+}
+
+export interface PresignUploadRequest {
+  filename: string;
+  contentType: string;
 }
 
 export interface ListJobsQuery {
@@ -63,6 +73,7 @@ export class PixelByteClient {
   // anything in front of it see the same client as before.
   private readonly headers: Record<string, string>;
   private readonly headersWithBody: Record<string, string>;
+  private readonly uploader: FileUploader;
 
   constructor(private readonly options: PixelByteClientOptions) {
     let url: URL | undefined;
@@ -84,6 +95,7 @@ export class PixelByteClient {
       });
     this.headers = { authorization: `Bearer ${options.apiKey}`, accept: 'application/json', 'user-agent': 'node' };
     this.headersWithBody = { ...this.headers, 'content-type': 'application/json' };
+    this.uploader = new FileUploader({ timeoutMs: options.timeoutMs, dispatcher: options.uploadDispatcher });
   }
 
   submitJob(request: SubmitJobRequest): Promise<SubmitResponse> {
@@ -106,8 +118,19 @@ export class PixelByteClient {
     return this.call('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, cancelResponse);
   }
 
-  /** Closes the connection pool this client made (a dispatcher passed in is its owner's to close). */
+  /** Where to PUT a file, and the URL PixelByte will serve it at (for 60 minutes after the PUT). */
+  presignUpload(request: PresignUploadRequest): Promise<PresignResponse> {
+    return this.call('POST', '/v1/uploads/presign', presignResponse, request);
+  }
+
+  /** PUTs a presigned file to PixelByte's storage. */
+  putUpload(uploadUrl: string, file: HeldFile): Promise<void> {
+    return this.uploader.put(uploadUrl, file);
+  }
+
+  /** Closes the connections this client made (a dispatcher passed in is its owner's to close). */
   async close(): Promise<void> {
+    await this.uploader.close();
     if (!this.options.dispatcher) await this.dispatcher.close();
   }
 

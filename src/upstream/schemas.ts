@@ -54,6 +54,21 @@ export const cancelResponse = z.object({
   refundedMicroCents: z.number().int().nonnegative().optional(),
 });
 
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/**
+ * `POST /v1/uploads/presign`'s answer: where to PUT the file and the URL it will then have. The file URL ends up in
+ * edits' inputs (a jsonb column, and what a job names), so it is held to what Postgres stores and a URL's usual bound.
+ */
+export const presignResponse = z.object({
+  uploadUrl: httpUrl,
+  fileUrl: httpUrl.max(2048).pipe(storableString()),
+  fileId: storableString().min(1).max(255),
+  expiresAt: z.iso.datetime({ offset: true }).optional().catch(undefined),
+  maxSize: z.number().int().positive().optional().catch(undefined),
+});
+export type PresignResponse = z.infer<typeof presignResponse>;
+
 /** PixelByte's own error envelope; a gateway's page in front of it never parses as one. */
 export const errorResponse = z.object({
   success: z.literal(false),

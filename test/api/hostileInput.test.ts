@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_DASHBOARD_PATH } from '../../src/api/plugins/queueDashboard.js';
 import { webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
 import { appRoutesAndDocument } from '../helpers/appRoutes.js';
-import { adminHeaders, TEST_ADMIN_TOKEN } from '../helpers/clients.js';
+import { adminHeaders, createClient, TEST_ADMIN_TOKEN } from '../helpers/clients.js';
+import { JPEG, multipartBody, PNG, pngOfSize, uploadFile } from '../helpers/images.js';
 import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { signedRawWebhook, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
@@ -40,7 +41,10 @@ interface Row {
   name: string;
   method?: 'POST' | 'GET';
   url?: string;
-  body?: string | Buffer;
+  /** A function for a body that needs the relay first (another client's upload). */
+  body?: string | Buffer | (() => Promise<string>);
+  /** application/json unless given; null sends none. */
+  contentType?: string | null;
   status: number;
   code: string;
   /** For INVALID_INPUT: the details path that names the bad part. */
@@ -318,9 +322,111 @@ const rows: Row[] = [
   { name: 'an encoded lone surrogate in a model slug', method: 'GET', url: '/v1/models/google/%ED%A0%80', status: 400, code: 'INVALID_URL' },
   { name: 'malformed percent-encoding in an edit id', method: 'GET', url: '/v1/edits/%E0%A4%A', status: 400, code: 'INVALID_URL' },
   { name: 'an edit id of 101 characters', method: 'GET', url: `/v1/edits/${'a'.repeat(101)}`, status: 414, code: 'URI_TOO_LONG' },
+  // Uploads: the type is the bytes', the size is bounded, the multipart has exactly one part named file.
+  upload(
+    'a PNG signature on a text file',
+    [{ name: 'file', filename: 'a.png', type: 'image/png', body: pngSignatureThen(`${MARKER} text`) }],
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ),
+  upload(
+    'a text file sent as a part',
+    [{ name: 'file', filename: 'notes.txt', type: 'text/plain', body: `${MARKER} plain text` }],
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ),
+  {
+    name: 'a text file sent as image/png',
+    url: '/v1/uploads',
+    contentType: 'image/png',
+    body: `${MARKER} plain text`,
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  { name: 'JPEG bytes sent as image/png', url: '/v1/uploads', contentType: 'image/png', body: JPEG, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  upload('a PNG part declared image/gif', [{ name: 'file', filename: 'a.gif', type: 'image/gif', body: PNG }], 415, 'UNSUPPORTED_MEDIA_TYPE'),
+  upload('a file of 10 MiB + 1 byte', [{ name: 'file', filename: 'big.png', type: 'image/png', body: pngOfSize(10 * 1024 * 1024 + 1) }], 413, 'FILE_TOO_LARGE'),
+  {
+    name: 'a body of 10 MiB + 1 byte',
+    url: '/v1/uploads',
+    contentType: 'image/png',
+    body: pngOfSize(10 * 1024 * 1024 + 1),
+    status: 413,
+    code: 'FILE_TOO_LARGE',
+  },
+  upload('an empty file', [{ name: 'file', filename: 'empty.png', type: 'image/png', body: '' }], 400, 'FILE_EMPTY'),
+  { name: 'an empty image/png body', url: '/v1/uploads', contentType: 'image/png', body: '', status: 400, code: 'FILE_EMPTY' },
+  upload('a multipart with no part at all', [], 400, 'INVALID_INPUT', 'file'),
+  upload('a multipart with a text field and no file part', [{ name: 'note', body: MARKER }], 400, 'INVALID_INPUT', 'note'),
+  upload('a multipart whose file part has another name', [{ name: 'image', filename: 'a.png', type: 'image/png', body: PNG }], 400, 'INVALID_INPUT', 'image'),
+  upload(
+    'a multipart with two file parts',
+    [
+      { name: 'file', filename: 'a.png', type: 'image/png', body: PNG },
+      { name: 'file', filename: 'b.png', type: 'image/png', body: PNG },
+    ],
+    400,
+    'INVALID_INPUT',
+    'file',
+  ),
+  { name: 'a multipart without a boundary', url: '/v1/uploads', contentType: 'multipart/form-data', body: PNG, status: 400, code: 'INVALID_MULTIPART' },
+  {
+    name: 'a multipart cut short inside its file part',
+    url: '/v1/uploads',
+    contentType: multipartBody([]).contentType,
+    body: multipartBody([{ name: 'file', filename: 'a.png', type: 'image/png', body: PNG }]).payload.subarray(0, 150),
+    status: 400,
+    code: 'INVALID_MULTIPART',
+  },
+  { name: 'a JSON body to the upload route', url: '/v1/uploads', body: edit({}), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'no body at all to the upload route', url: '/v1/uploads', contentType: null, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'an upload id that is not a UUID', method: 'GET', url: '/v1/uploads/..%2F..%2Fetc', status: 404, code: 'UPLOAD_NOT_FOUND' },
+  { name: 'an upload id of 101 characters', method: 'GET', url: `/v1/uploads/${'a'.repeat(101)}`, status: 414, code: 'URI_TOO_LONG' },
+  // An edit naming an upload: a well-formed id of the caller's own, or nothing.
+  {
+    name: 'an edit naming another client’s upload',
+    body: async () => {
+      const other = await createClient(t);
+      const res = await uploadFile(t, PNG, { auth: other.auth });
+      return edit({ input: { ...input, image_urls: [`upload:${res.body.id}`] } });
+    },
+    status: 400,
+    code: 'UNKNOWN_UPLOAD',
+  },
+  {
+    name: 'an edit naming an upload that does not exist',
+    body: edit({ input: { ...input, image_urls: ['https://example.com/a.jpg', `upload:${randomUUID()}`] } }),
+    status: 400,
+    code: 'UNKNOWN_UPLOAD',
+  },
+  {
+    name: 'a malformed upload: id',
+    body: edit({ input: { ...input, image_urls: ['upload:../../etc/passwd'] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'an upload: id with U+0000',
+    body: edit({ input: { ...input, image_urls: [`upload:${randomUUID()}\u0000`] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
 ];
 
-const storedCount = () => t.db.edit.count({ where: { clientId: t.clientId } });
+/** A POST /v1/uploads row with a hand-written multipart body. */
+function upload(name: string, parts: Parameters<typeof multipartBody>[0], status: number, code: string, path?: string): Row {
+  const { payload, contentType } = multipartBody(parts);
+  return { name, url: '/v1/uploads', contentType, body: payload, status, code, ...(path ? { path } : {}) };
+}
+
+/** What a careless or hostile client sends as a PNG: the eight signature bytes, then anything. */
+function pngSignatureThen(text: string): Buffer {
+  return Buffer.concat([PNG.subarray(0, 8), Buffer.from(text)]);
+}
+
+const storedCount = async () => (await t.db.edit.count({ where: { clientId: t.clientId } })) + (await t.db.upload.count({ where: { clientId: t.clientId } }));
 
 /** The relay's log lines written since `from`, parsed. */
 function logsSince(from: number): { level: number; msg?: string; reqId?: string }[] {
@@ -333,13 +439,15 @@ describe('hostile client input', () => {
   });
 
   it.each(rows.map((row) => [row.name, row] as const))('%s → 4xx with a stable code, nothing stored, nothing logged above warn', async (_name, row) => {
+    const payload = typeof row.body === 'function' ? await row.body() : row.body;
+    const contentType = row.contentType === undefined ? (payload !== undefined ? 'application/json' : undefined) : (row.contentType ?? undefined);
     const before = await storedCount();
     const logFrom = t.logs.lines.length;
     const res = await t.relay.app!.inject({
       method: row.method ?? 'POST',
       url: row.url ?? '/v1/edits',
-      headers: { ...t.auth, ...(row.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(row.body !== undefined ? { payload: row.body } : {}),
+      headers: { ...t.auth, ...(contentType !== undefined ? { 'content-type': contentType } : {}) },
+      ...(payload !== undefined ? { payload } : {}),
     });
 
     expect(res.statusCode, res.body.slice(0, 500)).toBe(row.status);
@@ -381,8 +489,10 @@ describe('hostile client input', () => {
 
 describe('bytes that are not UTF-8, on every route that reads a JSON body', () => {
   const notUtf8 = withBytes('{"name":"caf«»","input":{"prompt":"x"}}', [0xe9]);
+  // Routes whose body is never JSON: they refuse the content type itself, before a byte of it is read.
+  const notJson = new Set(['POST /v1/uploads']);
 
-  it('answers 400 INVALID_UTF8 on each, before anything reads the body', async () => {
+  it('answers 400 INVALID_UTF8 on each, before anything reads the body (415 where no JSON is taken at all)', async () => {
     const { routes } = await appRoutesAndDocument(t.config);
     // bull-board's routes are its own (read-only here), with their own error answers: not our API.
     const withBodies = routes
@@ -402,7 +512,10 @@ describe('bytes that are not UTF-8, on every route that reads a JSON body', () =
       });
       answers[`${route.method} ${route.url}`] = `${res.statusCode} ${res.json().code}`;
     }
-    expect(answers).toEqual(Object.fromEntries(Object.keys(answers).map((name) => [name, '400 INVALID_UTF8'])));
+    expect(answers).toEqual(
+      Object.fromEntries(Object.keys(answers).map((name) => [name, notJson.has(name) ? '415 UNSUPPORTED_MEDIA_TYPE' : '400 INVALID_UTF8'])),
+    );
+    expect(Object.keys(answers).filter((name) => notJson.has(name))).toEqual([...notJson]);
     expect(await t.db.client.count({ where: { name: { contains: 'caf' } } })).toBe(0);
   });
 });

@@ -131,6 +131,24 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('documents the upload’s body per content type: multipart/form-data with a binary `file`, or the image itself', () => {
+    const op = document.paths['/v1/uploads']!.post!;
+    const content = op.requestBody!.content;
+    expect(Object.keys(content)).toEqual(['multipart/form-data', 'image/jpeg', 'image/png', 'image/webp', 'image/gif']);
+    expect(content['multipart/form-data']!.schema).toMatchObject({
+      type: 'object',
+      properties: { file: { type: 'string', format: 'binary' } },
+      required: ['file'],
+    });
+    expect(content['image/png']!.schema).toMatchObject({ type: 'string', format: 'binary' });
+    // It reads no JSON, so it meets none of a JSON body's errors; it names its own.
+    const codes = op['x-error-codes']!.map((e) => e.code);
+    expect(codes).toEqual(expect.arrayContaining(['FILE_TOO_LARGE', 'FILE_EMPTY', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_MULTIPART', 'UPSTREAM_UNAVAILABLE']));
+    expect(codes).not.toContain('INVALID_JSON');
+    expect(codes).not.toContain('INVALID_UTF8');
+    expect(Object.keys(op.responses)).toContain('201');
+  });
+
   it('carries examples from the README session that match their own schemas', () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats.default(ajv);

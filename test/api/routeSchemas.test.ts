@@ -35,8 +35,10 @@ async function registeredRoutes(): Promise<RouteOptions[]> {
   return (await allRegisteredRoutes()).filter((r) => !isQueueDashboard(r) && !isApiReference(r));
 }
 
-// POSTs that take no body, and PixelByte's webhook, whose body must reach the signature check as raw text.
+// POSTs that take no body; PixelByte's webhook, whose body must reach the signature check as raw text; and the
+// upload, whose body (multipart or an image) is read as a stream and documented per content type (`x-body-content`).
 const NO_BODY_SCHEMA = new Set([
+  'POST /v1/uploads',
   'POST /v1/edits/:id/cancel',
   'POST /v1/edits/:id/callback/redeliver',
   'POST /admin/clients/:id/keys',
@@ -81,6 +83,7 @@ describe('route schemas', () => {
       'GET /v1/edits/:id',
       'GET /v1/models',
       'GET /v1/models/*',
+      'GET /v1/uploads/:id',
       'GET /v1/usage',
       'PATCH /admin/clients/:id',
       'POST /admin/clients',
@@ -89,6 +92,7 @@ describe('route schemas', () => {
       'POST /v1/edits/:id/callback/redeliver',
       'POST /v1/edits/:id/cancel',
       'POST /v1/edits/estimate',
+      'POST /v1/uploads',
       'POST /webhooks/pixelbyte/:editId',
       'POST /webhooks/pixelbyte/:token/:editId',
     ]);

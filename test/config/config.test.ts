@@ -63,6 +63,22 @@ describe('loadConfig', () => {
     expect(errorOf({ ...required, METRICS_STATEMENT_TIMEOUT_MS: '0' })).toMatch(/METRICS_STATEMENT_TIMEOUT_MS .*"0"/);
   });
 
+  it('takes uploads of at most PixelByte’s 10 MB by default, lower on request, and knows how long PixelByte keeps them', () => {
+    expect(loadConfig(required)).toMatchObject({ UPLOAD_MAX_BYTES: 10_485_760, PIXELBYTE_UPLOAD_LIFE_MS: 3_600_000, UPLOAD_EXPIRY_MARGIN_MS: 300_000 });
+    expect(loadConfig({ ...required, UPLOAD_MAX_BYTES: '1048576', PIXELBYTE_UPLOAD_LIFE_MS: '5000', UPLOAD_EXPIRY_MARGIN_MS: '1000' })).toMatchObject({
+      UPLOAD_MAX_BYTES: 1_048_576,
+      PIXELBYTE_UPLOAD_LIFE_MS: 5_000,
+      UPLOAD_EXPIRY_MARGIN_MS: 1_000,
+    });
+    // More than PixelByte takes could never be uploaded.
+    expect(errorOf({ ...required, UPLOAD_MAX_BYTES: '10485761' })).toMatch(/UPLOAD_MAX_BYTES/);
+    expect(errorOf({ ...required, UPLOAD_MAX_BYTES: '0' })).toMatch(/UPLOAD_MAX_BYTES/);
+    // A margin as long as the life would refuse every upload the moment it was made.
+    expect(errorOf({ ...required, PIXELBYTE_UPLOAD_LIFE_MS: '60000', UPLOAD_EXPIRY_MARGIN_MS: '60000' })).toMatch(
+      /UPLOAD_EXPIRY_MARGIN_MS must be less than PIXELBYTE_UPLOAD_LIFE_MS/,
+    );
+  });
+
   it('refuses a plain-http PUBLIC_BASE_URL when talking to PixelByte production', () => {
     expect(errorOf({ ...required, PUBLIC_BASE_URL: 'http://relay.example.com' })).toMatch(/PUBLIC_BASE_URL must be https/);
     expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe(

@@ -37,6 +37,11 @@ declare module 'fastify' {
     'x-response-example'?: unknown;
     /** For a route that reads its body as raw bytes and so declares no `body`: the body as the reference shows it. */
     'x-raw-body'?: z.ZodType;
+    /**
+     * For a route that reads a body of other types than JSON (multipart/form-data, an image) as a stream: the body the
+     * reference shows for each content type. Such a body meets none of a JSON body's errors: the route names its own.
+     */
+    'x-body-content'?: Record<string, z.ZodType>;
     /** The name the reference gives Fastify's `*` wildcard, which a client generator cannot use. */
     'x-wildcard'?: string;
   }

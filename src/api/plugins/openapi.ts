@@ -51,12 +51,17 @@ const documentRoute: Transform = (document) => {
     'x-request-example': requestExample,
     'x-response-example': responseExample,
     'x-raw-body': rawBody,
+    'x-body-content': bodyContent,
     'x-wildcard': wildcard,
     ...out
   } = schema;
 
   if (rawBody) out.body = toJson(rawBody, 'input');
-  const codes = [...new Set([...guarded, ...own, ...(out.body !== undefined ? ANY_BODY : []), ...ANY_REQUEST])];
+  const jsonBody = out.body !== undefined;
+  if (bodyContent) {
+    out.body = { content: Object.fromEntries(Object.entries(bodyContent).map(([type, body]) => [type, { schema: toJson(body, 'input') }])) };
+  }
+  const codes = [...new Set([...guarded, ...own, ...(jsonBody ? ANY_BODY : []), ...ANY_REQUEST])];
   out['x-error-codes'] = codes.map((code) => ERROR_CODES[code]);
 
   const responses: Record<string, JsonSchema> = {};
@@ -121,6 +126,7 @@ export const openapi = fp(
         tags: [
           { name: 'edits', description: 'Image edits: accept, price, read, list, cancel' },
           { name: 'models', description: 'PixelByte’s edit models, their inputs and prices' },
+          { name: 'uploads', description: 'Source images, put on PixelByte’s storage for edits to name as `upload:<id>`' },
           { name: 'callbacks', description: 'Callbacks to your callbackUrl' },
           { name: 'clients', description: 'What a client has used' },
           { name: 'admin', description: 'Clients and API keys (ADMIN_TOKEN)' },

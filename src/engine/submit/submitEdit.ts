@@ -9,6 +9,7 @@ import type { PixelByteClient } from '../../upstream/client.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { pixelbyteWebhookUrl } from '../../upstream/webhookUrl.js';
 import type { EditStore, EditTransitions } from '../transitions.js';
+import { resolveUploads, type UploadProblem, type UploadResolverDeps } from '../uploads/references.js';
 import type { AcceptedAnswer, AnswerNotes } from './answerNotes.js';
 import { findOrphanJob, type OrphanJobLookup } from './findOrphanJob.js';
 
@@ -35,6 +36,8 @@ export interface SubmitEditDeps {
   answers: AnswerNotes;
   /** How long this run keeps trying to record an accepted answer before it hands the answer's note to a later run. */
   answerRecordRetryMs: number;
+  /** Where the uploads an edit names (`upload:<id>`) are read, to send their file URLs in their place. */
+  uploads: UploadResolverDeps;
   now?: () => Date;
 }
 
@@ -115,10 +118,20 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
 /** The attempt is recorded: the request leaves, and its answer is recorded (or the failure decided upon). */
 async function send(deps: SubmitEditDeps, edit: Edit, attempt: SubmitAttempt, used: number, now: () => Date): Promise<SubmitDecision> {
   const editId = edit.id;
+  let uploads;
+  try {
+    uploads = await resolveUploads(deps.uploads, edit.clientId, edit.input as Record<string, unknown>);
+  } catch (err) {
+    // Nothing was sent, and the attempt says so: left in flight, the fence would wait out its grace for a submit never made.
+    await deps.edits.finishSubmitAttempt(attempt.id, { outcome: 'not_sent', message: 'the uploads it names could not be read' }).catch(() => {});
+    throw err;
+  }
+  if (uploads.kind === 'refused') return failUnsent(deps, editId, attempt, uploads.problems);
   try {
     const response = await deps.pixelbyte.submitJob({
       model: edit.model,
-      input: edit.input,
+      // The stored input keeps `upload:<id>`; PixelByte is sent the uploads' file URLs.
+      input: uploads.input,
       // Carries the edit's token: a signed webhook replayed to another edit's URL is refused (routes/pixelbyteWebhook.ts).
       webhookUrl: pixelbyteWebhookUrl(deps.publicBaseUrl, editId, deps.webhookUrlKey),
     });
@@ -194,6 +207,19 @@ async function adoptOrphanJob(deps: SubmitEditDeps, editId: string, orphan: Extr
   }
   deps.logger.info({ editId, jobId: orphan.jobId, attempt: orphan.attempt.attempt }, 'adopted the job of a submit whose answer was lost');
   return { kind: 'done', reason: `adopted ${orphan.jobId} from PixelByte's job list` };
+}
+
+/**
+ * The edit cannot be sent as it stands: an upload it names is gone by now (or as good as gone, within the margin),
+ * or is not its client's. It fails before a byte leaves, so nothing is charged; sending it anyway would have PixelByte
+ * charge for a job that cannot read its image. Sending our own copy again would need us to keep the bytes, which we do not.
+ */
+async function failUnsent(deps: SubmitEditDeps, editId: string, attempt: SubmitAttempt, problems: UploadProblem[]): Promise<SubmitDecision> {
+  const first = problems[0]!;
+  const message = `${first.path} ${first.message}; nothing was sent to PixelByte or charged`;
+  await deps.edits.finishSubmitAttempt(attempt.id, { outcome: 'not_sent', message: message.slice(0, 1000) });
+  await failEdit(deps, editId, first.code, message);
+  return { kind: 'done', reason: `not sent: ${first.code}` };
 }
 
 async function failEdit(deps: SubmitEditDeps, editId: string, code: string, message: string, upstreamCode?: string): Promise<void> {

@@ -1,0 +1,82 @@
+import { uploadIdOf } from '../../shared/uploadReference.js';
+import type { Upload, UploadRepository } from '../../store/uploads/repository.js';
+
+/** Where an input may name a source image: every model takes `image_urls` or the one `image_url`. */
+const IMAGE_FIELDS = ['image_urls', 'image_url'] as const;
+
+/** One `upload:<id>` in an input, and where (`image_urls.1`, `image_url`). */
+export interface UploadReference {
+  path: string;
+  id: string;
+}
+
+/** The `upload:<id>` references of an input the model schema has passed (so each names a well-formed id). */
+export function uploadReferencesIn(input: Record<string, unknown>): UploadReference[] {
+  const found: UploadReference[] = [];
+  const add = (path: string, value: unknown) => {
+    const id = typeof value === 'string' ? uploadIdOf(value) : null;
+    if (id) found.push({ path, id });
+  };
+  for (const field of IMAGE_FIELDS) {
+    const value = input[field];
+    if (!Array.isArray(value)) add(field, value);
+    else for (const [i, item] of value.entries()) add(`${field}.${i}`, item);
+  }
+  return found;
+}
+
+export interface UploadProblem {
+  code: 'UNKNOWN_UPLOAD' | 'UPLOAD_EXPIRED';
+  /** Where in the edit: `input.image_urls.1`. */
+  path: string;
+  message: string;
+}
+
+export type ResolvedUploads = { kind: 'resolved'; input: Record<string, unknown> } | { kind: 'refused'; problems: UploadProblem[] };
+
+export interface UploadResolverDeps {
+  uploads: Pick<UploadRepository, 'findOwned'>;
+  /** UPLOAD_EXPIRY_MARGIN_MS: an upload with less left than this is as good as gone. */
+  expiryMarginMs: number;
+  now?: () => Date;
+}
+
+/**
+ * Reads the uploads an input names, as `clientId` owns them, and gives back the input PixelByte is sent, each
+ * `upload:<id>` replaced by that upload's fileUrl; or why it cannot be: an upload that is not the client's (or does
+ * not exist), or one PixelByte will have deleted, less the margin, by the time it runs the job. Read once at
+ * accept (refused then) and again at submit (the edit fails then): between them an edit may wait long in a queue.
+ * An input that names no upload costs no read.
+ */
+export async function resolveUploads(deps: UploadResolverDeps, clientId: string, input: Record<string, unknown>): Promise<ResolvedUploads> {
+  const references = uploadReferencesIn(input);
+  if (references.length === 0) return { kind: 'resolved', input };
+  const found = new Map<string, Upload>((await deps.uploads.findOwned(clientId, [...new Set(references.map((r) => r.id))])).map((u) => [u.id, u]));
+  const usableUntil = (deps.now ?? (() => new Date()))().getTime() + deps.expiryMarginMs;
+  const problems: UploadProblem[] = [];
+  for (const { path, id } of references) {
+    const upload = found.get(id);
+    if (!upload) {
+      problems.push({ code: 'UNKNOWN_UPLOAD', path: `input.${path}`, message: `names upload ${id}, which this client does not have` });
+    } else if (upload.expiresAt.getTime() <= usableUntil) {
+      problems.push({
+        code: 'UPLOAD_EXPIRED',
+        path: `input.${path}`,
+        message: `names upload ${id}, which PixelByte deletes at ${upload.expiresAt.toISOString()}, too soon for a job: upload the image again`,
+      });
+    }
+  }
+  if (problems.length > 0) return { kind: 'refused', problems };
+
+  const resolved: Record<string, unknown> = { ...input };
+  const fileUrlOf = (value: unknown) => {
+    const id = typeof value === 'string' ? uploadIdOf(value) : null;
+    return id ? found.get(id)!.fileUrl : value;
+  };
+  for (const field of IMAGE_FIELDS) {
+    const value = input[field];
+    if (Array.isArray(value)) resolved[field] = value.map(fileUrlOf);
+    else if (value !== undefined) resolved[field] = fileUrlOf(value);
+  }
+  return { kind: 'resolved', input: resolved };
+}
