@@ -112,10 +112,15 @@ export function uploadRoutes(ctx: SimulatorContext) {
         const bytes = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const life = lifeMs();
         ctx.uploads.store(upload, bytes, life, now);
-        ctx.timers.after(life, () => {
-          // A PUT again within the window starts a new life: only the latest one's timer deletes.
-          if (upload.deletesAt && upload.deletesAt.getTime() <= Date.now()) ctx.uploads.delete(upload);
-        });
+        // A PUT again within the window starts a new life: only the latest one deletes. A timer may fire a moment
+        // before the wall clock reaches `deletesAt` (timers run on the monotonic clock): it then waits the rest.
+        const deleteWhenDue = () => {
+          const left = (upload.deletesAt?.getTime() ?? Number.POSITIVE_INFINITY) - Date.now();
+          if (left <= 0) ctx.uploads.delete(upload);
+          else if (upload.deletesAt?.getTime() === deletesAt) ctx.timers.after(left, deleteWhenDue);
+        };
+        const deletesAt = upload.deletesAt?.getTime();
+        ctx.timers.after(life, deleteWhenDue);
         return reply
           .code(200)
           .header('etag', `"${createHash('md5').update(bytes).digest('hex')}"`)
