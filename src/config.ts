@@ -167,6 +167,17 @@ const envSchema = z
     CALLBACK_CONCURRENCY_PER_ORIGIN: integer(1, 10_000).default(4),
     /** A redeliver of one edit's callback sooner than this after the last accepted one is refused (429 REDELIVER_TOO_SOON). */
     CALLBACK_REDELIVER_COOLDOWN_MS: integer(0, 86_400_000).default(60_000),
+    /** The longest `Prefer: wait` a request is granted (seconds); `wait` alone asks for this much. */
+    MAX_PREFER_WAIT_SECONDS: integer(1, 600).default(60),
+    /** Waits (`Prefer: wait`) and event streams open at once for one client, and in one API process; past them, 429 TOO_MANY_WATCHES. */
+    WATCH_MAX_PER_CLIENT: integer(1, 100_000).default(20),
+    WATCH_MAX_PER_PROCESS: integer(1, 1_000_000).default(1_000),
+    /** While anyone waits or streams, each re-reads Postgres this often whatever Redis says: what a lost wake-up costs at most. */
+    WATCH_REREAD_MS: integer(50, 60_000).default(2_000),
+    /** An event stream sends a `ping` event this often, so proxies and clients see it alive. */
+    EVENTS_PING_MS: integer(50, 300_000).default(15_000),
+    /** An event stream whose unsent output passes this (a reader that stopped reading) is closed; it resumes with Last-Event-ID. */
+    EVENTS_BUFFER_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   })
   .superRefine((env, ctx) => {
     if (env.PIXELBYTE_API_URL.replace(/\/+$/, '') !== PIXELBYTE_PRODUCTION_URL) return;

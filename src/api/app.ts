@@ -42,6 +42,9 @@ export interface AppDeps {
     | 'AUTH_FAILURE_LIMIT'
     | 'AUTH_FAILURE_WINDOW_MS'
     | 'TRUST_PROXY'
+    | 'MAX_PREFER_WAIT_SECONDS'
+    | 'EVENTS_PING_MS'
+    | 'EVENTS_BUFFER_LIMIT_BYTES'
   >;
   /** Built by createServices (compose.ts): the app constructs none of its own. */
   services: ApiServices;
@@ -82,6 +85,13 @@ export function buildApp(deps: AppDeps) {
 
   const { edits: service, callbacks, webhookIntake } = deps.services;
 
+  // Before the server stops taking requests: open waits answer with what they have and event streams end, so the
+  // close does not wait on them and their clients go to another process (a stream with Last-Event-ID).
+  app.addHook('preClose', (done) => {
+    deps.services.watch.shutdown();
+    done();
+  });
+
   app.register(apiIndexRoutes);
 
   app.register(healthRoutes, {
@@ -106,7 +116,7 @@ export function buildApp(deps: AppDeps) {
             : undefined,
       });
       v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
-      v1.register(editRoutes, { service });
+      v1.register(editRoutes, { service, watch: deps.services.watch, maxWaitSeconds: deps.config.MAX_PREFER_WAIT_SECONDS });
       v1.register(modelRoutes);
       v1.register(callbackRoutes, { callbacks, edits: service });
       v1.register(usageRoutes, { usageOf: deps.services.usageOf });

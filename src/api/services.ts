@@ -2,6 +2,7 @@ import type { CallbackService } from '../engine/callbacks/callbackService.js';
 import type { ClientService } from '../engine/clients/clientService.js';
 import type { EditService } from '../engine/edits.js';
 import type { WebhookIntakeDeps } from '../engine/intake/applyWebhook.js';
+import type { EditWakeups } from '../engine/watch/wakeups.js';
 import type { RelayMetrics } from '../metrics/relayMetrics.js';
 import type { EditQueues } from '../queue/queues.js';
 import type { UsageReport } from '../store/clients/usage.js';
@@ -9,6 +10,8 @@ import type { UsageReport } from '../store/clients/usage.js';
 /** What the HTTP API's routes call: declared by the API, built by the composition root (compose.ts). */
 export interface ApiServices {
   edits: EditService;
+  /** Wake-ups of status changes from every process: what `Prefer: wait` and the event streams wait on. */
+  watch: EditWakeups;
   callbacks: CallbackService;
   webhookIntake: WebhookIntakeDeps;
   clients: ClientService;
