@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin/clients.js';
 import { apiIndexRoutes } from './routes/apiIndex.js';
 import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
+import { editEventRoutes } from './routes/v1/editEvents.js';
 import { editRoutes } from './routes/v1/edits.js';
 import { modelRoutes } from './routes/v1/models.js';
 import { usageRoutes } from './routes/v1/usage.js';
@@ -117,6 +118,12 @@ export function buildApp(deps: AppDeps) {
       });
       v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
       v1.register(editRoutes, { service, watch: deps.services.watch, maxWaitSeconds: deps.config.MAX_PREFER_WAIT_SECONDS });
+      v1.register(editEventRoutes, {
+        service,
+        watch: deps.services.watch,
+        pingMs: deps.config.EVENTS_PING_MS,
+        bufferLimitBytes: deps.config.EVENTS_BUFFER_LIMIT_BYTES,
+      });
       v1.register(modelRoutes);
       v1.register(callbackRoutes, { callbacks, edits: service });
       v1.register(usageRoutes, { usageOf: deps.services.usageOf });
