@@ -10,6 +10,7 @@ import { EditService } from './engine/edits.js';
 import { logEditMoves } from './engine/moveLog.js';
 import { EditTransitions } from './engine/transitions.js';
 import { UploadService } from './engine/uploads/uploadService.js';
+import { EditWakeups, publishEditMoves } from './engine/watch/wakeups.js';
 import { createWorkerEngine, type WorkerEngine } from './engine/workerEngine.js';
 import type { MetricsDatabase } from './infra/metricsDatabase.js';
 import type { Db } from './infra/prisma.js';
@@ -23,7 +24,7 @@ import { usageOf } from './store/clients/usageOf.js';
 import { reserveBudget } from './store/edits/onCreate/reserveBudget.js';
 import { settleBudget } from './store/edits/onTerminalMove/settleBudget.js';
 import { writeCallbackOutbox } from './store/edits/onTerminalMove/writeCallbackOutbox.js';
-import { EditRepository } from './store/edits/repository.js';
+import { EditRepository, type MoveListener } from './store/edits/repository.js';
 import { UploadRepository } from './store/uploads/repository.js';
 import type { PixelByteClient } from './upstream/client.js';
 import { webhookUrlKey } from './upstream/webhookUrl.js';
@@ -42,6 +43,10 @@ export interface Infra {
   metricsDb?: MetricsDatabase;
   /** The worker role's Redis connection, which its queues are on; the callback slots are counted there too. */
   workerRedis?: Redis;
+  /** The connection this process publishes its status changes on (its worker role's, else its API's). */
+  wakeupPublisher?: Redis;
+  /** The API role's one subscriber connection, which hears every process's status changes (start.ts closes it). */
+  wakeupSubscriber?: Redis;
 }
 
 export interface Services {
@@ -55,17 +60,35 @@ export type Repositories = ReturnType<typeof createRepositories>;
  * The repositories, with the other features' parts in an edit's statements registered: the budget reservation
  * when it is stored; on every terminal move, the budget settled and the callback outbox row written.
  */
-/** With a logger, every status change is logged (edits/moveLog.ts); tests that write rows by hand pass none. */
-export function createRepositories(db: Db, logger?: Logger) {
+/**
+ * With a logger, every status change is logged (edits/moveLog.ts); tests that write rows by hand pass none. With a
+ * publisher, every status change is also published for the API processes' waiters (engine/watch/wakeups.ts).
+ */
+export function createRepositories(db: Db, logger?: Logger, publish?: { redis: Redis; queuePrefix: string }) {
+  const listeners: MoveListener[] = logger ? [logEditMoves(logger), ...(publish ? [publishEditMoves(publish.redis, publish.queuePrefix, logger)] : [])] : [];
   return {
     edits: new EditRepository(db, {
       onCreate: reserveBudget(db),
-      ...(logger ? { onMoved: logEditMoves(logger) } : {}),
+      ...(listeners.length > 0 ? { onMoved: allOf(listeners) } : {}),
       onTerminalMove: [settleBudget, writeCallbackOutbox],
     }),
     deliveries: new CallbackRepository(db),
     clients: new ClientRepository(db),
     uploads: new UploadRepository(db),
+  };
+}
+
+/** Each listener is told in turn; one that throws (a listener must not) does not keep the others from hearing. */
+function allOf(listeners: MoveListener[]): MoveListener {
+  if (listeners.length === 1) return listeners[0]!;
+  return (edit, move) => {
+    for (const listener of listeners) {
+      try {
+        listener(edit, move);
+      } catch {
+        // The move is committed: a listener's failure is its own.
+      }
+    }
   };
 }
 
@@ -76,7 +99,11 @@ export function createRepositories(db: Db, logger?: Logger) {
 export function createServices(config: Config, infra: Infra): Services {
   const shared: Shared = {
     config,
-    repositories: createRepositories(infra.db, infra.logger),
+    repositories: createRepositories(
+      infra.db,
+      infra.logger,
+      infra.wakeupPublisher ? { redis: infra.wakeupPublisher, queuePrefix: config.QUEUE_PREFIX } : undefined,
+    ),
     pixelbyte: infra.pixelbyte,
     callbackPolicy: { allowHttp: config.ALLOW_HTTP_CALLBACKS, allowPrivate: config.CALLBACK_ALLOW_PRIVATE },
   };
@@ -127,9 +154,17 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     vetCallbackUrl: (url) => callbacks.vetUrl(url),
     uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
   });
+  const watch = new EditWakeups(
+    infra.wakeupSubscriber,
+    config.QUEUE_PREFIX,
+    { perClient: config.WATCH_MAX_PER_CLIENT, perProcess: config.WATCH_MAX_PER_PROCESS, rereadMs: config.WATCH_REREAD_MS },
+    logger,
+  );
+  watch.start();
   return {
     edits: editService,
     uploads: new UploadService({ uploads: shared.repositories.uploads, pixelbyte, logger, lifeMs: config.PIXELBYTE_UPLOAD_LIFE_MS }),
+    watch,
     callbacks,
     webhookIntake: { edits, transitions, pixelbyte, logger },
     clients: new ClientService({ clients, logger }),

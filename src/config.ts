@@ -181,6 +181,17 @@ const envSchema = z
      * than this left: PixelByte must still find the file when it runs the job, which takes a while after the submit.
      */
     UPLOAD_EXPIRY_MARGIN_MS: integer(0, 3_600_000).default(5 * 60_000),
+    /** The longest `Prefer: wait` a request is granted (seconds); `wait` alone asks for this much. */
+    MAX_PREFER_WAIT_SECONDS: integer(1, 600).default(60),
+    /** Waits (`Prefer: wait`) and event streams open at once for one client, and in one API process; past them, 429 TOO_MANY_WATCHES. */
+    WATCH_MAX_PER_CLIENT: integer(1, 100_000).default(20),
+    WATCH_MAX_PER_PROCESS: integer(1, 1_000_000).default(1_000),
+    /** While anyone waits or streams, each re-reads Postgres this often whatever Redis says: what a lost wake-up costs at most. */
+    WATCH_REREAD_MS: integer(50, 60_000).default(2_000),
+    /** An event stream sends a `ping` event this often, so proxies and clients see it alive. */
+    EVENTS_PING_MS: integer(50, 300_000).default(15_000),
+    /** An event stream whose unsent output passes this (a reader that stopped reading) is closed; it resumes with Last-Event-ID. */
+    EVENTS_BUFFER_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   })
   .superRefine((env, ctx) => {
     if (env.UPLOAD_EXPIRY_MARGIN_MS >= env.PIXELBYTE_UPLOAD_LIFE_MS) {

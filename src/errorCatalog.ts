@@ -71,6 +71,11 @@ export const ERROR_CODES = {
     'TOO_MANY_AUTH_FAILURES',
     'This address presented more invalid API keys than AUTH_FAILURE_LIMIT allows per window; its keys are not looked up until `Retry-After`',
   ),
+  TOO_MANY_WATCHES: doc(
+    429,
+    'TOO_MANY_WATCHES',
+    'The client (WATCH_MAX_PER_CLIENT) or this server (WATCH_MAX_PER_PROCESS) holds as many waits (`Prefer: wait`) and event streams as it may; nothing was stored. Retry after `Retry-After`',
+  ),
   HEADERS_TOO_LARGE: doc(431, 'HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts'),
   INTERNAL_ERROR: doc(500, 'INTERNAL_ERROR', 'A bug; the message never carries internals'),
   DATABASE_UNAVAILABLE: doc(503, 'DATABASE_UNAVAILABLE', 'Postgres is down; nothing was changed. Retry after `Retry-After`'),

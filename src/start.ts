@@ -27,7 +27,7 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
   const api =
     config.ROLE !== 'worker'
       ? {
-          ...connectRole(config, logger, 'producer'),
+          ...connectApi(config, logger),
           metricsDb: createMetricsDatabase(config.DATABASE_URL, { statementTimeoutMs: config.METRICS_STATEMENT_TIMEOUT_MS }),
         }
       : undefined;
@@ -40,6 +40,8 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
     queues: { api: api?.queues, worker: worker?.queues },
     metricsDb: api?.metricsDb,
     workerRedis: worker?.redis,
+    wakeupPublisher: worker?.redis ?? api?.redis,
+    wakeupSubscriber: api?.subscriber,
   });
 
   const closers: (() => Promise<unknown>)[] = [];
@@ -73,6 +75,8 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
     closers.unshift(() => app.close());
     closers.push(
       () => api.queues.close(),
+      // After HTTP: the waits and streams it ended no longer listen.
+      () => api.subscriber.quit(),
       () => api.redis.quit(),
       // Waits for a metrics read still running, which its statement timeout ends.
       () => api.metricsDb.close(),
@@ -93,6 +97,18 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
     }
   };
   return running;
+}
+
+/**
+ * The API's connection and queues, and its one subscriber connection: a duplicate that, unlike the API's, queues
+ * its SUBSCRIBE until Redis answers and subscribes again after every reconnect (ioredis does), so the wake-ups
+ * come back by themselves after an outage; the waiters re-read Postgres meanwhile.
+ */
+function connectApi(config: Config, logger: Logger): { redis: Redis; queues: EditQueues; subscriber: Redis } {
+  const role = connectRole(config, logger, 'producer');
+  const subscriber = role.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  subscriber.on('error', (err) => logger.warn({ err: err.message }, 'api wake-up subscriber redis error'));
+  return { ...role, subscriber };
 }
 
 /** One role's Redis connection (the API's fails fast, the workers' waits) and the queues on it. */

@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin/clients.js';
 import { apiIndexRoutes } from './routes/apiIndex.js';
 import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
+import { editEventRoutes } from './routes/v1/editEvents.js';
 import { editRoutes } from './routes/v1/edits.js';
 import { modelRoutes } from './routes/v1/models.js';
 import { uploadRoutes } from './routes/v1/uploads.js';
@@ -44,6 +45,9 @@ export interface AppDeps {
     | 'AUTH_FAILURE_WINDOW_MS'
     | 'TRUST_PROXY'
     | 'UPLOAD_MAX_BYTES'
+    | 'MAX_PREFER_WAIT_SECONDS'
+    | 'EVENTS_PING_MS'
+    | 'EVENTS_BUFFER_LIMIT_BYTES'
   >;
   /** Built by createServices (compose.ts): the app constructs none of its own. */
   services: ApiServices;
@@ -84,6 +88,13 @@ export function buildApp(deps: AppDeps) {
 
   const { edits: service, callbacks, webhookIntake } = deps.services;
 
+  // Before the server stops taking requests: open waits answer with what they have and event streams end, so the
+  // close does not wait on them and their clients go to another process (a stream with Last-Event-ID).
+  app.addHook('preClose', (done) => {
+    deps.services.watch.shutdown();
+    done();
+  });
+
   app.register(apiIndexRoutes);
 
   app.register(healthRoutes, {
@@ -108,7 +119,13 @@ export function buildApp(deps: AppDeps) {
             : undefined,
       });
       v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
-      v1.register(editRoutes, { service });
+      v1.register(editRoutes, { service, watch: deps.services.watch, maxWaitSeconds: deps.config.MAX_PREFER_WAIT_SECONDS });
+      v1.register(editEventRoutes, {
+        service,
+        watch: deps.services.watch,
+        pingMs: deps.config.EVENTS_PING_MS,
+        bufferLimitBytes: deps.config.EVENTS_BUFFER_LIMIT_BYTES,
+      });
       v1.register(uploadRoutes, { service: deps.services.uploads, maxBytes: deps.config.UPLOAD_MAX_BYTES });
       v1.register(modelRoutes);
       v1.register(callbackRoutes, { callbacks, edits: service });

@@ -3,6 +3,7 @@ import type { ClientService } from '../engine/clients/clientService.js';
 import type { EditService } from '../engine/edits.js';
 import type { WebhookIntakeDeps } from '../engine/intake/applyWebhook.js';
 import type { UploadService } from '../engine/uploads/uploadService.js';
+import type { EditWakeups } from '../engine/watch/wakeups.js';
 import type { RelayMetrics } from '../metrics/relayMetrics.js';
 import type { EditQueues } from '../queue/queues.js';
 import type { UsageReport } from '../store/clients/usage.js';
@@ -11,6 +12,8 @@ import type { UsageReport } from '../store/clients/usage.js';
 export interface ApiServices {
   edits: EditService;
   uploads: UploadService;
+  /** Wake-ups of status changes from every process: what `Prefer: wait` and the event streams wait on. */
+  watch: EditWakeups;
   callbacks: CallbackService;
   webhookIntake: WebhookIntakeDeps;
   clients: ClientService;

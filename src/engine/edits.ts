@@ -4,7 +4,7 @@ import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { isUuid } from '../shared/ids.js';
 import { isUniqueViolation, type NewEdit, type NewIdempotencyKey } from '../store/edits/repository.js';
-import { isAtUpstream } from '../store/edits/status.js';
+import { type EditStatus, isAtUpstream } from '../store/edits/status.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { parseEditRequest } from './accept/editRequest.js';
@@ -37,6 +37,13 @@ export interface EditServiceDeps {
   vetCallbackUrl(url: string): Promise<void>;
   /** Where the uploads an input names (`upload:<id>`) are looked up. */
   uploads: UploadResolverDeps;
+}
+
+/** One status change of an edit: its history row's id, global and only growing, is an event stream's sequence. */
+export interface StatusChange {
+  id: bigint;
+  to: EditStatus;
+  at: Date;
 }
 
 export interface AcceptResult {
@@ -181,6 +188,18 @@ export class EditService {
     const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
     if (!edit) throw editNotFound(id);
     return toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id));
+  }
+
+  /**
+   * The edit as `get` shows it, with its status changes (notes, which change no status, left out) in order: what a
+   * wait or an event stream reads. The history is read first, so the edit is at least as new as every change listed.
+   */
+  async watchState(id: string, clientId: string): Promise<{ edit: EditResource; changes: StatusChange[] }> {
+    if (!isUuid(id)) throw editNotFound(id);
+    const history = await this.deps.edits.history(id);
+    const edit = await this.get(id, clientId);
+    const changes = history.filter((h) => h.fromStatus !== h.toStatus).map((h) => ({ id: h.id, to: h.toStatus, at: h.at }));
+    return { edit, changes };
   }
 
   async list(query: unknown, clientId: string): Promise<{ edits: EditResource[]; nextCursor: string | null }> {

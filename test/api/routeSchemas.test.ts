@@ -81,6 +81,7 @@ describe('route schemas', () => {
       'GET /readyz',
       'GET /v1/edits',
       'GET /v1/edits/:id',
+      'GET /v1/edits/:id/events',
       'GET /v1/models',
       'GET /v1/models/*',
       'GET /v1/uploads/:id',
