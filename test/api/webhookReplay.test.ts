@@ -1,10 +1,8 @@
-import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedDelivery, Simulator } from '../../simulator/index.js';
-import { createRedis } from '../../src/infra/redis.js';
-import { createQueues, type EditQueues } from '../../src/queue/queues.js';
+import type { EditQueues } from '../../src/queue/queues.js';
 import { fetchEdit, settledEdit } from '../helpers/edits.js';
-import { eventually, SIM_API_KEY, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
+import { eventually, queuesOf, SIM_API_KEY, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { completedPayload, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
 /*
@@ -21,17 +19,14 @@ let sim: Simulator;
 let simUrl: string;
 let t: TestRelay;
 let stop: () => Promise<void>;
-let redis: Redis;
 let queues: EditQueues;
 
 beforeAll(async () => {
   ({ sim, simUrl, t, stop } = await startRelayWithSimulator({ SUBMIT_FENCE_GRACE_MS: '1000' }, { pendingMs: 50, processingMs: 150 }));
-  redis = createRedis(t.config.REDIS_URL, 'worker');
-  queues = createQueues(redis, t.config.QUEUE_PREFIX);
+  queues = queuesOf(t);
 });
 afterAll(async () => {
   await queues?.close();
-  await redis?.quit();
   await stop?.();
 });
 afterEach(async () => {

@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../simulator/index.js';
-import { createRedis } from '../../src/infra/redis.js';
-import { createQueues } from '../../src/queue/queues.js';
 import { fetchEdit, settledEdit, submitsFor as submitsForEdit } from '../helpers/edits.js';
-import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
+import { eventually, queuesOf, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 let sim: Simulator;
 let t: TestRelay;
@@ -66,8 +64,7 @@ describe('an accepted submit', () => {
     });
     await t.db.edit.update({ where: { id: stranded.id }, data: { updatedAt: new Date(Date.now() - 60_000) } });
     // The sweeper finds it (submitting, no queue entry) and hands it to a worker, which must not send it again.
-    const redis = createRedis(t.config.REDIS_URL, 'worker');
-    const queues = createQueues(redis, t.config.QUEUE_PREFIX);
+    const queues = queuesOf(t);
     try {
       const verdict = await eventually(
         async () => ((await queues.submit.getJob(stranded.id))?.returnvalue as string | null) ?? undefined,
@@ -77,7 +74,6 @@ describe('an accepted submit', () => {
       expect(verdict).toBe('PixelByte already accepted this edit');
     } finally {
       await queues.close();
-      await redis.quit();
     }
     expect(submitsFor(stranded.id)).toHaveLength(0);
   });

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../simulator/index.js';
-import { createRedis } from '../../src/infra/redis.js';
-import { createQueues, type EditQueues } from '../../src/queue/queues.js';
+import type { EditQueues } from '../../src/queue/queues.js';
 import { createClient, TEST_ADMIN_TOKEN } from '../helpers/clients.js';
 import { fetchEdit, settledEdit, submitsFor } from '../helpers/edits.js';
 import { JPEG, PNG, pngOfSize, uploadFile } from '../helpers/images.js';
-import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
+import { eventually, queuesOf, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // PixelByte deletes a file 60 minutes after its upload; here the simulator deletes it after LIFE_MS, and the relay is
 // told so (PIXELBYTE_UPLOAD_LIFE_MS), with a margin of MARGIN_MS: an upload is usable for LIFE_MS - MARGIN_MS.
@@ -18,7 +16,6 @@ const MAX_BYTES = 4_096;
 let t: TestRelay;
 let sim: Simulator;
 let stop: () => Promise<void>;
-let redis: Redis;
 let queues: EditQueues;
 
 beforeAll(async () => {
@@ -31,12 +28,10 @@ beforeAll(async () => {
     },
     { uploadLifeMs: LIFE_MS, pendingMs: 50, processingMs: 100 },
   ));
-  redis = createRedis(t.config.REDIS_URL, 'worker');
-  queues = createQueues(redis, t.config.QUEUE_PREFIX);
+  queues = queuesOf(t);
 });
 afterAll(async () => {
   await queues?.close();
-  await redis?.quit();
   await stop?.();
 });
 afterEach(async () => {

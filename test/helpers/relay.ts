@@ -5,6 +5,8 @@ import { createSimulator, type Simulator, type SimulatorOptions } from '../../si
 import { createRepositories, type Repositories } from '../../src/compose.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPrisma, type Db } from '../../src/infra/prisma.js';
+import { createRedis } from '../../src/infra/redis.js';
+import { createQueues, type EditQueues } from '../../src/queue/queues.js';
 import { clientIdOf } from '../../src/shared/ids.js';
 import { type RunningRelay, startPixelRelay } from '../../src/start.js';
 import { freePort } from '../../testkit/freePort.js';
@@ -187,4 +189,17 @@ export function sameDeploymentEnv(t: TestRelay, overrides: Record<string, string
     ...(c.UPSTREAM_MAX_CONCURRENCY ? { UPSTREAM_MAX_CONCURRENCY: String(c.UPSTREAM_MAX_CONCURRENCY) } : {}),
   };
   return { ...env, ...overrides };
+}
+
+/** The relay's own queues on a Redis connection of the test's, to pause, resume or inspect them; `close` ends both. */
+export function queuesOf(t: TestRelay): EditQueues {
+  const redis = createRedis(t.config.REDIS_URL, 'worker');
+  const queues = createQueues(redis, t.config.QUEUE_PREFIX);
+  return {
+    ...queues,
+    close: async () => {
+      await queues.close();
+      await redis.quit();
+    },
+  };
 }

@@ -1,27 +1,22 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../simulator/index.js';
-import { createRedis } from '../../src/infra/redis.js';
-import { createQueues, type EditQueues } from '../../src/queue/queues.js';
-import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
+import type { EditQueues } from '../../src/queue/queues.js';
+import { eventually, queuesOf, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // A job's payload is checked against its queue's schema: one that fails would fail the same way on every
 // retry, so it fails at once instead of taking the queue's 12 attempts.
 let sim: Simulator;
 let t: TestRelay;
 let stop: () => Promise<void>;
-let redis: Redis;
 let queues: EditQueues;
 
 beforeAll(async () => {
   ({ sim, t, stop } = await startRelayWithSimulator({ ROLE: 'worker' }));
-  redis = createRedis(t.config.REDIS_URL, 'worker');
-  queues = createQueues(redis, t.config.QUEUE_PREFIX);
+  queues = queuesOf(t);
 });
 afterAll(async () => {
   await queues?.close();
-  await redis?.quit();
   await stop?.();
 });
 
