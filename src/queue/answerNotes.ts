@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { AcceptedAnswer, AnswerNotes } from '../engine/submit/answerNotes.js';
 import { acceptedAnswer } from '../engine/submit/answerNotes.js';
+import { jsonOrUndefined } from '../shared/json.js';
 
 // Longer than any outage we would ride out: the sweeper keeps re-enqueueing the edit until the note is recorded.
 const NOTE_TTL_SECONDS = 30 * 24 * 3_600;
@@ -20,7 +21,7 @@ export function answerNotesBeside(queue: Queue): AnswerNotes {
       const redis = await queue.client;
       const text = await redis.get(keyOf(editId));
       if (text === null) return null;
-      const parsed = acceptedAnswer.safeParse(safeJson(text));
+      const parsed = acceptedAnswer.safeParse(jsonOrUndefined(text));
       return parsed.success ? parsed.data : null;
     },
     async forget(editId: string) {
@@ -28,12 +29,4 @@ export function answerNotesBeside(queue: Queue): AnswerNotes {
       await redis.del(keyOf(editId));
     },
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

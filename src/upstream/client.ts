@@ -1,5 +1,6 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { z } from 'zod';
+import { jsonOrUndefined } from '../shared/json.js';
 import { classifyHttpError, classifyNetworkError, UpstreamError } from './errors.js';
 import {
   cancelResponse,
@@ -137,7 +138,7 @@ export class PixelByteClient {
   private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
     const what = `${method} ${path}`;
     const answer = await this.exchange(what, method, path, body === undefined ? undefined : JSON.stringify(body));
-    const json = parseJson(answer.body);
+    const json = jsonOrUndefined(answer.body);
     const ok = answer.status >= 200 && answer.status < 300;
 
     if (!ok) {
@@ -273,14 +274,6 @@ function timeoutError(): Error {
   const err = new Error('PixelByte did not answer in time');
   err.name = 'TimeoutError';
   return err;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const DEFAULT_RETRY_AFTER_SECONDS = 30;

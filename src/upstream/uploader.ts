@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { jsonOrUndefined } from '../shared/json.js';
 import { classifyNetworkError, UpstreamError } from './errors.js';
 import { errorResponse } from './schemas.js';
 
@@ -55,7 +56,7 @@ export class FileUploader {
       return;
     }
     const text = await readSome(answer.body);
-    const envelope = errorResponse.safeParse(parseJson(text));
+    const envelope = errorResponse.safeParse(jsonOrUndefined(text));
     const code = envelope.success ? envelope.data.error.code : `HTTP_${answer.statusCode}`;
     throw new UpstreamError('rejected', code, `${what}: HTTP ${answer.statusCode} ${code}`, answer.statusCode);
   }
@@ -76,12 +77,4 @@ async function readSome(body: Dispatcher.ResponseData['body']): Promise<string> 
   }
   body.destroy();
   return Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_BYTES);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { jsonOrUndefined } from '../../shared/json.js';
 import type { MoveListener } from '../../store/edits/repository.js';
 import { EDIT_STATUSES } from '../../store/edits/status.js';
 
@@ -114,13 +115,12 @@ export class EditWakeups {
   }
 
   private dispatch(raw: string): void {
-    let parsed: Wakeup;
-    try {
-      parsed = wakeupMessage.parse(JSON.parse(raw));
-    } catch {
+    const message = wakeupMessage.safeParse(jsonOrUndefined(raw));
+    if (!message.success) {
       this.logger.warn('ignored an unreadable status-change message');
       return;
     }
+    const parsed: Wakeup = message.data;
     for (const watch of this.byEdit.get(parsed.editId) ?? []) watch.wake();
     for (const watch of this.byClient.get(parsed.clientId) ?? []) watch.wake();
   }
