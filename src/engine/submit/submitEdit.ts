@@ -72,7 +72,7 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   const noted = await deps.answers.recall(editId);
   if (noted) {
     const attempt = attempts.find((a) => String(a.id) === noted.attemptId);
-    if (attempt && isUncertainAttempt(attempt)) return keepAnswer(deps, editId, noted, `from the note of attempt ${attempt.attempt}`);
+    if (attempt && isUncertainAttempt(attempt)) return keepAnswer(deps, editId, noted, attempt.attempt);
     await deps.answers.forget(editId);
   }
   // Accepted is recorded together with the job on the edit; this only guards against ever sending past it.
@@ -240,14 +240,16 @@ const NEXT_RUN_AFTER_MS = 5_000;
 
 /**
  * PixelByte accepted the attempt: its job is the edit's, and must reach the database. A record that fails or
- * lingers is noted in Redis and retried with backoff for `answerRecordRetryMs`; then a later run of the job,
- * which reads the note before anything else, takes over. Only the database's unavailability is retried here;
+ * lingers is noted in Redis and retried with backoff for `answerRecordRetryMs`; then, once the note is in Redis, a
+ * later run of the job, which reads the note before anything else, takes over. Only the database's unavailability is retried here;
  * any other failure is thrown (after the note), so the job fails loudly and is never resent.
  */
-async function keepAnswer(deps: SubmitEditDeps, editId: string, answer: AcceptedAnswer, source = ''): Promise<SubmitDecision> {
+async function keepAnswer(deps: SubmitEditDeps, editId: string, answer: AcceptedAnswer, notedByAttempt?: number): Promise<SubmitDecision> {
   const jobId = answer.response.jobId;
-  const done: SubmitDecision = { kind: 'done', reason: `submitted as ${jobId}${source ? ` (${source})` : ''}` };
-  let noted: Promise<boolean> | undefined = source ? Promise.resolve(true) : undefined;
+  const recalled = notedByAttempt !== undefined;
+  const done: SubmitDecision = { kind: 'done', reason: `submitted as ${jobId}${recalled ? ` (from the note of attempt ${notedByAttempt})` : ''}` };
+  // An answer read from its note is in Redis already; a fresh one is noted only if its record fails or lingers.
+  let noted: Promise<boolean> | undefined = recalled ? Promise.resolve(true) : undefined;
   const noteOnce = () => {
     noted ??= note(deps, editId, answer);
     return noted;
