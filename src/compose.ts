@@ -131,6 +131,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
   if (!metricsDb) throw new Error('the API role needs infra.metricsDb');
   const { edits, deliveries, clients } = shared.repositories;
   const transitions = transitionsOn(shared, queues, logger);
+  const metrics = new RelayMetrics({ metricsDb, queues, logger });
   const enqueueSubmitBatched = batchedSubmitEnqueuer(queues.submit);
   const callbacks = new CallbackService({
     deliveries,
@@ -140,6 +141,13 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     redeliverCooldownMs: config.CALLBACK_REDELIVER_COOLDOWN_MS,
     requeue: (id) => withTimeout(ensureCallbackJob(queues.callback, id), ENQUEUE_TIMEOUT_MS, 'enqueue'),
     logger,
+  });
+  const uploads = new UploadService({
+    uploads: shared.repositories.uploads,
+    pixelbyte,
+    logger,
+    lifeMs: config.PIXELBYTE_UPLOAD_LIFE_MS,
+    observe: (event) => metrics.countUpload(event),
   });
   const editService = new EditService({
     edits,
@@ -153,6 +161,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     callbacks: deliveries,
     vetCallbackUrl: (url) => callbacks.vetUrl(url),
     uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
+    inlineImages: { uploads, maxBytes: config.INLINE_IMAGE_MAX_BYTES },
   });
   const watch = new EditWakeups(
     infra.wakeupSubscriber,
@@ -163,14 +172,14 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
   watch.start();
   return {
     edits: editService,
-    uploads: new UploadService({ uploads: shared.repositories.uploads, pixelbyte, logger, lifeMs: config.PIXELBYTE_UPLOAD_LIFE_MS }),
+    uploads,
     watch,
     callbacks,
     webhookIntake: { edits, transitions, pixelbyte, logger },
     clients: new ClientService({ clients, logger }),
     usageOf: (clientId, range) => usageOf(db, clientId, range),
     queues,
-    metrics: new RelayMetrics({ metricsDb, queues, logger }),
+    metrics,
   };
 }
 

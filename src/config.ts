@@ -5,6 +5,7 @@ import { isStrongSigningSecret } from './engine/callbacks/signing.js';
 const PIXELBYTE_PRODUCTION_URL = 'https://api.muvi.video';
 /** PixelByte's `maxSize` for an uploaded image: 10 MB, counted as 10,485,760 bytes. */
 const PIXELBYTE_MAX_UPLOAD_BYTES = 10_485_760;
+const DEFAULT_INLINE_IMAGE_MAX_BYTES = 256 * 1024;
 
 /**
  * The secrets printed in the README and docker-compose.yml, which `npm run dev`, the compose stack and the simulator
@@ -124,7 +125,13 @@ const envSchema = z
       )
       .pipe(z.array(z.string().refine(isProxyAddress, 'must list addresses or CIDRs (e.g. 10.0.0.0/16), or loopback, linklocal, uniquelocal')).min(1))
       .optional(),
+    /** The largest JSON body a route takes (413 PAYLOAD_TOO_LARGE beyond it), but for POST /v1/edits and its estimate. */
     BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(256 * 1024),
+    /**
+     * The largest body POST /v1/edits and POST /v1/edits/estimate take: an edit may carry its images inline as data:
+     * URLs, a third larger than the images. The default holds five at INLINE_IMAGE_MAX_BYTES.
+     */
+    EDIT_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
     /** A request's headers and body must arrive within this; a client trickling its body is cut off (408). */
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
     /**
@@ -172,6 +179,12 @@ const envSchema = z
     /** The largest image POST /v1/uploads takes (413 FILE_TOO_LARGE beyond it); PixelByte's own limit, 10 MB, is the most. */
     UPLOAD_MAX_BYTES: integer(1, PIXELBYTE_MAX_UPLOAD_BYTES).default(PIXELBYTE_MAX_UPLOAD_BYTES),
     /**
+     * The largest image an edit may carry inline as a data: URL, decoded (413 FILE_TOO_LARGE beyond it); at accept
+     * it is uploaded as POST /v1/uploads would. Unset: 256 KiB (as Replicate allows), or UPLOAD_MAX_BYTES when that is
+     * lower; a larger image is uploaded first.
+     */
+    INLINE_IMAGE_MAX_BYTES: integer(1, PIXELBYTE_MAX_UPLOAD_BYTES).optional(),
+    /**
      * How long PixelByte keeps an uploaded file: it documents deletion 60 minutes after the upload. Only a simulator
      * that deletes sooner (its `uploadLifeMs`) wants another value; an upload's `expiresAt` is its start plus this.
      */
@@ -193,7 +206,23 @@ const envSchema = z
     /** An event stream whose unsent output passes this (a reader that stopped reading) is closed; it resumes with Last-Event-ID. */
     EVENTS_BUFFER_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   })
+  .transform((env) => ({ ...env, INLINE_IMAGE_MAX_BYTES: env.INLINE_IMAGE_MAX_BYTES ?? Math.min(DEFAULT_INLINE_IMAGE_MAX_BYTES, env.UPLOAD_MAX_BYTES) }))
   .superRefine((env, ctx) => {
+    if (env.INLINE_IMAGE_MAX_BYTES > env.UPLOAD_MAX_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['INLINE_IMAGE_MAX_BYTES'], message: 'must be at most UPLOAD_MAX_BYTES (an inline image is uploaded)' });
+    }
+    if (env.EDIT_BODY_LIMIT_BYTES < env.BODY_LIMIT_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['EDIT_BODY_LIMIT_BYTES'], message: 'must be at least BODY_LIMIT_BYTES' });
+    }
+    // An inline image at the largest must fit in an edit, or it would be refused for the body's size instead.
+    const oneInlineImage = Math.ceil(env.INLINE_IMAGE_MAX_BYTES / 3) * 4;
+    if (env.EDIT_BODY_LIMIT_BYTES <= oneInlineImage) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EDIT_BODY_LIMIT_BYTES'],
+        message: `must be more than INLINE_IMAGE_MAX_BYTES in base64 (${oneInlineImage}), so that an edit can carry such an image`,
+      });
+    }
     if (env.UPLOAD_EXPIRY_MARGIN_MS >= env.PIXELBYTE_UPLOAD_LIFE_MS) {
       // Every upload would be too old for an edit the moment it was made.
       ctx.addIssue({ code: 'custom', path: ['UPLOAD_EXPIRY_MARGIN_MS'], message: 'must be less than PIXELBYTE_UPLOAD_LIFE_MS' });
@@ -235,7 +264,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const given = present[name];
     const missing = given === undefined;
     const secret = /KEY|SECRET|PASSWORD|TOKEN/.test(name);
-    if (missing) return `${name} is required`;
+    // A check across variables (custom) may name one left at its default: that is not one missing.
+    if (missing) return issue.code === 'custom' ? `${name} ${issue.message} (unset: its default)` : `${name} is required`;
     return `${name}${entry} ${issue.message}${secret ? '' : ` (got ${JSON.stringify(given)})`}`;
   });
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);

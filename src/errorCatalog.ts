@@ -28,7 +28,7 @@ export const ERROR_CODES = {
   INVALID_CALLBACK_URL: doc(400, 'INVALID_CALLBACK_URL', '`callbackUrl` is not https, or is or resolves to an address pixelrelay must not call'),
   CALLBACKS_DISABLED: doc(400, 'CALLBACKS_DISABLED', 'A `callbackUrl` was given but this server has no CALLBACK_SIGNING_SECRET'),
   INVALID_MULTIPART: doc(400, 'INVALID_MULTIPART', 'The multipart/form-data body cannot be read: no boundary, malformed, or cut short'),
-  FILE_EMPTY: doc(400, 'FILE_EMPTY', 'The uploaded file has no bytes'),
+  FILE_EMPTY: doc(400, 'FILE_EMPTY', 'The uploaded file, or an edit’s data: URL, has no bytes (for an edit, `details` names the field)'),
   UNKNOWN_UPLOAD: doc(400, 'UNKNOWN_UPLOAD', 'An `upload:<id>` in the input names no upload of this client; `details` names the field; nothing was stored'),
   UPLOAD_EXPIRED: doc(
     400,
@@ -51,12 +51,16 @@ export const ERROR_CODES = {
   CALLBACK_NOT_REDELIVERABLE: doc(409, 'CALLBACK_NOT_REDELIVERABLE', 'Nothing to send again: `details.status` is `none` or `pending`'),
   EDIT_NOT_SUBMITTED: doc(409, 'EDIT_NOT_SUBMITTED', 'The edit was never sent to PixelByte; nothing stored'),
   JOB_OF_ANOTHER_EDIT: doc(409, 'JOB_OF_ANOTHER_EDIT', 'Another edit adopted this job; nothing stored'),
-  PAYLOAD_TOO_LARGE: doc(413, 'PAYLOAD_TOO_LARGE', 'The body is over BODY_LIMIT_BYTES'),
-  FILE_TOO_LARGE: doc(413, 'FILE_TOO_LARGE', 'The uploaded file is larger than UPLOAD_MAX_BYTES (PixelByte takes 10,485,760 at most); `details.maxBytes`'),
+  PAYLOAD_TOO_LARGE: doc(413, 'PAYLOAD_TOO_LARGE', 'The body is over BODY_LIMIT_BYTES (EDIT_BODY_LIMIT_BYTES for POST /v1/edits and its estimate)'),
+  FILE_TOO_LARGE: doc(
+    413,
+    'FILE_TOO_LARGE',
+    'The uploaded file is larger than UPLOAD_MAX_BYTES (PixelByte takes 10,485,760 at most; `details.maxBytes`), or an edit’s data: URL decodes to more than INLINE_IMAGE_MAX_BYTES (`details` names the field); nothing was stored',
+  ),
   UNSUPPORTED_MEDIA_TYPE: doc(
     415,
     'UNSUPPORTED_MEDIA_TYPE',
-    'The body is not of a type the route takes (application/json; for an upload, multipart/form-data or an image type), or an uploaded file is not a JPEG, PNG, WebP or GIF by its bytes, or not the type it was sent as',
+    'The body is not of a type the route takes (application/json; for an upload, multipart/form-data or an image type), or an uploaded file (or an edit’s data: URL, `details` naming the field) is not a JPEG, PNG, WebP or GIF by its bytes, or not the type it was sent as',
   ),
   URI_TOO_LONG: doc(414, 'URI_TOO_LONG', 'A path parameter is longer than this server accepts'),
   IDEMPOTENCY_KEY_REUSED: doc(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different body'),

@@ -36,6 +36,7 @@ export interface AppDeps {
     | 'PIXELBYTE_WEBHOOK_SECRET'
     | 'WEBHOOK_URL_SECRET'
     | 'BODY_LIMIT_BYTES'
+    | 'EDIT_BODY_LIMIT_BYTES'
     | 'HTTP_REQUEST_TIMEOUT_MS'
     | 'HTTP_KEEP_ALIVE_TIMEOUT_MS'
     | 'HTTP_MAX_CONNECTIONS'
@@ -119,7 +120,12 @@ export function buildApp(deps: AppDeps) {
             : undefined,
       });
       v1.register(clientRateLimit, { redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rate-limit:`, logger: deps.logger });
-      v1.register(editRoutes, { service, watch: deps.services.watch, maxWaitSeconds: deps.config.MAX_PREFER_WAIT_SECONDS });
+      v1.register(editRoutes, {
+        service,
+        watch: deps.services.watch,
+        maxWaitSeconds: deps.config.MAX_PREFER_WAIT_SECONDS,
+        bodyLimit: deps.config.EDIT_BODY_LIMIT_BYTES,
+      });
       v1.register(editEventRoutes, {
         service,
         watch: deps.services.watch,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dataUrlProblem, isDataUrl } from '../shared/dataUrl.js';
 import { storableString } from '../shared/safeText.js';
 import { isUploadReference, UPLOAD_REFERENCE_PREFIX, uploadIdOf } from '../shared/uploadReference.js';
 import { type Pricing, perImage, perRequest } from './pricing.js';
@@ -42,23 +43,33 @@ function isHttpUrl(s: string): boolean {
   }
 }
 
+/** The longest image URL (or `upload:<id>`) an input may carry; a data URL is bounded by its decoded size instead. */
+const MAX_IMAGE_URL_CHARS = 2048;
+
 /**
- * A source image: a URL PixelByte fetches, or `upload:<id>`, one of the client's uploads, which the submit replaces
- * by the upload's fileUrl (whether the upload exists and is the client's is the accept step's to check).
- * Length first, so the JSON Schema carries the bound (a refine is invisible to it) and no 2 MB string is parsed as a URL.
+ * A source image: a URL PixelByte fetches; `upload:<id>`, one of the client's uploads, which the submit replaces by
+ * the upload's fileUrl (whether the upload exists and is the client's is the accept step's to check); or a small image
+ * inline as a base64 `data:` URL, which accept uploads and stores as `upload:<id>` (its size and type are checked
+ * there too: this schema only reads its form, so an estimate costs no decoding). Length before anything else, so
+ * no 2 MB string is parsed as a URL; the JSON Schema says so by its `anyOf` (a refine is invisible to it).
  */
 const imageSource = storableString()
-  .max(2048, 'must be at most 2048 characters')
   .superRefine((s, ctx) => {
-    if (isUploadReference(s)) {
+    if (isDataUrl(s)) {
+      const problem = dataUrlProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    } else if (s.length > MAX_IMAGE_URL_CHARS) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_IMAGE_URL_CHARS} characters (send a larger image as data:, or upload it)` });
+    } else if (isUploadReference(s)) {
       if (uploadIdOf(s) === null) ctx.addIssue({ code: 'custom', message: `must be ${UPLOAD_REFERENCE_PREFIX}<id>, with the id POST /v1/uploads answered` });
     } else if (!isHttpUrl(s)) {
-      ctx.addIssue({ code: 'custom', message: `must be an http(s) URL or ${UPLOAD_REFERENCE_PREFIX}<id>` });
+      ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, ${UPLOAD_REFERENCE_PREFIX}<id> or a data:image/…;base64, URL` });
     }
   })
   .meta({
     format: 'uri',
-    description: `An http(s) URL PixelByte can fetch, or \`${UPLOAD_REFERENCE_PREFIX}<id>\` naming one of your uploads (POST /v1/uploads)`,
+    anyOf: [{ maxLength: MAX_IMAGE_URL_CHARS }, { pattern: '^[Dd][Aa][Tt][Aa]:' }],
+    description: `An http(s) URL PixelByte can fetch (at most ${MAX_IMAGE_URL_CHARS} characters); \`${UPLOAD_REFERENCE_PREFIX}<id>\` naming one of your uploads (POST /v1/uploads); or a JPEG, PNG, WebP or GIF inline as \`data:image/…;base64,…\` (at most INLINE_IMAGE_MAX_BYTES decoded, 256 KiB by default; its type must be what its bytes are), which is uploaded at accept and stored as \`${UPLOAD_REFERENCE_PREFIX}<id>\``,
   });
 
 const imageUrls = (max?: number) => {
@@ -135,7 +146,7 @@ function nanoBananaModel(slug: string, name: string, baseMicroCents: number, fou
 // One source image, as a single string `image_url`.
 const gptImageInput = z.strictObject({
   prompt,
-  image_url: imageSource.describe('The one source image (one URL or upload:<id>, not a list)'),
+  image_url: imageSource.describe('The one source image (one URL, upload:<id> or data: URL, not a list)'),
   aspect_ratio: z.enum(['1:1', '3:2', '2:3']).optional(),
 });
 

@@ -13,6 +13,7 @@ import { type CallbackState, type EditResource, toEditResource } from './editRes
 import { decodeCursor, encodeCursor } from './schemas/cursor.js';
 import { issuesToDetails, listEditsQuery } from './schemas/edits.js';
 import type { EditStore, EditTransitions } from './transitions.js';
+import { type InlineImageDeps, readInlineImages, uploadInlineImages } from './uploads/inlineImages.js';
 import { resolveUploads, type UploadResolverDeps } from './uploads/references.js';
 
 /** Where an edit's callback delivery is read from, to show it on the edit. */
@@ -37,6 +38,8 @@ export interface EditServiceDeps {
   vetCallbackUrl(url: string): Promise<void>;
   /** Where the uploads an input names (`upload:<id>`) are looked up. */
   uploads: UploadResolverDeps;
+  /** Where an input's data: URLs are uploaded, and how large they may be. */
+  inlineImages: InlineImageDeps;
 }
 
 /** One status change of an edit: its history row's id, global and only growing, is an event stream's sequence. */
@@ -66,27 +69,33 @@ export class EditService {
     const { model, input, callbackUrl, metadata, price } = parseEditRequest(body);
     const slug = model.slug;
     if (callbackUrl !== undefined) await this.deps.vetCallbackUrl(callbackUrl);
-    const edit: NewEdit = {
-      id: randomUUID(),
-      model: slug,
-      input: input as Prisma.InputJsonValue,
-      callbackUrl,
-      metadata: metadata as Prisma.InputJsonValue | undefined,
-      clientId,
-      estimatedCostMicroCents: price.totalMicroCents,
-      imagesOrdered: price.quantity,
+    // Judged here, with nothing read or sent: an edit whose data: URLs are refused costs no upload.
+    const inline = readInlineImages(this.deps.inlineImages, input);
+    // What is stored: the input with each data: URL uploaded and named upload:<id> in its place.
+    const prepare = async (): Promise<NewEdit> => {
+      await this.checkUploads(input, clientId);
+      const stored = await uploadInlineImages(this.deps.inlineImages, clientId, input, inline);
+      return {
+        id: randomUUID(),
+        model: slug,
+        input: stored as Prisma.InputJsonValue,
+        callbackUrl,
+        metadata: metadata as Prisma.InputJsonValue | undefined,
+        clientId,
+        estimatedCostMicroCents: price.totalMicroCents,
+        imagesOrdered: price.quantity,
+      };
     };
 
-    if (idempotencyKey === undefined) {
-      await this.checkUploads(input, clientId);
-      return { status: 202, body: await this.store(edit), replayed: false };
-    }
+    if (idempotencyKey === undefined) return { status: 202, body: await this.store(await prepare()), replayed: false };
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
+    // The request as sent, data: URLs and all: a repeat of it is a replay, though its images were stored as uploads.
     const hash = requestHash({ model: slug, input, callbackUrl, metadata });
-    // After a replay is looked for: a repeat is answered as the first request was, even once its uploads are gone.
-    let uploadsChecked = false;
+    // After a replay is looked for: a repeat is answered as the first request was, even once its uploads are gone,
+    // and uploads nothing.
+    let edit: NewEdit | undefined;
     for (;;) {
       const existing = await this.deps.edits.findIdempotencyKey(clientId, idempotencyKey);
       if (existing) {
@@ -95,15 +104,13 @@ export class EditService {
         }
         return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
       }
-      if (!uploadsChecked) {
-        await this.checkUploads(input, clientId);
-        uploadsChecked = true;
-      }
+      edit ??= await prepare();
       try {
         const expiresAt = new Date(Date.now() + this.deps.idempotencyTtlHours * 3_600_000);
         return { status: 202, body: await this.store(edit, { clientId, key: idempotencyKey, requestHash: hash, expiresAt }), replayed: false };
       } catch (err) {
-        // A concurrent request with the same key won the insert; its row is committed now, so read it.
+        // A concurrent request with the same key won the insert; its row is committed now, so read it (the uploads
+        // this one made of its data: URLs are left unused).
         if (!isUniqueViolation(err)) throw err;
       }
     }

@@ -4,6 +4,7 @@ import type { SqlQuery } from '../infra/sql.js';
 import { type EditStatus, isTerminal } from '../store/edits/status.js';
 import { histogramSamples, type Labels, registerScrapedMetric, type Sample } from './scrapedMetric.js';
 import type { SourceReader } from './source.js';
+import { readUploadStats, UPLOAD_FAMILIES, type UploadRow } from './uploadMetrics.js';
 
 /** Upper bounds (seconds) of the submit latency buckets. */
 export const SUBMIT_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
@@ -43,6 +44,7 @@ export interface DatabaseStats {
   webhooks: WebhookRow[];
   callbackDeliveries: { status: string; deliveries: number }[];
   callbackAttempts: { outcome: string; attempts: number }[];
+  uploads: UploadRow[];
 }
 
 const num = (v: unknown) => Number(v ?? 0);
@@ -101,6 +103,7 @@ export async function readDatabaseStats(q: SqlQuery): Promise<DatabaseStats> {
     webhooks: webhooks.map((r) => ({ status: String(r.status), adopted: r.adopted === true, webhooks: num(r.webhooks) })),
     callbackDeliveries: deliveries.map((r) => ({ status: String(r.status), deliveries: num(r.deliveries) })),
     callbackAttempts: attempts.map((r) => ({ outcome: String(r.outcome), attempts: num(r.attempts) })),
+    uploads: await readUploadStats(q),
   };
 }
 
@@ -299,4 +302,8 @@ export function registerDatabaseMetrics(registry: Registry, read: SourceReader<D
       (rows) => rows.map((r) => ({ labels: { outcome: r.outcome }, value: r.attempts })),
     ),
   });
+
+  for (const family of UPLOAD_FAMILIES) {
+    registerScrapedMetric(registry, { name: family.name, help: family.help, type: 'counter', samples: from((s) => s.uploads, family.samples) });
+  }
 }

@@ -14,6 +14,14 @@ export interface RelayMetricsDeps {
   logger: Logger;
 }
 
+/** What one upload came to, as the upload service tells it (engine/uploads). */
+export interface UploadCount {
+  source: 'request' | 'data_url';
+  outcome: 'stored' | 'refused' | 'failed';
+  code: string;
+  seconds?: number;
+}
+
 /** What a webhook to /webhooks/pixelbyte came to (see plugins/metrics.ts). */
 export type WebhookIntakeResult = 'applied' | 'duplicate' | 'stored' | 'refused';
 
@@ -32,6 +40,8 @@ export class RelayMetrics {
   readonly registry = new Registry();
   private readonly http: Histogram<'method' | 'route' | 'status_code'>;
   private readonly webhooks: Counter<'result' | 'code'>;
+  private readonly uploads: Counter<'source' | 'outcome' | 'code'>;
+  private readonly uploadSeconds: Histogram<'outcome'>;
 
   constructor(deps: RelayMetricsDeps) {
     collectDefaultMetrics({ register: this.registry });
@@ -46,6 +56,19 @@ export class RelayMetrics {
       name: 'pixelrelay_webhook_intake_total',
       help: 'PixelByte webhooks this process answered: applied, duplicate (a repeat), stored (kept, not applied), refused (by error code). In memory: since this process started.',
       labelNames: ['result', 'code'],
+      registers: [this.registry],
+    });
+    this.uploads = new Counter({
+      name: 'pixelrelay_uploads_total',
+      help: 'Images this process put on PixelByte’s storage, by source (request: POST /v1/uploads; data_url: an edit’s inline image), outcome (stored; refused: the file, by error code; failed: PixelByte or Postgres, by error code). In memory: since this process started.',
+      labelNames: ['source', 'outcome', 'code'],
+      registers: [this.registry],
+    });
+    this.uploadSeconds = new Histogram({
+      name: 'pixelrelay_upload_duration_seconds',
+      help: 'From an upload’s presign to its record (PixelByte’s presign and the PUT of the file), by outcome (stored, failed). In memory: since this process started.',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
     const sources = new MetricSources(this.registry, { timeoutMs: SOURCE_TIMEOUT_MS, reuseMs: SHARE_READ_MS, logger: deps.logger });
@@ -66,6 +89,11 @@ export class RelayMetrics {
 
   countWebhook(result: WebhookIntakeResult, code = ''): void {
     this.webhooks.inc({ result, code });
+  }
+
+  countUpload(event: UploadCount): void {
+    this.uploads.inc({ source: event.source, outcome: event.outcome, code: event.code });
+    if (event.seconds !== undefined && event.outcome !== 'refused') this.uploadSeconds.observe({ outcome: event.outcome }, event.seconds);
   }
 
   render(): Promise<string> {

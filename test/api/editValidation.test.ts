@@ -5,7 +5,7 @@ let t: TestRelay;
 let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ t, stop } = await startRelayWithSimulator({ BODY_LIMIT_BYTES: '16384' }));
+  ({ t, stop } = await startRelayWithSimulator({ BODY_LIMIT_BYTES: '16384', EDIT_BODY_LIMIT_BYTES: '16384', INLINE_IMAGE_MAX_BYTES: '8192' }));
 });
 afterAll(() => stop?.());
 
@@ -75,7 +75,7 @@ describe('POST /v1/edits rejects bad input, storing nothing', () => {
     await expectRejected({ body: JSON.stringify({ input: valid }), headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
-  it('a body over the limit → 413 PAYLOAD_TOO_LARGE', async () => {
+  it('a body over the limit (EDIT_BODY_LIMIT_BYTES) → 413 PAYLOAD_TOO_LARGE', async () => {
     await expectRejected({ payload: { input: { ...valid, prompt: 'x'.repeat(5000) }, metadata: { pad: 'y'.repeat(12_000) } } }, 413, 'PAYLOAD_TOO_LARGE');
   });
 

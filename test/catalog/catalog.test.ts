@@ -128,7 +128,12 @@ describe('the input schemas GET /v1/models publishes', () => {
     const pro = published(PRO);
     expect(pro).toMatchObject({ type: 'object', required: ['prompt', 'image_urls'], additionalProperties: false });
     expect(pro).not.toHaveProperty('$schema');
-    expect(pro.properties.image_urls).toMatchObject({ minItems: 1, maxItems: 4, items: { type: 'string', maxLength: 2048, format: 'uri' } });
+    // At most 2048 characters, but for a data: URL, which is bounded by its decoded size (INLINE_IMAGE_MAX_BYTES).
+    expect(pro.properties.image_urls).toMatchObject({
+      minItems: 1,
+      maxItems: 4,
+      items: { type: 'string', format: 'uri', anyOf: [{ maxLength: 2048 }, { pattern: '^[Dd][Aa][Tt][Aa]:' }] },
+    });
     expect(pro.properties.prompt).toMatchObject({ type: 'string', minLength: 1, maxLength: 5000 });
     expect(pro.properties.size).toMatchObject({ enum: ['1K', '2K'], default: '2K' });
     const nano = published('google/nano-banana/edit-image');

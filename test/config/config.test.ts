@@ -79,6 +79,25 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes data: URLs of 256 KiB decoded by default (UPLOAD_MAX_BYTES when lower), in edit bodies of 2 MiB, and keeps the limits consistent', () => {
+    expect(loadConfig(required)).toMatchObject({ INLINE_IMAGE_MAX_BYTES: 262_144, EDIT_BODY_LIMIT_BYTES: 2_097_152, BODY_LIMIT_BYTES: 262_144 });
+    expect(loadConfig({ ...required, UPLOAD_MAX_BYTES: '4096' }).INLINE_IMAGE_MAX_BYTES).toBe(4_096);
+    expect(loadConfig({ ...required, INLINE_IMAGE_MAX_BYTES: '1048576', EDIT_BODY_LIMIT_BYTES: '4194304' })).toMatchObject({
+      INLINE_IMAGE_MAX_BYTES: 1_048_576,
+      EDIT_BODY_LIMIT_BYTES: 4_194_304,
+    });
+    // An inline image is an upload: no larger than one.
+    expect(errorOf({ ...required, UPLOAD_MAX_BYTES: '4096', INLINE_IMAGE_MAX_BYTES: '8192' })).toMatch(
+      /INLINE_IMAGE_MAX_BYTES must be at most UPLOAD_MAX_BYTES/,
+    );
+    // An edit body that cannot hold the largest inline image would refuse it as PAYLOAD_TOO_LARGE, not FILE_TOO_LARGE.
+    expect(errorOf({ ...required, EDIT_BODY_LIMIT_BYTES: '300000' })).toMatch(
+      /EDIT_BODY_LIMIT_BYTES must be more than INLINE_IMAGE_MAX_BYTES in base64 \(349528\)/,
+    );
+    // Edits take at least what every other JSON body may be.
+    expect(errorOf({ ...required, BODY_LIMIT_BYTES: '4194304' })).toMatch(/EDIT_BODY_LIMIT_BYTES must be at least BODY_LIMIT_BYTES/);
+  });
+
   it('refuses a plain-http PUBLIC_BASE_URL when talking to PixelByte production', () => {
     expect(errorOf({ ...required, PUBLIC_BASE_URL: 'http://relay.example.com' })).toMatch(/PUBLIC_BASE_URL must be https/);
     expect(loadConfig({ ...required, PUBLIC_BASE_URL: 'http://127.0.0.1:3000', PIXELBYTE_API_URL: 'http://127.0.0.1:4010' }).PUBLIC_BASE_URL).toBe(

@@ -33,3 +33,8 @@ export async function uploadFile(t: TestRelay, file: Buffer, options: { type?: s
   const res = await fetch(`${t.relay.url}/v1/uploads`, { method: 'POST', headers: options.auth ?? t.auth, body: form });
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
+
+/** The file as an edit carries it inline: `data:<type>;base64,…`. */
+export function dataUrl(file: Buffer, type = 'image/png'): string {
+  return `data:${type};base64,${file.toString('base64')}`;
+}

@@ -1,8 +1,6 @@
 import { uploadIdOf } from '../../shared/uploadReference.js';
 import type { Upload, UploadRepository } from '../../store/uploads/repository.js';
-
-/** Where an input may name a source image: every model takes `image_urls` or the one `image_url`. */
-const IMAGE_FIELDS = ['image_urls', 'image_url'] as const;
+import { imageSourcesIn, mapImageSources } from './imageSources.js';
 
 /** One `upload:<id>` in an input, and where (`image_urls.1`, `image_url`). */
 export interface UploadReference {
@@ -12,17 +10,10 @@ export interface UploadReference {
 
 /** The `upload:<id>` references of an input the model schema has passed (so each names a well-formed id). */
 export function uploadReferencesIn(input: Record<string, unknown>): UploadReference[] {
-  const found: UploadReference[] = [];
-  const add = (path: string, value: unknown) => {
-    const id = typeof value === 'string' ? uploadIdOf(value) : null;
-    if (id) found.push({ path, id });
-  };
-  for (const field of IMAGE_FIELDS) {
-    const value = input[field];
-    if (!Array.isArray(value)) add(field, value);
-    else for (const [i, item] of value.entries()) add(`${field}.${i}`, item);
-  }
-  return found;
+  return imageSourcesIn(input).flatMap(({ path, value }) => {
+    const id = uploadIdOf(value);
+    return id ? [{ path, id }] : [];
+  });
 }
 
 export interface UploadProblem {
@@ -68,15 +59,9 @@ export async function resolveUploads(deps: UploadResolverDeps, clientId: string,
   }
   if (problems.length > 0) return { kind: 'refused', problems };
 
-  const resolved: Record<string, unknown> = { ...input };
-  const fileUrlOf = (value: unknown) => {
-    const id = typeof value === 'string' ? uploadIdOf(value) : null;
+  const fileUrlOf = (value: string) => {
+    const id = uploadIdOf(value);
     return id ? found.get(id)!.fileUrl : value;
   };
-  for (const field of IMAGE_FIELDS) {
-    const value = input[field];
-    if (Array.isArray(value)) resolved[field] = value.map(fileUrlOf);
-    else if (value !== undefined) resolved[field] = fileUrlOf(value);
-  }
-  return { kind: 'resolved', input: resolved };
+  return { kind: 'resolved', input: mapImageSources(input, fileUrlOf) };
 }

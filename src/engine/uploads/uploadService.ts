@@ -5,7 +5,7 @@ import { isUuid } from '../../shared/ids.js';
 import type { UploadRepository } from '../../store/uploads/repository.js';
 import type { PixelByteClient } from '../../upstream/client.js';
 import { UpstreamError } from '../../upstream/errors.js';
-import { fileNameFor, IMAGE_TYPES, mediaTypeOf, SNIFF_BYTES, sniffImageType } from './imageType.js';
+import { fileNameFor, IMAGE_TYPES, type ImageType, mediaTypeOf, SNIFF_BYTES, sniffImageType } from './imageType.js';
 import { toUploadResource, type UploadResource } from './uploadResource.js';
 
 /** A file as the API received it: its chunks as they came (never joined), counted and hashed on the way in. */
@@ -17,10 +17,25 @@ export interface ReceivedFile {
   declaredType?: string;
 }
 
+/** Where an upload came from: POST /v1/uploads, or an edit's data: URL. */
+export type UploadSource = 'request' | 'data_url';
+
+/** What an upload came to: stored at PixelByte and recorded, refused (the file: its code), or failed (PixelByte or Postgres). */
+export interface UploadEvent {
+  source: UploadSource;
+  outcome: 'stored' | 'refused' | 'failed';
+  /** The error code answered; '' when stored. */
+  code: string;
+  /** From the presign to the record, when it got that far. */
+  seconds?: number;
+}
+
 export interface UploadServiceDeps {
   uploads: Pick<UploadRepository, 'create' | 'findOwned'>;
   pixelbyte: Pick<PixelByteClient, 'presignUpload' | 'putUpload'>;
   logger: Logger;
+  /** Told of every upload's outcome (the metrics). */
+  observe?: (event: UploadEvent) => void;
   /** PIXELBYTE_UPLOAD_LIFE_MS: how long after the upload PixelByte deletes the file. */
   lifeMs: number;
   now?: () => Date;
@@ -42,36 +57,46 @@ export class UploadService {
    * Checks the file by its bytes, has PixelByte presign it, PUTs it there and records it. Nothing is recorded
    * unless PixelByte has the file: a failure on the way leaves no upload behind, and the client sends it again.
    */
-  async accept(file: ReceivedFile, clientId: string): Promise<UploadResource> {
-    if (file.bytes === 0) throw new AppError('FILE_EMPTY', 'The file is empty');
-    const type = sniffImageType(headOf(file.chunks));
-    if (!type) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The file is not a JPEG, PNG, WebP or GIF image (judged by its bytes)', { allowed: IMAGE_TYPES });
+  async accept(file: ReceivedFile, clientId: string, source: UploadSource = 'request'): Promise<UploadResource> {
+    const verdict = judgeImage(file);
+    if ('code' in verdict) {
+      this.countRefusal(source, verdict.code);
+      throw new AppError(verdict.code, verdict.message, verdict.details);
     }
-    const declared = file.declaredType === undefined ? undefined : mediaTypeOf(file.declaredType);
-    if (declared !== undefined && declared !== 'application/octet-stream' && declared !== type) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `The file was sent as ${declared}, but its bytes are ${type}`, { declared, detected: type });
-    }
-
-    const id = randomUUID();
+    const { type } = verdict;
     // Before the presign, so `expiresAt` errs early: PixelByte's 60 minutes start when the PUT ends.
     const startedAt = this.now();
-    const presigned = await this.upstream('presign', () => this.deps.pixelbyte.presignUpload({ filename: fileNameFor(id, type), contentType: type }));
-    if (presigned.maxSize !== undefined && file.bytes > presigned.maxSize) throw fileTooLarge(presigned.maxSize);
-    await this.upstream('PUT', () => this.deps.pixelbyte.putUpload(presigned.uploadUrl, { contentType: type, bytes: file.bytes, chunks: file.chunks }));
+    const seconds = () => (this.now().getTime() - startedAt.getTime()) / 1000;
+    try {
+      const id = randomUUID();
+      const presigned = await this.upstream('presign', () => this.deps.pixelbyte.presignUpload({ filename: fileNameFor(id, type), contentType: type }));
+      if (presigned.maxSize !== undefined && file.bytes > presigned.maxSize) throw fileTooLarge(presigned.maxSize);
+      await this.upstream('PUT', () => this.deps.pixelbyte.putUpload(presigned.uploadUrl, { contentType: type, bytes: file.bytes, chunks: file.chunks }));
 
-    const upload = await this.deps.uploads.create({
-      id,
-      clientId,
-      pixelbyteFileId: presigned.fileId,
-      fileUrl: presigned.fileUrl,
-      contentType: type,
-      bytes: file.bytes,
-      sha256: file.sha256,
-      expiresAt: new Date(startedAt.getTime() + this.deps.lifeMs),
-    });
-    this.deps.logger.info({ uploadId: id, clientId, fileId: presigned.fileId, contentType: type, bytes: file.bytes }, 'upload stored at PixelByte');
-    return toUploadResource(upload);
+      const upload = await this.deps.uploads.create({
+        id,
+        clientId,
+        pixelbyteFileId: presigned.fileId,
+        fileUrl: presigned.fileUrl,
+        contentType: type,
+        bytes: file.bytes,
+        sha256: file.sha256,
+        expiresAt: new Date(startedAt.getTime() + this.deps.lifeMs),
+      });
+      this.deps.logger.info({ uploadId: id, clientId, fileId: presigned.fileId, contentType: type, bytes: file.bytes, source }, 'upload stored at PixelByte');
+      this.deps.observe?.({ source, outcome: 'stored', code: '', seconds: seconds() });
+      return toUploadResource(upload);
+    } catch (err) {
+      const code = err instanceof AppError ? err.code : 'INTERNAL_ERROR';
+      const outcome = err instanceof AppError && err.statusCode < 500 ? 'refused' : 'failed';
+      this.deps.observe?.({ source, outcome, code, seconds: seconds() });
+      throw err;
+    }
+  }
+
+  /** An upload refused before it reached `accept` (its body unreadable, too large, of a type not taken): counted all the same. */
+  countRefusal(source: UploadSource, code: string): void {
+    this.deps.observe?.({ source, outcome: 'refused', code });
   }
 
   /** Another client's upload is answered as one that does not exist. */
@@ -92,6 +117,30 @@ export class UploadService {
       });
     }
   }
+}
+
+/** What a file's bytes make of it: an image of a type PixelByte takes, or why it is not one. */
+export type ImageVerdict = { type: ImageType } | { code: 'FILE_EMPTY' | 'UNSUPPORTED_MEDIA_TYPE'; message: string; details?: Record<string, unknown> };
+
+/**
+ * The file's type by its bytes; the type it was sent as, if any, must be the same (application/octet-stream says
+ * nothing). Pure: an edit's data: URLs are all judged before any of them is uploaded.
+ */
+export function judgeImage(file: Pick<ReceivedFile, 'chunks' | 'bytes' | 'declaredType'>): ImageVerdict {
+  if (file.bytes === 0) return { code: 'FILE_EMPTY', message: 'The file is empty' };
+  const type = sniffImageType(headOf(file.chunks));
+  if (!type) {
+    return {
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'The file is not a JPEG, PNG, WebP or GIF image (judged by its bytes)',
+      details: { allowed: IMAGE_TYPES },
+    };
+  }
+  const declared = file.declaredType === undefined ? undefined : mediaTypeOf(file.declaredType);
+  if (declared !== undefined && declared !== 'application/octet-stream' && declared !== type) {
+    return { code: 'UNSUPPORTED_MEDIA_TYPE', message: `The file was sent as ${declared}, but its bytes are ${type}`, details: { declared, detected: type } };
+  }
+  return { type };
 }
 
 /** The first bytes, enough to sniff, without joining the whole file. */

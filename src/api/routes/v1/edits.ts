@@ -28,6 +28,8 @@ const getEditQuery = z.object({
 
 export interface EditRoutesOptions {
   service: EditService;
+  /** EDIT_BODY_LIMIT_BYTES: an edit may carry its images inline as data: URLs. */
+  bodyLimit: number;
   watch: EditWakeups;
   /** MAX_PREFER_WAIT_SECONDS. */
   maxWaitSeconds: number;
@@ -48,15 +50,16 @@ async function waitOnSocket<T>(socket: { timeout?: number; setTimeout(ms: number
 }
 
 /** The edit resource. Registered inside the /v1 scope, behind bearer auth (it reads `request.clientId`). */
-export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, { service, watch: wakeups, maxWaitSeconds }) => {
+export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, { service, watch: wakeups, maxWaitSeconds, bodyLimit }) => {
   app.post(
     '/edits',
     {
+      bodyLimit,
       schema: {
         operationId: 'createEdit',
         summary: 'Accept an edit',
         description:
-          'Stores the edit and queues it for PixelByte; answers at once with the queued edit and `Location: /v1/edits/{id}`. `input` takes the chosen model’s own fields (GET /v1/models); an image may be `upload:<id>`, one of your uploads (POST /v1/uploads). With `Idempotency-Key`, a repeat gets the first answer (`Idempotent-Replayed: true`). With `Prefer: wait=N`, the answer waits up to N s: `201` with the edit once it is terminal, else `202` with the edit as it is then (a repeat with an Idempotency-Key waits for the same edit).',
+          'Stores the edit and queues it for PixelByte; answers at once with the queued edit and `Location: /v1/edits/{id}`. `input` takes the chosen model’s own fields (GET /v1/models); an image may be `upload:<id>`, one of your uploads (POST /v1/uploads), or a small image inline as a `data:image/…;base64,` URL (at most INLINE_IMAGE_MAX_BYTES decoded; the body at most EDIT_BODY_LIMIT_BYTES), which is uploaded as POST /v1/uploads would and stored as `upload:<id>`: its bytes must be a JPEG, PNG, WebP or GIF of the type it declares. With `Idempotency-Key`, a repeat gets the first answer (`Idempotent-Replayed: true`). With `Prefer: wait=N`, the answer waits up to N s: `201` with the edit once it is terminal, else `202` with the edit as it is then (a repeat with an Idempotency-Key waits for the same edit).',
         tags: ['edits'],
         'x-error-codes': [
           'INVALID_INPUT',
@@ -65,10 +68,14 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
           'CALLBACKS_DISABLED',
           'UNKNOWN_UPLOAD',
           'UPLOAD_EXPIRED',
+          'FILE_EMPTY',
+          'FILE_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
           'INVALID_IDEMPOTENCY_KEY',
           'BUDGET_EXCEEDED',
           'IDEMPOTENCY_KEY_REUSED',
           'TOO_MANY_WATCHES',
+          'UPSTREAM_UNAVAILABLE',
           'DATABASE_UNAVAILABLE',
         ],
         'x-returns': 'The edit, queued (`Location: /v1/edits/{id}`); with `Prefer: wait`, terminal (201) or as it was at the deadline (202)',
@@ -127,11 +134,12 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
   app.post(
     '/edits/estimate',
     {
+      bodyLimit,
       schema: {
         operationId: 'estimateEdit',
         summary: 'Price an edit without making it',
         description:
-          'The body of POST /v1/edits, validated the same way; nothing is stored or sent. The estimate is what POST /v1/edits would store as `estimatedCostMicroCents` and what PixelByte charges. The callbackUrl is checked for shape only.',
+          'The body of POST /v1/edits, validated the same way; nothing is stored or sent. The estimate is what POST /v1/edits would store as `estimatedCostMicroCents` and what PixelByte charges. The callbackUrl is checked for shape only, and so are data: URLs (not decoded) and `upload:<id>` (not looked up).',
         tags: ['edits'],
         'x-error-codes': ['INVALID_INPUT', 'MODEL_NOT_SUPPORTED'],
         'x-returns': 'The price of this edit, and how it was reached',

@@ -71,7 +71,14 @@ export const uploadRoutes: FastifyPluginAsyncZod<UploadRoutesOptions> = async (a
       },
     },
     async (request, reply) => {
-      const upload = await service.accept(await receiveFile(request, reply, maxBytes), request.clientId);
+      let file: ReceivedFile;
+      try {
+        file = await receiveFile(request, reply, maxBytes);
+      } catch (err) {
+        if (err instanceof AppError) service.countRefusal('request', err.code);
+        throw err;
+      }
+      const upload = await service.accept(file, request.clientId);
       return reply.status(201).header('location', `${app.prefix}/uploads/${upload.id}`).send(upload);
     },
   );
