@@ -4,7 +4,7 @@ import { QUEUE_DASHBOARD_PATH } from '../../src/api/plugins/queueDashboard.js';
 import { webhookToken, webhookUrlKey } from '../../src/upstream/webhookUrl.js';
 import { appRoutesAndDocument } from '../helpers/appRoutes.js';
 import { adminHeaders, createClient, TEST_ADMIN_TOKEN } from '../helpers/clients.js';
-import { JPEG, multipartBody, PNG, pngOfSize, uploadFile } from '../helpers/images.js';
+import { dataUrl, JPEG, multipartBody, PNG, pngOfSize, uploadFile } from '../helpers/images.js';
 import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { signedRawWebhook, signedWebhook, webhookPath } from '../helpers/webhooks.js';
 
@@ -413,7 +413,205 @@ const rows: Row[] = [
     code: 'INVALID_INPUT',
     path: 'input.image_urls.0',
   },
+  // A multipart bomb: more parts, larger or more headers, or deeper nesting than an upload has; none is read as a file.
+  upload(
+    'a multipart of 10,000 text parts',
+    Array.from({ length: 10_000 }, (_, i) => ({ name: `f${i}`, body: MARKER })),
+    400,
+    'INVALID_INPUT',
+    'f0',
+  ),
+  upload(
+    'a multipart of the file then 10,000 more parts',
+    [{ name: 'file', filename: 'a.png', type: 'image/png', body: PNG }, ...Array.from({ length: 10_000 }, (_, i) => ({ name: `f${i}`, body: MARKER }))],
+    400,
+    'INVALID_INPUT',
+  ),
+  upload(
+    'a multipart of 1,000 file parts',
+    Array.from({ length: 1_000 }, () => ({ name: 'file', filename: 'a.png', type: 'image/png', body: PNG })),
+    400,
+    'INVALID_INPUT',
+    'file',
+  ),
+  {
+    name: 'a multipart whose part header is 1 MiB long',
+    url: '/v1/uploads',
+    contentType: multipartBody([]).contentType,
+    body: rawMultipart([`Content-Disposition: form-data; name="file"; filename="${'a'.repeat(1024 * 1024)}.png"`, 'Content-Type: image/png'], PNG),
+    status: 400,
+    code: 'INVALID_MULTIPART',
+  },
+  {
+    name: 'a multipart whose part has 10,000 headers',
+    url: '/v1/uploads',
+    contentType: multipartBody([]).contentType,
+    body: rawMultipart(
+      [
+        'Content-Disposition: form-data; name="file"; filename="a.png"',
+        ...Array.from({ length: 10_000 }, (_, i) => `X-Pad-${i}: ${MARKER}`),
+        'Content-Type: text/plain',
+      ],
+      `${MARKER} text`,
+    ),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  upload(
+    'a multipart nested in the file part',
+    [
+      {
+        name: 'file',
+        filename: 'nested.png',
+        type: 'multipart/mixed; boundary=inner',
+        body: multipartBody([{ name: 'file', filename: 'a.png', type: 'image/png', body: PNG }], 'inner').payload,
+      },
+    ],
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ),
+  {
+    name: 'a multipart body nested as the whole upload, sent as an image',
+    url: '/v1/uploads',
+    contentType: 'image/png',
+    body: multipartBody([{ name: 'file', filename: 'a.png', type: 'image/png', body: PNG }]).payload,
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'a multipart with a boundary of 10,000 characters',
+    url: '/v1/uploads',
+    ...(() => {
+      const { payload, contentType } = multipartBody([{ name: 'file', filename: 'a.png', type: 'image/png', body: PNG }], 'b'.repeat(10_000));
+      return { contentType, body: payload };
+    })(),
+    status: 400,
+    code: 'INVALID_MULTIPART',
+  },
+  // A raw body is the image itself, with an image type: any other type is refused before a byte is read.
+  { name: 'PNG bytes sent as text/plain', url: '/v1/uploads', contentType: 'text/plain', body: PNG, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  {
+    name: 'PNG bytes sent as application/x-www-form-urlencoded',
+    url: '/v1/uploads',
+    contentType: 'application/x-www-form-urlencoded',
+    body: PNG,
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  { name: 'PNG bytes sent as image/svg+xml', url: '/v1/uploads', contentType: 'image/svg+xml', body: PNG, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  {
+    name: 'PNG bytes sent as application/octet-stream',
+    url: '/v1/uploads',
+    contentType: 'application/octet-stream',
+    body: PNG,
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  // An edit's data: URL is judged as an upload is: its bytes, its declared type, its size, its form.
+  {
+    name: 'a data URL that declares image/png and holds a JPEG',
+    body: edit({ input: { ...input, image_urls: [dataUrl(JPEG, 'image/png')] } }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL of text behind a PNG signature',
+    body: edit({ input: { ...input, image_urls: ['https://example.com/a.jpg', dataUrl(pngSignatureThen(`${MARKER} text`))] } }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    path: 'input.image_urls.1',
+  },
+  {
+    name: 'a data URL of text/html',
+    body: edit({ input: { ...input, image_urls: [dataUrl(Buffer.from(`<script>${MARKER}</script>`), 'text/html')] } }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL of image/svg+xml',
+    body: edit({ input: { ...input, image_urls: [dataUrl(Buffer.from(`<svg>${MARKER}</svg>`), 'image/svg+xml')] } }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL of 256 KiB + 1 byte',
+    body: edit({ input: { ...input, image_urls: [dataUrl(pngOfSize(256 * 1024 + 1))] } }),
+    status: 413,
+    code: 'FILE_TOO_LARGE',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL of 1 MiB',
+    body: edit({ input: { ...input, image_urls: [dataUrl(pngOfSize(1024 * 1024))] } }),
+    status: 413,
+    code: 'FILE_TOO_LARGE',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'an edit body over EDIT_BODY_LIMIT_BYTES',
+    body: edit({ input: { ...input, image_urls: [dataUrl(pngOfSize(2 * 1024 * 1024))] } }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'an empty data URL',
+    body: edit({ input: { ...input, image_urls: ['data:image/png;base64,'] } }),
+    status: 400,
+    code: 'FILE_EMPTY',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL that is not base64',
+    body: edit({ input: { ...input, image_urls: [`data:image/png;base64,${PNG.toString('base64').slice(0, 20)}!!${MARKER}`] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL with U+0000 in its data',
+    body: edit({ input: { ...input, image_urls: [`data:image/png;base64,iVBO\u0000Rw0K`] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL whose header is 10,000 characters',
+    body: edit({ input: { ...input, image_urls: [`data:image/png;${'x=y;'.repeat(2_500)}base64,${PNG.toString('base64')}`] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a percent-encoded data URL',
+    body: edit({ input: { ...input, image_urls: [`data:image/png,${encodeURIComponent(PNG.toString('latin1'))}`] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL that is not base64, in an estimate',
+    url: '/v1/edits/estimate',
+    body: edit({ input: { ...input, image_urls: ['data:image/png;base64,@@@@'] } }),
+    status: 400,
+    code: 'INVALID_INPUT',
+    path: 'input.image_urls.0',
+  },
+  {
+    name: 'a data URL that lies about its type as a model’s image_url',
+    body: JSON.stringify({ model: 'openai/gpt-image-1-mini/edit-image', input: { prompt: input.prompt, image_url: dataUrl(PNG, 'image/gif') } }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    path: 'input.image_url',
+  },
 ];
+
+/** A multipart body of one part whose header lines are written as given. */
+function rawMultipart(headers: string[], body: Buffer | string, boundary = 'pixelrelay-test-boundary'): Buffer {
+  return Buffer.concat([Buffer.from(`--${boundary}\r\n${headers.join('\r\n')}\r\n\r\n`), Buffer.from(body), Buffer.from(`\r\n--${boundary}--\r\n`)]);
+}
 
 /** A POST /v1/uploads row with a hand-written multipart body. */
 function upload(name: string, parts: Parameters<typeof multipartBody>[0], status: number, code: string, path?: string): Row {

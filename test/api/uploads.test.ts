@@ -79,6 +79,15 @@ describe('POST /v1/uploads', () => {
     expect(res.body.contentType).toBe('image/gif');
   });
 
+  it('reads the type from the bytes of a part that names no type (busboy calls it text/plain), and ignores a filename it cannot use', async () => {
+    const { payload, contentType } = multipartBody([{ name: 'file', filename: '../../etc/passwd\u00e9.png', body: PNG }]);
+    const res = await t.relay.app!.inject({ method: 'POST', url: '/v1/uploads', headers: { ...t.auth, 'content-type': contentType }, payload });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ contentType: 'image/png', bytes: PNG.length });
+    const presign = sim.calls.findLast((c) => c.path === '/v1/uploads/presign')!;
+    expect(presign.body).toEqual({ filename: `${res.json().id}.png`, contentType: 'image/png' });
+  });
+
   it('takes a file of exactly 10 MiB (UPLOAD_MAX_BYTES by default), and refuses one byte more with 413 FILE_TOO_LARGE, whole or truncated', async () => {
     const exactly = await uploadFile(t, pngOfSize(MAX));
     expect(exactly.status, JSON.stringify(exactly.body)).toBe(201);

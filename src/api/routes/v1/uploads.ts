@@ -18,6 +18,14 @@ export interface UploadRoutesOptions {
 /** The one part a multipart upload carries. */
 const FILE_PART = 'file';
 
+/**
+ * busboy reads a part's header no further than `headerSize` and drops the rest without a word (the Content-Type
+ * after a long filename among it). A filename longer than any a file system writes is such a header cut short:
+ * what it said past the cut is unknown, so the part is refused rather than read as what is left of it.
+ */
+const PART_HEADER_BYTES = 8 * 1024;
+const MAX_FILENAME_CHARS = 1024;
+
 const binary = (description: string) => z.string().meta({ format: 'binary', description });
 
 /** How the reference shows the body, by content type: the route reads it as a stream, so no schema validates it. */
@@ -37,8 +45,7 @@ const uploadIdParams = z.object({ id: z.string() });
 export const uploadRoutes: FastifyPluginAsyncZod<UploadRoutesOptions> = async (app, { service, maxBytes }) => {
   app.removeAllContentTypeParsers();
   await app.register(multipart, {
-    // One byte more than allowed is enough to know a file is too large: busboy stops there and marks it truncated.
-    limits: { fileSize: maxBytes, files: 2, fields: 4, fieldSize: 1024, fieldNameSize: 100, parts: 8, headerPairs: 20 },
+    limits: multipartLimits(maxBytes),
     // The file is judged by its size here (the truncated mark), not by an error thrown from inside the stream.
     throwFileSizeLimit: false,
     // The part named `file` is the file whatever its headers say; without a filename busboy would take it for text.
@@ -101,6 +108,15 @@ export const uploadRoutes: FastifyPluginAsyncZod<UploadRoutesOptions> = async (a
   );
 };
 
+/**
+ * busboy's limits, which @fastify/multipart hands on as given (its types leave `headerSize` out). One byte more than
+ * allowed is enough to know a file is too large: busboy stops there and marks it truncated. The rest bound what a
+ * multipart bomb can make it hold: a few parts, short headers, no more than 20 header lines a part.
+ */
+function multipartLimits(maxBytes: number) {
+  return { fileSize: maxBytes, files: 2, fields: 4, fieldSize: 1024, fieldNameSize: 100, parts: 8, headerPairs: 20, headerSize: PART_HEADER_BYTES };
+}
+
 /** The file of an upload request, read whole and no further than `maxBytes`; or the refusal, with its code. */
 async function receiveFile(request: FastifyRequest, reply: FastifyReply, maxBytes: number): Promise<ReceivedFile> {
   try {
@@ -141,10 +157,17 @@ async function receiveMultipart(request: FastifyRequest, maxBytes: number): Prom
         refuse(part);
         throw invalidInput('The upload takes one file', [{ path: FILE_PART, message: 'was sent more than once: send one file per upload' }]);
       }
+      if ((part.filename?.length ?? 0) > MAX_FILENAME_CHARS) {
+        refuse(part);
+        throw new AppError('INVALID_MULTIPART', 'The multipart/form-data body cannot be read', {
+          reason: `the file part's header is longer than this server reads (${PART_HEADER_BYTES} bytes)`,
+        });
+      }
       const held = await hold(part.file, maxBytes);
       // busboy stops a file at the limit and marks it: what arrived is its first maxBytes, never a whole file.
       if (held === 'too-large' || part.file.truncated) throw fileTooLarge(maxBytes);
-      received = { ...held, declaredType: part.mimetype };
+      // busboy says text/plain of a part that names no type, and cannot say which it was: text/plain declares nothing.
+      received = { ...held, declaredType: part.mimetype === 'text/plain' ? undefined : part.mimetype };
     }
   } catch (err) {
     if (err instanceof AppError || request.raw.readableAborted) throw err;
