@@ -33,17 +33,18 @@ export class PixelRelayApi {
   }
 
   async request<T>(method: string, path: string, credentials: Credentials, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const json = body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+    return this.send<T>(method, path, credentials, json.body, { ...json.headers, ...headers });
+  }
+
+  /** A request whose body is given as it is sent (a FormData sets its own multipart content type). */
+  async send<T>(method: string, path: string, credentials: Credentials, body?: RequestInit['body'], headers: Record<string, string> = {}): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: {
-          authorization: `Bearer ${credentials.token}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { authorization: `Bearer ${credentials.token}`, accept: 'application/json', ...headers },
+        body,
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
       });
     } catch (err) {

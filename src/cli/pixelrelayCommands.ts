@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ApiError, type Credentials, PixelRelayApi } from './pixelrelayApi.js';
+import { checkIsFile, downloadOutputs, imagesForEdit, imagesForEstimate, uploadLocalFile } from './pixelrelayFiles.js';
 import { dollars, printTable } from './pixelrelayFormat.js';
 import { type EditView, waitForEdit } from './pixelrelayWait.js';
 
@@ -180,31 +181,37 @@ export function buildProgram(env: NodeJS.ProcessEnv, io: Io): Command {
     command
       .option('--model <slug>', 'the model (default: the server’s default model)')
       .requiredOption('--prompt <text>', 'what to change')
-      .requiredOption('--image <url...>', 'image URL(s) to edit')
+      .requiredOption('--image <url...>', 'image(s) to edit: URLs, upload:<id>, data: URLs, or local files (uploaded first)')
       .option('--param <key=value>', 'another input field, e.g. size=1K or num_images=2 (repeatable)', collectParam);
 
   withEditOptions(program.command('estimate').description('price an edit without making it')).action(async (opts: EditOptions, command: Command) => {
     const { api, apiKey, print } = context(command);
     const credentials = apiKey();
-    const body = await editBody(api, credentials, opts, command);
+    const images = await imagesForEstimate(opts.image, (message) => new UsageError(message, command));
+    const body = await editBody(api, credentials, { ...opts, image: images }, command);
     const estimate = await api.request<{ model: string; estimatedCostMicroCents: number }>('POST', '/v1/edits/estimate', credentials, body);
     print(estimate, () => out(`${estimate.model}: ${dollars(estimate.estimatedCostMicroCents)} (${estimate.estimatedCostMicroCents} micro-cents)`));
   });
 
   withEditOptions(program.command('edit').description('submit an edit; with --wait, follow it and print its output URLs'))
     .option('--wait', 'wait until it completes or fails (exit 0 completed, 1 otherwise)', false)
+    .option('--out <dir>', 'once it completes, download its outputs into DIR (from the mirror when there is one) and print their paths; implies --wait')
     .option('--timeout <seconds>', 'give up waiting after this long', positiveInteger, 600)
     .option('--interval <ms>', 'how often to ask while waiting', positiveInteger, 1_000)
     .option('--idempotency-key <key>', 'make a retried command safe: the same key returns the same edit')
     .option('--callback-url <url>', 'where the relay POSTs the finished edit')
     .action(
-      async (opts: EditOptions & { wait: boolean; timeout: number; interval: number; idempotencyKey?: string; callbackUrl?: string }, command: Command) => {
+      async (
+        opts: EditOptions & { wait: boolean; out?: string; timeout: number; interval: number; idempotencyKey?: string; callbackUrl?: string },
+        command: Command,
+      ) => {
         const { api, apiKey, print } = context(command);
         const credentials = apiKey();
         const body = { ...(await editBody(api, credentials, opts, command)), ...(opts.callbackUrl ? { callbackUrl: opts.callbackUrl } : {}) };
+        await uploadLocalImages(api, credentials, body.input, command);
         const headers = opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : undefined;
         const accepted = await api.request<EditView>('POST', '/v1/edits', credentials, body, headers);
-        if (!opts.wait) {
+        if (!opts.wait && opts.out === undefined) {
           print(accepted, () => out(`${accepted.id} ${accepted.status} (estimated ${dollars(accepted.estimatedCostMicroCents)})`));
           return;
         }
@@ -213,8 +220,9 @@ export function buildProgram(env: NodeJS.ProcessEnv, io: Io): Command {
           io.stderr.write(`error: edit ${accepted.id} did not finish within ${opts.timeout}s; follow it with: pixelrelay status ${accepted.id}\n`);
           throw new EditNotCompleted();
         }
+        const saved = edit.status === 'completed' && opts.out !== undefined ? await downloadOutputs(edit, opts.out) : undefined;
         print(edit, () => {
-          if (edit.status === 'completed') for (const output of edit.outputs) out(output.url);
+          if (edit.status === 'completed') for (const line of saved ?? edit.outputs.map((o) => o.url)) out(line);
         });
         if (edit.status !== 'completed') {
           io.stderr.write(`error: edit ${edit.id} ${edit.status}${edit.error ? `: ${edit.error.code}: ${edit.error.message}` : ''}\n`);
@@ -222,6 +230,35 @@ export function buildProgram(env: NodeJS.ProcessEnv, io: Io): Command {
         }
       },
     );
+
+  program
+    .command('upload')
+    .description('upload a local image (JPEG, PNG, WebP or GIF) for edits to name; prints upload:<id> (PixelByte keeps it 60 minutes)')
+    .argument('<file>')
+    .action(async (file: string, _opts: unknown, command: Command) => {
+      const { api, apiKey, print } = context(command);
+      const credentials = apiKey();
+      await checkIsFile(file, (message) => new UsageError(message, command));
+      const upload = await uploadLocalFile(api, credentials, file);
+      print(upload, () => {
+        out(`upload:${upload.id}`);
+        out(`${upload.contentType}, ${upload.bytes} bytes, sha256 ${upload.sha256}; PixelByte deletes it at ${upload.expiresAt}`);
+      });
+    });
+
+  /** The input's local files uploaded, and named upload:<id> in their place; each upload told on stderr. */
+  async function uploadLocalImages(api: PixelRelayApi, credentials: Credentials, input: Record<string, unknown>, command: Command) {
+    const field = 'image_url' in input ? 'image_url' : 'image_urls';
+    const given = [input[field]].flat() as string[];
+    const images = await imagesForEdit(
+      api,
+      credentials,
+      given,
+      (message) => new UsageError(message, command),
+      (file, upload) => io.stderr.write(`uploaded ${file} as upload:${upload.id}\n`),
+    );
+    input[field] = field === 'image_url' ? images[0] : images;
+  }
 
   program
     .command('status')

@@ -1,19 +1,28 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../simulator/index.js';
+import { downloadOutputs } from '../../src/cli/pixelrelayFiles.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
+import { submitsFor } from '../helpers/edits.js';
+import { JPEG, PNG } from '../helpers/images.js';
 import { freePort, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let simUrl: string;
+let sim: Simulator;
 let t: TestRelay;
 let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ simUrl, t, stop } = await startRelayWithSimulator({ ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { pendingMs: 200, processingMs: 300 }));
+  ({ simUrl, sim, t, stop } = await startRelayWithSimulator({ ADMIN_TOKEN: TEST_ADMIN_TOKEN }, { pendingMs: 200, processingMs: 300 }));
 });
 afterAll(() => stop?.());
 
@@ -244,5 +253,147 @@ describe('the pixelrelay CLI, run the way README.md says', () => {
     const models = await asTheReadmeSays(['pixelrelay models --json'], env);
     expect(models.code, models.stderr).toBe(0);
     expect(JSON.parse(models.stdout).models.length).toBe(10);
+  });
+});
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+/** A folder of the test's own, with `files` written in it. */
+function folderWith(files: Record<string, Buffer> = {}): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pixelrelay-cli-'));
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
+  return dir;
+}
+
+describe('the pixelrelay CLI with local images and downloads', () => {
+  it('upload FILE prints upload:<id> and what the relay read from the bytes; --json the upload; a missing file exits 2', async () => {
+    const user = { PIXELRELAY_API_KEY: await clientKey('cli upload') };
+    const dir = folderWith({ 'photo.jpg': JPEG, 'no-extension': PNG });
+    const run = await cli(['upload', path.join(dir, 'photo.jpg')], user);
+    expect(run.code, run.stderr).toBe(0);
+    const [reference, summary] = run.stdout.trim().split('\n');
+    expect(reference).toMatch(/^upload:[0-9a-f-]{36}$/);
+    expect(summary).toMatch(new RegExp(`^image/jpeg, ${JPEG.length} bytes, sha256 ${sha256(JPEG)}; PixelByte deletes it at \\S+$`));
+    const row = await t.db.upload.findUniqueOrThrow({ where: { id: reference!.slice('upload:'.length) } });
+    expect(row).toMatchObject({ contentType: 'image/jpeg', sha256: sha256(JPEG) });
+
+    const json = JSON.parse((await cli(['upload', path.join(dir, 'no-extension'), '--json'], user)).stdout);
+    expect(json).toMatchObject({ id: expect.any(String), contentType: 'image/png', bytes: PNG.length, sha256: sha256(PNG) });
+
+    const missing = await cli(['upload', path.join(dir, 'nope.png')], user);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: .*nope\.png: no such file\nUsage: pixelrelay upload/);
+    const notImage = await cli(['upload', path.join(dir, '..', path.basename(dir))], user);
+    expect(notImage.code).toBe(2);
+    const text = folderWith({ 'notes.png': Buffer.from('not an image') });
+    const refused = await cli(['upload', path.join(text, 'notes.png')], user);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: UNSUPPORTED_MEDIA_TYPE: /);
+  });
+
+  it('edit --image FILE uploads it first, passes URLs through, and --out downloads every output, printing the paths', async () => {
+    const user = { PIXELRELAY_API_KEY: await clientKey('cli out') };
+    const dir = folderWith({ 'photo.png': PNG });
+    const out = path.join(dir, 'results');
+    const local = await cli(
+      [
+        'edit',
+        '--prompt',
+        'p',
+        '--image',
+        path.join(dir, 'photo.png'),
+        image,
+        '--param',
+        'size=1K',
+        '--param',
+        'num_images=2',
+        '--out',
+        out,
+        '--interval',
+        '100',
+      ],
+      user,
+    );
+    expect(local.code, local.stderr).toBe(0);
+    const uploaded = /^uploaded \S+photo\.png as upload:([0-9a-f-]{36})$/m.exec(local.stderr);
+    expect(uploaded, local.stderr).not.toBeNull();
+    const paths = local.stdout.trim().split('\n');
+    const id = /([0-9a-f-]{36}) completed/.exec(local.stderr)![1]!;
+    expect(paths).toEqual([path.join(out, `${id}-0.png`), path.join(out, `${id}-1.png`)]);
+    expect(
+      readdirSync(out)
+        .filter((f) => f.startsWith(id))
+        .sort(),
+    ).toEqual([`${id}-0.png`, `${id}-1.png`]);
+
+    // Each file is byte for byte what PixelByte serves; the edit named the upload, and PixelByte was sent its fileUrl.
+    const edit = await t.db.edit.findUniqueOrThrow({ where: { id } });
+    const outputs = edit.outputs as { url: string }[];
+    for (const [n, output] of outputs.entries()) {
+      const served = Buffer.from(await (await fetch(output.url)).arrayBuffer());
+      expect(sha256(readFileSync(paths[n]!))).toBe(sha256(served));
+    }
+    expect((edit.input as { image_urls: string[] }).image_urls).toEqual([`upload:${uploaded![1]}`, image]);
+    const upload = await t.db.upload.findUniqueOrThrow({ where: { id: uploaded![1]! } });
+    expect((submitsFor(sim, id)[0]!.body as { input: { image_urls: string[] } }).input.image_urls).toEqual([upload.fileUrl, image]);
+  });
+
+  it('estimate --image FILE prices the edit without uploading the file; a missing one exits 2', async () => {
+    const user = { PIXELRELAY_API_KEY: await clientKey('cli estimate file') };
+    const dir = folderWith({ 'photo.png': PNG });
+    const uploads = await t.db.upload.count();
+    const run = await cli(['estimate', '--prompt', 'x', '--image', path.join(dir, 'photo.png'), '--param', 'num_images=2'], user);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/: \$0\.0900 \(90000 micro-cents\)$/m);
+    expect(await t.db.upload.count()).toBe(uploads);
+    const missing = await cli(['edit', '--prompt', 'x', '--image', path.join(dir, 'nope.png')], user);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.png: no such file, and not an http(s) URL, upload:<id> or data: URL');
+  });
+
+  it('--out exits 1 naming the output it could not download, and leaves no partial file', async () => {
+    const user = { PIXELRELAY_API_KEY: await clientKey('cli out gone') };
+    const out = folderWith();
+    sim.configure({ outputTtlMs: 0 });
+    try {
+      const run = await cli(['edit', '--prompt', 'p', '--image', image, '--param', 'size=1K', '--out', out, '--interval', '100'], user);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: could not download output 0 from http:\/\/\S+: HTTP 404$/m);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(readdirSync(out)).toEqual([]);
+    } finally {
+      sim.configure({ outputTtlMs: undefined });
+    }
+  });
+
+  it('downloads an output from its mirror when it has one, never sending a credential, and from its own URL when the mirror has none', async () => {
+    const requests: { url?: string; authorization?: string }[] = [];
+    const server = createServer((req, res) => {
+      requests.push({ url: req.url, authorization: req.headers.authorization });
+      if (req.url?.startsWith('/bucket/')) return res.writeHead(200, { 'content-type': 'image/webp' }).end(Buffer.from('mirrored bytes'));
+      if (req.url === '/cdn/b.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const out = folderWith();
+      const saved = await downloadOutputs(
+        {
+          id: 'edit-1',
+          outputs: [
+            { url: `${base}/cdn/a.png`, format: 'png', mirror: { key: 'k/0.webp', contentType: 'image/webp', url: `${base}/bucket/0.webp?X-Amz-Signature=x` } },
+            { url: `${base}/cdn/b.png`, format: 'png', mirror: { error: { code: 'MIRROR_FAILED' } } },
+          ],
+        },
+        out,
+      );
+      expect(saved).toEqual([path.join(out, 'edit-1-0.webp'), path.join(out, 'edit-1-1.png')]);
+      expect(readFileSync(saved[0]!).toString()).toBe('mirrored bytes');
+      expect(readFileSync(saved[1]!)).toEqual(PNG);
+      expect(requests.map((r) => r.url)).toEqual(['/bucket/0.webp?X-Amz-Signature=x', '/cdn/b.png']);
+      expect(requests.every((r) => r.authorization === undefined)).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 });
