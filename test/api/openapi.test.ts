@@ -23,6 +23,7 @@ import { startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 interface Operation {
   operationId?: string;
   summary?: string;
+  description?: string;
   tags?: string[];
   security?: Record<string, string[]>[];
   requestBody?: { content: Record<string, { schema: object; examples?: Record<string, { value: unknown }> }> };
@@ -147,6 +148,27 @@ describe('the OpenAPI document', () => {
     expect(codes).not.toContain('INVALID_JSON');
     expect(codes).not.toContain('INVALID_UTF8');
     expect(Object.keys(op.responses)).toContain('201');
+  });
+
+  it('documents an edit’s private images: upload:<id> and data: URLs, their limits and the codes they answer', () => {
+    const op = document.paths['/v1/edits']!.post!;
+    expect(op.description).toMatch(/`upload:<id>`/);
+    expect(op.description).toMatch(/`data:image\/…;base64,` URL \(at most INLINE_IMAGE_MAX_BYTES decoded; the body at most EDIT_BODY_LIMIT_BYTES\)/);
+    const codes = op['x-error-codes']!.map((e) => e.code);
+    expect(codes).toEqual(
+      expect.arrayContaining([
+        'UNKNOWN_UPLOAD',
+        'UPLOAD_EXPIRED',
+        'FILE_TOO_LARGE',
+        'FILE_EMPTY',
+        'UNSUPPORTED_MEDIA_TYPE',
+        'PAYLOAD_TOO_LARGE',
+        'UPSTREAM_UNAVAILABLE',
+      ]),
+    );
+    const tooLarge = op['x-error-codes']!.find((e) => e.code === 'FILE_TOO_LARGE');
+    expect(tooLarge).toMatchObject({ status: 413, when: expect.stringContaining('INLINE_IMAGE_MAX_BYTES') });
+    expect(document.paths['/v1/edits/estimate']!.post!.description).toMatch(/data: URLs \(not decoded\)/);
   });
 
   it('carries examples from the README session that match their own schemas', () => {
