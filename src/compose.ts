@@ -12,6 +12,7 @@ import { OutputCopier } from './engine/mirror/copyOutput.js';
 import { OutputLinks } from './engine/mirror/outputLinks.js';
 import { logEditMoves } from './engine/moveLog.js';
 import { EditTransitions } from './engine/transitions.js';
+import { UploadRenewer } from './engine/uploads/renewUploads.js';
 import { UploadService } from './engine/uploads/uploadService.js';
 import { EditWakeups, publishEditMoves } from './engine/watch/wakeups.js';
 import { createWorkerEngine, type WorkerEngine } from './engine/workerEngine.js';
@@ -148,6 +149,15 @@ export function createServices(config: Config, infra: Infra): Services {
     bucket: infra.bucket,
     links: infra.bucket && new OutputLinks(infra.bucket),
   };
+  shared.renewer =
+    infra.bucket &&
+    new UploadRenewer({
+      bucket: infra.bucket,
+      pixelbyte: infra.pixelbyte,
+      uploads: shared.repositories.uploads,
+      lifeMs: config.PIXELBYTE_UPLOAD_LIFE_MS,
+      logger: infra.logger,
+    });
   const copier =
     infra.queues.worker && infra.bucket
       ? new OutputCopier({
@@ -174,7 +184,15 @@ interface Shared {
   bucket?: Bucket;
   /** Signs each stored output's `mirror.url` on every read (with a bucket). */
   links?: OutputLinks;
+  /** Keeps a copy of each upload in the bucket, and gives it to PixelByte again once its file there is gone (with a bucket). */
+  renewer?: UploadRenewer;
 }
+
+const uploadsOf = (shared: Shared) => ({
+  uploads: shared.repositories.uploads,
+  expiryMarginMs: shared.config.UPLOAD_EXPIRY_MARGIN_MS,
+  renewer: shared.renewer,
+});
 
 /**
  * Every status move a role makes relays its outboxes (callbacks, mirrors) on that role's own queues. With a bucket,
@@ -220,7 +238,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     logger,
     callbacks: deliveries,
     vetCallbackUrl: (url) => callbacks.vetUrl(url),
-    uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
+    uploads: uploadsOf(shared),
     signOutputs: signerOf(shared.links),
   });
   const watch = new EditWakeups(
@@ -232,7 +250,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
   watch.start();
   return {
     edits: editService,
-    uploads: new UploadService({ uploads: shared.repositories.uploads, pixelbyte, logger, lifeMs: config.PIXELBYTE_UPLOAD_LIFE_MS }),
+    uploads: new UploadService({ uploads: shared.repositories.uploads, pixelbyte, logger, lifeMs: config.PIXELBYTE_UPLOAD_LIFE_MS, renewer: shared.renewer }),
     watch,
     callbacks,
     webhookIntake: { edits, transitions, pixelbyte, logger },
@@ -267,7 +285,7 @@ function workerEngine(shared: Shared, queues: EditQueues, redis: Redis | undefin
       reconcileGraceMs: config.RECONCILE_GRACE_MS,
       answers: answerNotesBeside(queues.submit),
       answerRecordRetryMs: config.SUBMIT_ANSWER_RECORD_RETRY_MS,
-      uploads: { uploads: shared.repositories.uploads, expiryMarginMs: config.UPLOAD_EXPIRY_MARGIN_MS },
+      uploads: uploadsOf(shared),
     },
     reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
     sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },

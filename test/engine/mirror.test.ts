@@ -4,7 +4,7 @@ import type { Simulator } from '../../simulator/index.js';
 import { type LocalS3Server, startLocalS3 } from '../../testkit/s3Server.js';
 import { fetchEdit, settledEdit } from '../helpers/edits.js';
 import { PNG, uploadFile } from '../helpers/images.js';
-import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
+import { eventually, queuesOf, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
 // Outputs mirrored into the user's bucket: a real S3-compatible server (s3rver), the real simulator serving real PNGs,
 // a real relay. The CDN forgets each output OUTPUT_TTL_MS after its job completed; the copies outlive it.
@@ -114,4 +114,74 @@ describe('with a storage bucket', () => {
     const listed = (list.edits as { id: string; outputs: MirroredOutput[] }[]).find((e) => e.id === id)!;
     expect((await download((listed.outputs[0]!.mirror as { url: string }).url)).status).toBe(200);
   }, 20_000);
+});
+
+describe('an upload kept in the bucket', () => {
+  // PixelByte (the simulator) deletes an uploaded file LIFE_MS after its upload; the relay counts it as gone MARGIN_MS before.
+  const LIFE_MS = 3_000;
+  const MARGIN_MS = 1_000;
+  let r: Awaited<ReturnType<typeof startRelayWithSimulator>>;
+  beforeAll(async () => {
+    r = await startRelayWithSimulator(
+      {
+        ...s3.env({ STORAGE_S3_PREFIX: 'renew/' }),
+        OUTPUT_FETCH_ALLOW_PRIVATE: 'true',
+        PIXELBYTE_UPLOAD_LIFE_MS: String(LIFE_MS),
+        UPLOAD_EXPIRY_MARGIN_MS: String(MARGIN_MS),
+      },
+      { pendingMs: 50, processingMs: 100, uploadLifeMs: LIFE_MS },
+    );
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+
+  it('is given to PixelByte again from our copy when its file there is gone by its edit’s turn, instead of failing UPLOAD_EXPIRED', async () => {
+    const upload = await uploadFile(r.t, PNG);
+    expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+    const row = await r.t.db.upload.findUniqueOrThrow({ where: { id: upload.body.id } });
+    expect(row.storageKey).toBe(`renew/${r.t.clientId}/uploads/${upload.body.id}.png`);
+
+    const queues = queuesOf(r.t);
+    try {
+      await queues.submit.pause();
+      const res = await r.t.relay.app!.inject({
+        method: 'POST',
+        url: '/v1/edits',
+        headers: r.t.auth,
+        payload: { model: PRO, input: { prompt: 'renew me', image_urls: [`upload:${upload.body.id}`], size: '1K' } },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      const id = res.json().id as string;
+      // PixelByte has deleted the file by now; the edit still waits in the queue.
+      await eventually(async () => ((await fetch(upload.body.fileUrl)).status === 404 ? true : undefined), LIFE_MS + 5_000, 'PixelByte to delete the file');
+
+      // Named again now, long past its life less the margin: accepted, since it can be renewed.
+      const late = await r.t.relay.app!.inject({
+        method: 'POST',
+        url: '/v1/edits',
+        headers: r.t.auth,
+        payload: { model: PRO, input: { prompt: 'renew me too', image_urls: [`upload:${upload.body.id}`], size: '1K' } },
+      });
+      expect(late.statusCode, late.body).toBe(202);
+
+      await queues.submit.resume();
+      for (const editId of [id, late.json().id as string]) {
+        const edit = await settledEdit(r.t, editId);
+        expect(edit.status, JSON.stringify(edit.error)).toBe('completed');
+      }
+      const renewed = await r.t.db.upload.findUniqueOrThrow({ where: { id: upload.body.id } });
+      expect(renewed.fileUrl).not.toBe(upload.body.fileUrl);
+      expect(renewed.expiresAt.getTime()).toBeGreaterThan(row.expiresAt.getTime());
+      const submitted = r.sim.calls.filter((c) => c.path === '/v1/jobs/submit').map((c) => (c.body as { input: { image_urls: string[] } }).input.image_urls[0]);
+      expect(submitted).not.toContain(upload.body.fileUrl);
+      expect(submitted.every((url) => url === renewed.fileUrl)).toBe(true);
+      // PixelByte was given the same bytes again.
+      const again = await download(renewed.fileUrl);
+      expect(sha256(again.body)).toBe(upload.body.sha256);
+    } finally {
+      await queues.submit.resume();
+      await queues.close();
+    }
+  }, 30_000);
 });
