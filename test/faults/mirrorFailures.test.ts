@@ -128,6 +128,20 @@ describe('a store that fails', () => {
   });
 });
 
+describe('the mirror metrics', () => {
+  it('count the bytes stored, the outputs stored and failed, and how long edits spent storing', async () => {
+    const text = (await api.relay.app!.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const stored = await api.db.mirrorTask.aggregate({ _sum: { bytesStored: true, outputsStored: true, outputsFailed: true }, _count: { finishedAt: true } });
+    expect(value('pixelrelay_mirror_bytes_stored_total')).toBe(Number(stored._sum.bytesStored));
+    expect(value('pixelrelay_mirror_bytes_stored_total')).toBeGreaterThan(0);
+    expect(value('pixelrelay_mirror_outputs_total{result="stored"}')).toBe(stored._sum.outputsStored);
+    expect(value('pixelrelay_mirror_outputs_total{result="failed"}')).toBe(2);
+    expect(value('pixelrelay_mirror_duration_seconds_count')).toBe(stored._count.finishedAt);
+    expect(value('pixelrelay_mirror_duration_seconds_bucket{le="1"}')).toBeLessThan(value('pixelrelay_mirror_duration_seconds_count'));
+  });
+});
+
 describe('a worker killed mid-mirror', () => {
   it('leaves the edit to another worker, which stores every output and completes it: nothing stays storing', async () => {
     await worker!.stop();
