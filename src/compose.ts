@@ -81,6 +81,7 @@ export function bucketSettingsOf(config: Config): BucketSettings | undefined {
   return {
     bucket: config.STORAGE_S3_BUCKET,
     endpoint: config.STORAGE_S3_ENDPOINT,
+    publicEndpoint: config.STORAGE_S3_PUBLIC_ENDPOINT,
     region: config.STORAGE_S3_REGION,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
     forcePathStyle: config.STORAGE_S3_FORCE_PATH_STYLE,

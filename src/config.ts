@@ -24,6 +24,9 @@ const PUBLISHED_SECRETS = {
     values: ['whsec_cGl4ZWxyZWxheS1kZXYtY2FsbGJhY2stc2VjcmV0ISE='],
     message: 'is the published development secret; make your own',
   },
+  // The local S3 server's pair (npm run dev) and the compose stack's MinIO root user.
+  STORAGE_S3_ACCESS_KEY_ID: { values: ['S3RVER', 'pixelrelay-minio'], message: 'is a local stack’s published storage key; use your own' },
+  STORAGE_S3_SECRET_ACCESS_KEY: { values: ['S3RVER', 'pixelrelay-minio-secret'], message: 'is a local stack’s published storage secret; use your own' },
 } as const satisfies Record<string, { values: readonly string[]; message: string }>;
 
 /**
@@ -191,6 +194,11 @@ const envSchema = z
       .optional(),
     /** Unset: AWS S3 itself. Set for MinIO, R2 or any other S3-compatible store. */
     STORAGE_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * The endpoint presigned GETs name, when clients reach the store at another address than pixelrelay does (a compose
+     * stack: the relay at http://minio:9000, a browser at http://localhost:9000). Unset: STORAGE_S3_ENDPOINT.
+     */
+    STORAGE_S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     STORAGE_S3_REGION: z.string().min(1).default('us-east-1'),
     /** Both or neither; neither: the SDK's default chain (environment, profile, instance role). */
     STORAGE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),

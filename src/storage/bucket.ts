@@ -8,6 +8,8 @@ export interface BucketSettings {
   bucket: string;
   /** Unset: AWS S3 itself. */
   endpoint?: string;
+  /** The endpoint presigned GETs name, when clients reach the store elsewhere than pixelrelay does. */
+  publicEndpoint?: string;
   region: string;
   /** Unset: the SDK's default chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -31,18 +33,23 @@ const PARTS_IN_FLIGHT = 2;
  */
 export class Bucket {
   private readonly client: S3Client;
+  /** Signs presigned GETs for the public endpoint (signing sends nothing: it only needs the host clients will use). */
+  private readonly signer: S3Client;
 
   constructor(readonly settings: BucketSettings) {
-    this.client = new S3Client({
-      region: settings.region,
-      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      ...(settings.credentials ? { credentials: settings.credentials } : {}),
-      forcePathStyle: settings.forcePathStyle,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      // The mirror retries on its own schedule, with a deadline; the SDK's three tries each would hide an outage.
-      maxAttempts: 2,
-    });
+    const clientOf = (endpoint: string | undefined) =>
+      new S3Client({
+        region: settings.region,
+        ...(endpoint ? { endpoint } : {}),
+        ...(settings.credentials ? { credentials: settings.credentials } : {}),
+        forcePathStyle: settings.forcePathStyle,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        // The mirror retries on its own schedule, with a deadline; the SDK's three tries each would hide an outage.
+        maxAttempts: 2,
+      });
+    this.client = clientOf(settings.endpoint);
+    this.signer = settings.publicEndpoint && settings.publicEndpoint !== settings.endpoint ? clientOf(settings.publicEndpoint) : this.client;
   }
 
   /** `{prefix}a/b/c`: a key under this deployment's prefix. */
@@ -80,10 +87,11 @@ export class Bucket {
 
   /** A GET anyone may use until it expires (settings.urlTtlSeconds): signed here, with no request to the store. */
   presignGet(key: string): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { expiresIn: this.settings.urlTtlSeconds });
+    return getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { expiresIn: this.settings.urlTtlSeconds });
   }
 
   close(): void {
     this.client.destroy();
+    if (this.signer !== this.client) this.signer.destroy();
   }
 }
