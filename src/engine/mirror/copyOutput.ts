@@ -205,6 +205,8 @@ export class OutputCopier {
         await release();
         throw new MirrorError('OUTPUT_FETCH_FAILED', `GET ${check.url.origin}${check.url.pathname} failed: ${describe(err)}`);
       }
+      // Destroying a body not read to its end emits an AbortError; unheard, it would end the process.
+      answer.body.on('error', () => {});
       const { statusCode, headers } = answer;
       if (statusCode >= 300 && statusCode < 400 && typeof headers.location === 'string' && redirects < MAX_REDIRECTS) {
         await answer.body.dump().catch(() => {});
