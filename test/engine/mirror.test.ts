@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../simulator/index.js';
 import { type LocalS3Server, startLocalS3 } from '../../testkit/s3Server.js';
@@ -184,4 +184,30 @@ describe('an upload kept in the bucket', () => {
       await queues.close();
     }
   }, 30_000);
+});
+
+describe('a deployment without a bucket', () => {
+  it('completes an edit a deployment with one left storing, through the mirror sweeper, with STORAGE_NOT_CONFIGURED', async () => {
+    const plain = await startRelayWithSimulator({}, { pendingMs: 50, processingMs: 100 });
+    try {
+      const { t: p } = plain;
+      const edit = await p.edits.create({
+        id: randomUUID(),
+        model: PRO,
+        input: { prompt: 'left storing', image_urls: ['https://example.com/a.png'] },
+        clientId: p.clientId,
+        estimatedCostMicroCents: 1,
+        imagesOrdered: 1,
+      });
+      await p.edits.move(edit.id, 'submitting', { cause: 'test' });
+      // Moved by hand, so nothing enqueued its mirror job: only the sweeper can find the task.
+      await p.edits.move(edit.id, 'storing', { cause: 'test', data: { outputs: [{ url: 'https://cdn.example/0.png', type: 'image' }] } });
+      const done = await settledEdit(p, edit.id);
+      expect(done.status).toBe('completed');
+      expect((done.outputs as MirroredOutput[])[0]!.mirror).toMatchObject({ error: { code: 'STORAGE_NOT_CONFIGURED' } });
+      expect(p.logs.text()).toMatch(/requeued a mirror that had no live queue entry/);
+    } finally {
+      await plain.stop();
+    }
+  });
 });
