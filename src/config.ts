@@ -25,6 +25,9 @@ const PUBLISHED_SECRETS = {
     values: ['whsec_cGl4ZWxyZWxheS1kZXYtY2FsbGJhY2stc2VjcmV0ISE='],
     message: 'is the published development secret; make your own',
   },
+  // The local S3 server's pair (npm run dev) and the compose stack's MinIO root user.
+  STORAGE_S3_ACCESS_KEY_ID: { values: ['S3RVER', 'pixelrelay-minio'], message: 'is a local stack’s published storage key; use your own' },
+  STORAGE_S3_SECRET_ACCESS_KEY: { values: ['S3RVER', 'pixelrelay-minio-secret'], message: 'is a local stack’s published storage secret; use your own' },
 } as const satisfies Record<string, { values: readonly string[]; message: string }>;
 
 /**
@@ -194,6 +197,53 @@ const envSchema = z
      * than this left: PixelByte must still find the file when it runs the job, which takes a while after the submit.
      */
     UPLOAD_EXPIRY_MARGIN_MS: integer(0, 3_600_000).default(5 * 60_000),
+    /**
+     * Set: every output is mirrored into this bucket (any S3-compatible store) before its edit is `completed`, and
+     * uploads keep a copy there to be uploaded to PixelByte again once its file is gone. Unset: no mirroring.
+     */
+    STORAGE_S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3-63 lowercase letters, digits, dots and hyphens')
+      .optional(),
+    /** Unset: AWS S3 itself. Set for MinIO, R2 or any other S3-compatible store. */
+    STORAGE_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * The endpoint presigned GETs name, when clients reach the store at another address than pixelrelay does (a compose
+     * stack: the relay at http://minio:9000, a browser at http://localhost:9000). Unset: STORAGE_S3_ENDPOINT.
+     */
+    STORAGE_S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    STORAGE_S3_REGION: z.string().min(1).default('us-east-1'),
+    /** Both or neither; neither: the SDK's default chain (environment, profile, instance role). */
+    STORAGE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    STORAGE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    /** `bucket` in the path, not the host name: what MinIO and most local stores want. */
+    STORAGE_S3_FORCE_PATH_STYLE: bool.default(false),
+    /** Put before every key, as given (`pixelrelay/` makes `pixelrelay/<client>/<edit>/0.png`). */
+    STORAGE_S3_PREFIX: z
+      .string()
+      .regex(/^[\w!\-.*'()/]*$/, "may hold only letters, digits and !-_.*'()/")
+      .refine((p) => !p.startsWith('/'), 'must not start with /')
+      .default(''),
+    /** The life of the presigned GET URL every read of an edit gives each mirrored output (S3 allows at most 7 days). */
+    STORAGE_URL_TTL_SECONDS: integer(1, 7 * 24 * 3_600).default(3_600),
+    /**
+     * Lets output downloads (the mirror's GETs of PixelByte's output URLs) reach loopback and private addresses, over
+     * http too, as CALLBACK_ALLOW_PRIVATE and ALLOW_HTTP_CALLBACKS do for callbacks: for local stacks and tests only.
+     */
+    OUTPUT_FETCH_ALLOW_PRIVATE: bool.default(false),
+    /** An output larger than this is not stored (its `mirror.error` says so); the edit completes without it. */
+    OUTPUT_MAX_BYTES: integer(1, 5 * 1024 ** 3).default(64 * 1024 ** 2),
+    /** The longest one output's download and store may take before that try is given up (and retried). */
+    OUTPUT_FETCH_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
+    /**
+     * How long an edit stays `storing` while its outputs cannot be stored (PixelByte's CDN or the bucket failing):
+     * then it completes all the same, with `mirror.error` on each output that could not be stored.
+     */
+    MIRROR_DEADLINE_MS: integer(1_000, 7 * 86_400_000).default(15 * 60_000),
+    MIRROR_BACKOFF_BASE_MS: integer(1, 600_000).default(1_000),
+    MIRROR_BACKOFF_MAX_MS: integer(1, 3_600_000).default(60_000),
+    /** Edits one worker process mirrors at once (each streams its outputs one after another). */
+    MIRROR_CONCURRENCY: integer(1, 1_000).default(4),
     /** The longest `Prefer: wait` a request is granted (seconds); `wait` alone asks for this much. */
     MAX_PREFER_WAIT_SECONDS: integer(1, 600).default(60),
     /** Waits (`Prefer: wait`) and event streams open at once for one client, and in one API process; past them, 429 TOO_MANY_WATCHES. */
@@ -226,6 +276,13 @@ const envSchema = z
     if (env.UPLOAD_EXPIRY_MARGIN_MS >= env.PIXELBYTE_UPLOAD_LIFE_MS) {
       // Every upload would be too old for an edit the moment it was made.
       ctx.addIssue({ code: 'custom', path: ['UPLOAD_EXPIRY_MARGIN_MS'], message: 'must be less than PIXELBYTE_UPLOAD_LIFE_MS' });
+    }
+    if ((env.STORAGE_S3_ACCESS_KEY_ID === undefined) !== (env.STORAGE_S3_SECRET_ACCESS_KEY === undefined)) {
+      const missing = env.STORAGE_S3_ACCESS_KEY_ID === undefined ? 'STORAGE_S3_ACCESS_KEY_ID' : 'STORAGE_S3_SECRET_ACCESS_KEY';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set with the other of the pair (or neither, for the SDK default chain)' });
+    }
+    if (env.MIRROR_BACKOFF_MAX_MS < env.MIRROR_BACKOFF_BASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['MIRROR_BACKOFF_MAX_MS'], message: 'must be at least MIRROR_BACKOFF_BASE_MS' });
     }
     if (env.PIXELBYTE_API_URL.replace(/\/+$/, '') !== PIXELBYTE_PRODUCTION_URL) return;
     // PixelByte only calls https webhooks; catching this at start beats every submit failing with INVALID_WEBHOOK_URL.

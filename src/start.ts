@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
-import { createServices } from './compose.js';
+import { bucketSettingsOf, createServices } from './compose.js';
 import type { Config } from './config.js';
 import { createMetricsDatabase } from './infra/metricsDatabase.js';
 import { createPrisma } from './infra/prisma.js';
 import { createRedis } from './infra/redis.js';
 import { createQueues, type EditQueues } from './queue/queues.js';
 import { type RunningWorkers, startWorkers } from './queue/workers.js';
+import { Bucket } from './storage/bucket.js';
 import { PixelByteClient } from './upstream/client.js';
 
 export interface RunningRelay {
@@ -33,6 +34,8 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
       : undefined;
   // Infrastructure like the database pool: made here so that the shutdown below closes its connections.
   const pixelbyte = new PixelByteClient({ baseUrl: config.PIXELBYTE_API_URL, apiKey: config.PIXELBYTE_API_KEY, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  const bucketSettings = bucketSettingsOf(config);
+  const bucket = bucketSettings && new Bucket(bucketSettings);
   const services = createServices(config, {
     db,
     logger,
@@ -42,6 +45,7 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
     workerRedis: worker?.redis,
     wakeupPublisher: worker?.redis ?? api?.redis,
     wakeupSubscriber: api?.subscriber,
+    bucket,
   });
 
   const closers: (() => Promise<unknown>)[] = [];
@@ -56,6 +60,7 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
         lockDurationMs: config.WORKER_LOCK_DURATION_MS,
         sweepIntervalMs: config.SWEEP_INTERVAL_MS,
         maxSubmitsPerMinute: config.UPSTREAM_MAX_PER_MINUTE,
+        mirrorConcurrency: config.MIRROR_CONCURRENCY,
       },
       services.worker,
     );
@@ -83,6 +88,8 @@ export async function startPixelRelay(config: Config, logger: Logger): Promise<R
     );
   }
   closers.push(
+    () => services.close(),
+    async () => bucket?.close(),
     () => pixelbyte.close(),
     () => db.$disconnect(),
   );

@@ -3,7 +3,9 @@
  * processes against the PixelByte simulator, with random faults from every switch and random worker
  * restarts (SIGKILL and SIGTERM). At the end it checks that nothing was lost, stuck or silently paid twice.
  * `--exclusive 1` runs with PIXELBYTE_KEY_EXCLUSIVE=true (the soak's key is its own), so unanswered submits
- * are looked up in PixelByte's job list before any resend.
+ * are looked up in PixelByte's job list before any resend. Outputs are mirrored into a local S3 server of the soak's
+ * own, behind a proxy that is cut now and then (`--mirror 0`: no storage): it checks that no output was lost (each
+ * completed edit's every output in the bucket at its recorded size) and no edit was left `storing`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { createSimulator, type SubmitBehaviour, type WebhookMode } from '../simulator/index.js';
 import { loadConfig } from '../src/config.js';
@@ -20,8 +23,11 @@ import { createPrisma } from '../src/infra/prisma.js';
 import { startPixelRelay } from '../src/start.js';
 import { freePort } from '../testkit/freePort.js';
 import { deleteKeys } from '../testkit/redisKeys.js';
+import { S3RVER_CREDENTIALS, startLocalS3 } from '../testkit/s3Server.js';
 import { TcpProxy, viaProxy } from '../testkit/tcpProxy.js';
 
+// The AWS SDK's notice that its 2027 releases want Node 22 (the image runs 24) would fill the soak's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -31,6 +37,7 @@ const EDITS = arg('--edits', 2000);
 const POST_CONCURRENCY = arg('--concurrency', 16);
 const DEADLINE_MS = arg('--minutes', 20) * 60_000;
 const KEY_EXCLUSIVE = arg('--exclusive', 0) === 1;
+const MIRROR = arg('--mirror', 1) === 1;
 /** Faults and restarts last at least this long, however fast the edits are posted (and 10 s past the last POST). */
 const CHAOS_MS = arg('--chaos-seconds', 60) * 1000;
 const API_KEY = `soak-${randomUUID()}`;
@@ -52,6 +59,24 @@ const sim = createSimulator({
 });
 const simUrl = await sim.listen(0, '127.0.0.1');
 const port = await freePort();
+
+// The bucket, reached by the relay through a proxy that the chaos below cuts now and then.
+const s3 = MIRROR ? await startLocalS3({ bucket: 'pixelrelay-soak' }) : undefined;
+const s3Proxy = s3 && new TcpProxy('127.0.0.1', s3.port);
+await s3Proxy?.start();
+const storageEnv: Record<string, string> =
+  s3 && s3Proxy
+    ? {
+        ...s3.env({ STORAGE_S3_ENDPOINT: `http://127.0.0.1:${s3Proxy.port}` }),
+        OUTPUT_FETCH_ALLOW_PRIVATE: 'true',
+        // Far longer than any cut: every output must be stored, none given up.
+        MIRROR_DEADLINE_MS: '120000',
+        MIRROR_BACKOFF_BASE_MS: '200',
+        MIRROR_BACKOFF_MAX_MS: '2000',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      }
+    : {};
+const s3Cuts = { count: 0, seconds: 0 };
 const env: Record<string, string> = {
   NODE_ENV: 'production',
   DATABASE_URL: databaseUrl,
@@ -78,6 +103,7 @@ const env: Record<string, string> = {
   WORKER_CONCURRENCY: '20',
   UPSTREAM_MAX_CONCURRENCY: '50',
   PIXELBYTE_KEY_EXCLUSIVE: String(KEY_EXCLUSIVE),
+  ...storageEnv,
 };
 const api = await startPixelRelay(loadConfig({ ...env, ROLE: 'api' }), pino({ level: 'warn' }));
 
@@ -176,13 +202,29 @@ const postgresOutages = (async () => {
   }
 })();
 
+// --- the bucket cut for 1–3 s every 10–20 s ---
+const s3Outages = (async () => {
+  while (chaos && s3Proxy) {
+    await sleep(10_000 + Math.random() * 10_000);
+    if (!chaos) break;
+    const ms = 1_000 + Math.random() * 2_000;
+    s3Proxy.cut();
+    await sleep(ms);
+    s3Proxy.restore();
+    s3Cuts.count++;
+    s3Cuts.seconds += ms / 1000;
+  }
+})();
+
 // --- the clients ---
 const started = Date.now();
 let posted = 0;
 let replayed = 0;
 const postErrors: string[] = [];
 async function postOne(i: number): Promise<void> {
-  const body = JSON.stringify({ input: { prompt: `soak ${i}`, image_urls: ['https://example.com/a.jpg'], num_images: 1 + (i % 4) } });
+  // 1K outputs (about 1.5 MB each) when they are mirrored: the bucket keeps every one on disk.
+  const size = MIRROR ? { size: '1K' } : {};
+  const body = JSON.stringify({ input: { prompt: `soak ${i}`, image_urls: ['https://example.com/a.jpg'], num_images: 1 + (i % 4), ...size } });
   const key = i % 10 === 0 ? `soak-key-${i}` : undefined;
   const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) };
   const res = await fetch(`${api.url}/v1/edits`, { method: 'POST', headers, body });
@@ -207,7 +249,7 @@ console.log(`posted ${posted} edits in ${((postedAt - started) / 1000).toFixed(1
 // posts 2,000 edits in 5 s would otherwise leave room for two or three restarts and a few fault draws.
 await sleep(Math.max(10_000, CHAOS_MS - (Date.now() - started)));
 chaos = false;
-await Promise.all([faults, restarter, postgresOutages]);
+await Promise.all([faults, restarter, postgresOutages, s3Outages]);
 sim.configure({
   submitFault: undefined,
   submitFaultRate: undefined,
@@ -249,7 +291,7 @@ for (const job of sim.jobs.values()) {
   jobsPerEdit.set(editId, (jobsPerEdit.get(editId) ?? 0) + 1);
 }
 const byStatus = Object.fromEntries(
-  ['queued', 'submitting', 'submitted', 'processing', ...TERMINAL].map((s) => [s, edits.filter((e) => e.status === s).length]),
+  ['queued', 'submitting', 'submitted', 'processing', 'storing', ...TERMINAL].map((s) => [s, edits.filter((e) => e.status === s).length]),
 );
 const errorCodes: Record<string, number> = {};
 for (const e of edits) if (e.errorCode) errorCodes[e.errorCode] = (errorCodes[e.errorCode] ?? 0) + 1;
@@ -263,6 +305,50 @@ const completedNotAdopting = edits.filter((e) => e.status === 'completed' && !e.
 // A job adopted from a webhook or PixelByte's list must be one this very edit submitted.
 const adoptedForeignJob = edits.filter((e) => e.upstreamJobId && editOfJob(sim.jobs.get(e.upstreamJobId)) !== e.id);
 const submitCalls = sim.calls.filter((c) => c.path === '/v1/jobs/submit');
+
+// Every output of every completed edit in the bucket, at the size its record says: none lost, none given up.
+type Mirrored = { mirror?: { key?: string; bytes?: number; error?: { code: string } } };
+const mirrorCheck = { outputs: 0, stored: 0, notStored: 0, missingInBucket: 0, wrongSize: 0, bytes: 0, errorCodes: {} as Record<string, number> };
+if (s3) {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const stored: { key: string; bytes: number }[] = [];
+  for (const e of edits.filter((x) => x.status === 'completed')) {
+    for (const o of e.outputs as Mirrored[]) {
+      mirrorCheck.outputs++;
+      if (o.mirror?.key && o.mirror.bytes !== undefined) stored.push({ key: o.mirror.key, bytes: o.mirror.bytes });
+      else {
+        mirrorCheck.notStored++;
+        const code = o.mirror?.error?.code ?? 'NO_MIRROR';
+        mirrorCheck.errorCodes[code] = (mirrorCheck.errorCodes[code] ?? 0) + 1;
+      }
+    }
+  }
+  let nextHead = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (nextHead < stored.length) {
+        const { key, bytes } = stored[nextHead++]!;
+        try {
+          const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+          if (head.ContentLength === bytes) {
+            mirrorCheck.stored++;
+            mirrorCheck.bytes += bytes;
+          } else mirrorCheck.wrongSize++;
+        } catch {
+          mirrorCheck.missingInBucket++;
+        }
+      }
+    }),
+  );
+  client.destroy();
+}
 
 const result = {
   edits: edits.length,
@@ -285,6 +371,7 @@ const result = {
     '504 after the job was created': submitCalls.filter((c) => c.statusCode === 504).length,
     '502 before anything': submitCalls.filter((c) => c.statusCode === 502).length,
   },
+  ...(s3 ? { mirror: { ...mirrorCheck, bucketCuts: { count: s3Cuts.count, seconds: Math.round(s3Cuts.seconds) } } } : {}),
   secondsPosting: Math.round((postedAt - started) / 1000),
   secondsToDrain: Math.round((finishedAt - postedAt) / 1000),
 };
@@ -299,6 +386,10 @@ if (completedWithoutAllOutputs.length) failures.push(`${completedWithoutAllOutpu
 if (completedNotAdopting.length) failures.push(`${completedNotAdopting.length} completed edits without an upstream job`);
 // Every upstream job beyond one per edit must be one pixelrelay knowingly risked and recorded, never a silent double charge.
 if (unflaggedDuplicates.length) failures.push(`${unflaggedDuplicates.length} edits paid twice without a record: ${unflaggedDuplicates.slice(0, 3).join(', ')}`);
+if (byStatus.storing) failures.push(`${byStatus.storing} edits stuck in storing`);
+if (s3 && mirrorCheck.notStored) failures.push(`${mirrorCheck.notStored} outputs of completed edits not stored: ${JSON.stringify(mirrorCheck.errorCodes)}`);
+if (s3 && (mirrorCheck.missingInBucket || mirrorCheck.wrongSize))
+  failures.push(`${mirrorCheck.missingInBucket} recorded outputs missing from the bucket, ${mirrorCheck.wrongSize} of another size`);
 if (adoptedForeignJob.length)
   failures.push(
     `${adoptedForeignJob.length} edits hold a job another edit submitted: ${adoptedForeignJob
@@ -309,7 +400,7 @@ if (adoptedForeignJob.length)
 console.log(
   failures.length
     ? `SOAK FAILED:\n- ${failures.join('\n- ')}`
-    : 'SOAK PASSED: every edit terminal, completed ones with all outputs, no silent duplicate submission',
+    : `SOAK PASSED: every edit terminal, completed ones with all outputs${s3 ? ' (every one in the bucket, none left storing)' : ''}, no silent duplicate submission`,
 );
 
 for (const child of workers) {
@@ -318,6 +409,8 @@ for (const child of workers) {
 }
 await api.stop();
 await pgProxy.stop();
+await s3Proxy?.stop();
+await s3?.close();
 await sim.close();
 await db.$disconnect();
 if (!process.argv.includes('--keep-db')) {

@@ -6,17 +6,51 @@ import { EDIT_STATUSES } from '../store/edits/status.js';
 // Rows written by every earlier release are answered through these schemas: a field that was ever stored
 // without a value must stay nullable here, or reading that edit becomes a 500.
 
+const timestamp = z.string().describe('ISO 8601, UTC');
+
+const storedMirror = z.object({
+  key: z.string().describe('The object key in the bucket: `{STORAGE_S3_PREFIX}{clientId}/{editId}/{n}.{ext}`'),
+  bytes: z.number().int(),
+  sha256: z.string().describe('Lowercase hex SHA-256 of the stored bytes'),
+  contentType: z.string().describe('Read from the bytes (`application/octet-stream` when they are no image type we know)'),
+  storedAt: timestamp,
+});
+const failedMirror = z.object({
+  error: z
+    .object({ code: z.string(), message: z.string() })
+    .describe(
+      'Why the output is not in the bucket: OUTPUT_GONE, OUTPUT_FETCH_FAILED, OUTPUT_TOO_LARGE, OUTPUT_URL_REFUSED, STORE_FAILED, MIRROR_TIMEOUT or STORAGE_NOT_CONFIGURED. Its `url` is PixelByte’s, which may not last',
+    ),
+});
+/** What the database holds of one output's copy: `url` is made on every read, never stored. */
+const outputMirror = z.union([storedMirror, failedMirror]);
+export type OutputMirror = z.infer<typeof outputMirror>;
+
+const outputMirrorShown = z
+  .union([
+    storedMirror.extend({
+      url: z
+        .string()
+        .optional()
+        .describe('A presigned GET of the copy, made on this read; it lasts STORAGE_URL_TTL_SECONDS (absent only when the relay has no bucket configured now)'),
+    }),
+    failedMirror,
+  ])
+  .describe('The copy in the storage bucket (only with STORAGE_S3_BUCKET), once the edit has stored, or given up on, this output');
+
 const editOutput = z.object({
-  url: z.string(),
+  url: z.string().describe('Where PixelByte serves the output: its CDN may forget it after a while'),
   type: z.string(),
   width: z.number().optional(),
   height: z.number().optional(),
   format: z.string().optional(),
+  mirror: outputMirrorShown.optional(),
 });
-export type EditOutput = z.infer<typeof editOutput>;
+/** An output as stored on the edit; `mirror` without its `url`, which each read signs anew. */
+export type EditOutput = Omit<z.infer<typeof editOutput>, 'mirror'> & { mirror?: OutputMirror };
+export type ShownOutput = z.infer<typeof editOutput>;
 
 const editStatus = z.enum(EDIT_STATUSES);
-const timestamp = z.string().describe('ISO 8601, UTC');
 
 const editTransition = z.object({
   at: timestamp,
@@ -42,7 +76,7 @@ export const editResource = z.object({
   estimatedCompletionAt: timestamp.nullable(),
   estimatedCostMicroCents: z.number().int(),
   costMicroCents: z.number().int().nullable(),
-  outputs: z.array(editOutput),
+  outputs: z.array(editOutput).describe('With a storage bucket, each carries its `mirror` once the edit is `completed`'),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: timestamp,
   updatedAt: timestamp,
@@ -85,7 +119,7 @@ export function toEditResource(edit: Edit, history?: EditTransition[], callback?
     estimatedCompletionAt: iso(edit.estimatedCompletionAt),
     estimatedCostMicroCents: edit.estimatedCostMicroCents,
     costMicroCents: edit.costMicroCents,
-    outputs: edit.outputs as unknown as EditOutput[],
+    outputs: edit.outputs as unknown as ShownOutput[],
     error: edit.errorCode ? { code: edit.errorCode, message: edit.errorMessage ?? '' } : null,
     createdAt: edit.createdAt.toISOString(),
     updatedAt: edit.updatedAt.toISOString(),

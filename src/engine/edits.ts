@@ -40,6 +40,8 @@ export interface EditServiceDeps {
   uploads: UploadResolverDeps;
   /** Where an input's data: URLs are uploaded, and how large they may be. */
   inlineImages: InlineImageDeps;
+  /** With a storage bucket: each stored output's `mirror.url`, a presigned GET made on every read. */
+  signOutputs?: <T extends EditResource>(resource: T) => Promise<T>;
 }
 
 /** One status change of an edit: its history row's id, global and only growing, is an event stream's sequence. */
@@ -156,7 +158,7 @@ export class EditService {
       });
       if (result.moved) {
         await this.deps.dequeueSubmit(id).catch((err) => this.deps.logger.warn({ err, editId: id }, 'could not remove the cancelled edit from the queue'));
-        return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
+        return this.shown(toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id)));
       }
       return this.cancel(id, clientId); // a worker claimed it meanwhile: answer for its new status
     }
@@ -173,7 +175,7 @@ export class EditService {
         cause: `cancelled upstream (job ${edit.upstreamJobId})`,
         data: { upstreamStatus: 'cancelled', refundedMicroCents: refund.refundedMicroCents ?? null, completedAt: new Date() },
       });
-      if (result.moved) return toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id));
+      if (result.moved) return this.shown(toEditResource(result.edit, undefined, await this.deps.callbacks.findByEdit(id)));
       // A status poll (or webhook) saw PixelByte's cancellation before its answer reached us: the client's
       // cancel did happen, and only this answer tells the refund, so it is recorded on the edit all the same.
       if (result.edit?.status === 'cancelled' && result.edit.upstreamJobId === edit.upstreamJobId) {
@@ -194,7 +196,12 @@ export class EditService {
   async get(id: string, clientId: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {
     const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
     if (!edit) throw editNotFound(id);
-    return toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id));
+    return this.shown(toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id)));
+  }
+
+  /** The edit as a client is shown it: with a bucket, each stored output's link signed now. */
+  private shown(resource: EditResource): Promise<EditResource> {
+    return this.deps.signOutputs ? this.deps.signOutputs(resource) : Promise.resolve(resource);
   }
 
   /**
@@ -219,7 +226,7 @@ export class EditService {
     const last = page.edits.at(-1);
     const callbacks = await this.deps.callbacks.findByEdits(page.edits.map((e) => e.id));
     return {
-      edits: page.edits.map((e) => toEditResource(e, undefined, callbacks.get(e.id))),
+      edits: await Promise.all(page.edits.map((e) => this.shown(toEditResource(e, undefined, callbacks.get(e.id))))),
       nextCursor: page.hasMore && last ? encodeCursor(last) : null,
     };
   }

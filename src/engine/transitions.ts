@@ -13,6 +13,20 @@ import type { UpstreamResult } from './intake/upstreamResult.js';
 /** Sends a committed move's outbox rows on their way, without making the caller wait. Must not throw. */
 export type OutboxRelay = (ids: string[]) => void;
 
+/** A relay per outbox; the mirrors' only when a storage bucket is configured (no move writes to it otherwise). */
+export interface OutboxRelays {
+  callbacks: OutboxRelay;
+  mirrors?: OutboxRelay;
+}
+
+export interface TransitionOptions {
+  /**
+   * A storage bucket is configured: a completed upstream result moves the edit to `storing` (its mirror task written
+   * by the same statement), and only the mirror moves it on to `completed`, once its outputs are in the bucket.
+   */
+  mirroring?: boolean;
+}
+
 /** The repository as callers use it: status moves that can end an edit are made through EditTransitions. */
 export type EditStore = Omit<EditRepository, 'move'>;
 
@@ -26,14 +40,23 @@ export type ApplyResult = TransitionResult | { moved: false; edit: null; refused
  * should the relay itself fail (Redis down, a crash), the callback sweeper finds the pending row.
  */
 export class EditTransitions {
+  private readonly relays: OutboxRelays;
+
   constructor(
     private readonly edits: EditRepository,
-    private readonly relayOutbox: OutboxRelay,
-  ) {}
+    relays: OutboxRelay | OutboxRelays,
+    private readonly options: TransitionOptions = {},
+  ) {
+    this.relays = typeof relays === 'function' ? { callbacks: relays } : relays;
+  }
 
   async transition(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
     const result = await this.edits.move(id, to, change);
-    if (result.moved && result.outbox.length > 0) this.relayOutbox(result.outbox);
+    if (result.moved) {
+      const { callbacks, mirrors } = result.outbox;
+      if (callbacks.length > 0) this.relays.callbacks(callbacks);
+      if (mirrors.length > 0) this.relays.mirrors?.(mirrors);
+    }
     return result;
   }
 
@@ -54,13 +77,14 @@ export class EditTransitions {
     // this job already, or holds none and one of whose submits may have made it: checked on the locked row, so an
     // accept, another adoption or a cancel landing meanwhile is seen, and a foreign job never overwrites the edit.
     const data: EditFacts = { upstreamStatus: result.status, upstreamJobId: result.jobId };
+    const storing = result.status === 'completed' && this.options.mirroring === true;
     try {
-      const applied = await this.transition(editId, result.status, {
+      const applied = await this.transition(editId, storing ? 'storing' : result.status, {
         cause,
         guard: { takesJob: result.jobId, oneImageOrdered: only.oneImageOrdered },
         webhook,
         webhookOnlyIfMoved: only.ifMoved,
-        ...changeFor(result, data),
+        ...changeFor(result, data, storing),
       });
       if (!applied.moved && applied.edit?.upstreamJobId && applied.edit.upstreamJobId !== result.jobId) {
         return { moved: false, edit: null, refused: 'foreign-job', webhookStored: applied.webhookStored };
@@ -74,12 +98,15 @@ export class EditTransitions {
   }
 }
 
-function changeFor(result: UpstreamResult, data: EditFacts): Omit<TransitionChange, 'cause'> {
+/** `storing`: the completed result is held while the mirror stores its outputs; the edit's completedAt is the mirror's to set. */
+function changeFor(result: UpstreamResult, data: EditFacts, storing: boolean): Omit<TransitionChange, 'cause'> {
   switch (result.status) {
     case 'processing':
       return { data };
-    case 'completed':
-      return { data: { ...data, outputs: result.outputs as unknown as Prisma.InputJsonValue, completedAt: result.completedAt ?? new Date() } };
+    case 'completed': {
+      const outputs = result.outputs as unknown as Prisma.InputJsonValue;
+      return { data: storing ? { ...data, outputs } : { ...data, outputs, completedAt: result.completedAt ?? new Date() } };
+    }
     case 'failed':
       return {
         upstreamCode: result.code,

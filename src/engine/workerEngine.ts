@@ -3,6 +3,8 @@ import { type CallbackDecision, type DeliverCallbackDeps, deliverCallback } from
 import { type ReconcilerDeps, reconcileOverdueEdits } from './maintenance/reconcileOverdueEdits.js';
 import { type CallbackSweeperDeps, sweepUnqueuedCallbacks } from './maintenance/sweepUnqueuedCallbacks.js';
 import { type SweeperDeps, sweepUnqueuedEdits } from './maintenance/sweepUnqueuedEdits.js';
+import { type MirrorSweeperDeps, sweepUnqueuedMirrors } from './maintenance/sweepUnqueuedMirrors.js';
+import { type MirrorDecision, type MirrorEditDeps, mirrorEdit } from './mirror/mirrorEdit.js';
 import { type SubmitDecision, type SubmitEditDeps, submitEdit } from './submit/submitEdit.js';
 
 /** The parts the worker side of the engine is made of, built by the composition root. */
@@ -12,6 +14,8 @@ export interface WorkerEngineParts {
   sweepEdits: SweeperDeps;
   /** Absent when callbacks are off (no signing secret): deliveries then wait in the database. */
   callbacks?: { deliver: DeliverCallbackDeps; sweep: CallbackSweeperDeps };
+  /** Absent without a storage bucket: no edit is ever `storing` then. */
+  mirror?: { run: MirrorEditDeps; sweep: MirrorSweeperDeps };
   expireIdempotencyKeys(): Promise<number>;
   logger: Logger;
 }
@@ -30,18 +34,22 @@ export interface WorkerEngine {
   submit(editId: string): Promise<SubmitDecision>;
   /** Absent when callbacks are off. */
   deliver?: (deliveryId: string) => Promise<CallbackDecision>;
+  /** Absent without a storage bucket. */
+  mirror?: (editId: string) => Promise<MirrorDecision>;
   maintenance: MaintenanceStep[];
   logger: Logger;
 }
 
 export function createWorkerEngine(parts: WorkerEngineParts): WorkerEngine {
-  const { callbacks } = parts;
+  const { callbacks, mirror } = parts;
   return {
     submit: (editId) => submitEdit(editId, parts.submit),
     ...(callbacks ? { deliver: (deliveryId: string) => deliverCallback(deliveryId, callbacks.deliver) } : {}),
+    ...(mirror ? { mirror: (editId: string) => mirrorEdit(editId, mirror.run) } : {}),
     maintenance: [
       { name: 'sweep', run: () => sweepUnqueuedEdits(parts.sweepEdits) },
       ...(callbacks ? [{ name: 'sweep callbacks', run: () => sweepUnqueuedCallbacks(callbacks.sweep) }] : []),
+      ...(mirror ? [{ name: 'sweep mirrors', run: () => sweepUnqueuedMirrors(mirror.sweep) }] : []),
       { name: 'reconcile', run: () => reconcileOverdueEdits(parts.reconcile) },
       { name: 'expire idempotency keys', run: () => parts.expireIdempotencyKeys() },
     ],

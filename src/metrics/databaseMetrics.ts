@@ -8,6 +8,8 @@ import { readUploadStats, UPLOAD_FAMILIES, type UploadRow } from './uploadMetric
 
 /** Upper bounds (seconds) of the submit latency buckets. */
 export const SUBMIT_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+/** Upper bounds (seconds) of the mirror latency buckets: from `storing` to `completed`. */
+export const MIRROR_SECONDS_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900] as const;
 
 /**
  * The history cause submitEdit writes when it resends a submit whose outcome was never known and nothing rules
@@ -45,6 +47,16 @@ export interface DatabaseStats {
   callbackDeliveries: { status: string; deliveries: number }[];
   callbackAttempts: { outcome: string; attempts: number }[];
   uploads: UploadRow[];
+  mirrors: MirrorRow;
+}
+
+interface MirrorRow {
+  finished: number;
+  outputsStored: number;
+  outputsFailed: number;
+  bytesStored: number;
+  seconds: number;
+  buckets: number[];
 }
 
 const num = (v: unknown) => Number(v ?? 0);
@@ -82,7 +94,22 @@ export async function readDatabaseStats(q: SqlQuery): Promise<DatabaseStats> {
   const attempts = await q.rows(Prisma.sql`
     SELECT CASE WHEN "statusCode" IS NULL THEN 'no_answer' ELSE ("statusCode" / 100)::text || 'xx' END AS outcome, count(*)::int AS attempts
     FROM "CallbackAttempt" GROUP BY 1`);
+  const mirrorBuckets = MIRROR_SECONDS_BUCKETS.map((le) => `count(*) FILTER (WHERE "finishedAt" - "createdAt" <= interval '${le} seconds')::int`).join(', ');
+  const [mirrors] = await q.rows(Prisma.sql`
+    SELECT count("finishedAt")::int AS finished, coalesce(sum("outputsStored"), 0)::bigint AS stored,
+           coalesce(sum("outputsFailed"), 0)::bigint AS failed, coalesce(sum("bytesStored"), 0)::bigint AS bytes,
+           coalesce(sum(extract(epoch FROM "finishedAt" - "createdAt")), 0)::float8 AS seconds,
+           ARRAY[${Prisma.raw(mirrorBuckets)}] AS buckets
+    FROM "MirrorTask" WHERE "finishedAt" IS NOT NULL`);
   return {
+    mirrors: {
+      finished: num(mirrors?.finished),
+      outputsStored: num(mirrors?.stored),
+      outputsFailed: num(mirrors?.failed),
+      bytesStored: num(mirrors?.bytes),
+      seconds: num(mirrors?.seconds),
+      buckets: ((mirrors?.buckets as unknown[] | undefined) ?? []).map(num),
+    },
     edits: edits.map((r) => ({
       model: String(r.model),
       status: r.status as EditStatus,
@@ -281,6 +308,34 @@ export function registerDatabaseMetrics(registry: Registry, read: SourceReader<D
           (r) => (r.adopted ? null : { status: r.status }),
           (r) => r.webhooks,
         ),
+    ),
+  });
+
+  const mirrors = (toSamples: (m: MirrorRow) => Sample[]) => async () => {
+    const stats = (await read()).value;
+    return stats ? toSamples(stats.mirrors) : [];
+  };
+  registerScrapedMetric(registry, {
+    name: 'pixelrelay_mirror_bytes_stored_total',
+    help: 'Bytes of outputs stored in the storage bucket (STORAGE_S3_BUCKET), counted as each edit completed. From Postgres.',
+    type: 'counter',
+    samples: mirrors((m) => [{ value: m.bytesStored }]),
+  });
+  registerScrapedMetric(registry, {
+    name: 'pixelrelay_mirror_outputs_total',
+    help: 'Outputs of completed edits by mirror result: stored in the bucket, or failed (completed at the deadline, or at once for one that can never be stored, with mirror.error). From Postgres.',
+    type: 'counter',
+    samples: mirrors((m) => [
+      { labels: { result: 'stored' }, value: m.outputsStored },
+      { labels: { result: 'failed' }, value: m.outputsFailed },
+    ]),
+  });
+  registerScrapedMetric(registry, {
+    name: 'pixelrelay_mirror_duration_seconds',
+    help: 'Time each mirrored edit spent storing: from PixelByte’s result (storing) to completed. From Postgres.',
+    type: 'histogram',
+    samples: mirrors((m) =>
+      m.finished === 0 ? [] : histogramSamples('pixelrelay_mirror_duration_seconds', {}, MIRROR_SECONDS_BUCKETS, m.buckets, m.finished, m.seconds),
     ),
   });
 

@@ -9,6 +9,8 @@ export const QUEUE_NAMES = {
   submit: 'edit-submit',
   /** One job per callback delivery (jobId = delivery id = webhook-id): tell the client an edit finished. */
   callback: 'callback-deliver',
+  /** One job per edit in `storing` (jobId = edit id): copy its outputs into the storage bucket. */
+  mirror: 'edit-mirror',
 } as const;
 
 export const submitJobPayload = z.object({ editId: z.uuid() });
@@ -16,6 +18,9 @@ export type SubmitJobPayload = z.infer<typeof submitJobPayload>;
 
 export const callbackJobPayload = z.object({ deliveryId: z.string().startsWith('msg_') });
 export type CallbackJobPayload = z.infer<typeof callbackJobPayload>;
+
+export const mirrorJobPayload = z.object({ editId: z.uuid() });
+export type MirrorJobPayload = z.infer<typeof mirrorJobPayload>;
 
 // The edit row, not BullMQ, is the source of truth; these attempts only cover our own infrastructure
 // failing mid-job (Postgres down, a crash). Upstream retries are counted in the database.
@@ -29,6 +34,7 @@ const defaultJobOptions: DefaultJobOptions = {
 export interface EditQueues {
   submit: Queue<SubmitJobPayload>;
   callback: Queue<CallbackJobPayload>;
+  mirror: Queue<MirrorJobPayload>;
   close(): Promise<void>;
 }
 
@@ -40,15 +46,19 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Edi
   submit.on('error', () => {});
   const callback = new Queue<CallbackJobPayload>(QUEUE_NAMES.callback, { connection, prefix, defaultJobOptions });
   callback.on('error', () => {});
+  const mirror = new Queue<MirrorJobPayload>(QUEUE_NAMES.mirror, { connection, prefix, defaultJobOptions });
+  mirror.on('error', () => {});
+  const all = [submit, callback, mirror];
   return {
     submit,
     callback,
+    mirror,
     close: async () => {
       // A queue closed while BullMQ still checks its new connection (a stop right after a start) leaves that
       // check to fail later, unhandled: let it finish first, but never wait long for a Redis that is down.
-      const settled = Promise.allSettled([submit.waitUntilReady(), callback.waitUntilReady()]);
+      const settled = Promise.allSettled(all.map((queue) => queue.waitUntilReady()));
       await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, READY_WAIT_ON_CLOSE_MS).unref())]);
-      await Promise.all([submit.close(), callback.close()]);
+      await Promise.all(all.map((queue) => queue.close()));
     },
   };
 }
@@ -131,6 +141,34 @@ async function ensureLiveJob(queue: Queue, jobId: string, add: () => Promise<voi
   if (job) await job.remove().catch(() => {});
   await add();
   return state;
+}
+
+async function enqueueMirror(queue: Queue<MirrorJobPayload>, editId: string): Promise<void> {
+  await queue.add('mirror', { editId }, { jobId: editId });
+}
+
+/**
+ * Relays mirror outbox rows (an edit moved to `storing`) without making the status change wait, as the callbacks'
+ * relay does; a failure only delays the mirror: the mirror sweeper finds the unfinished task.
+ */
+export function enqueueMirrorsInBackground(queue: Queue<MirrorJobPayload>, logger: Logger, timeoutMs: number): (editIds: string[]) => void {
+  const add = batchedEnqueuer<MirrorJobPayload>(
+    (jobs) => queue.addBulk(jobs),
+    'mirror',
+    (data) => data.editId,
+  );
+  return (editIds) => {
+    for (const editId of editIds) {
+      withTimeout(add({ editId }), timeoutMs, 'enqueue').catch((err: unknown) =>
+        logger.warn({ err, editId }, 'could not enqueue a mirror job; the mirror sweeper will'),
+      );
+    }
+  };
+}
+
+/** An unfinished mirror task must have a live job: the mirror sweeper's repair. True when it had to add one. */
+export async function ensureMirrorJob(queue: Queue<MirrorJobPayload>, editId: string): Promise<boolean> {
+  return (await ensureLiveJob(queue, editId, () => enqueueMirror(queue, editId))) !== null;
 }
 
 /** An edit awaiting its submit must have a live job: the sweeper's repair. Returns what ensureLiveJob does. */

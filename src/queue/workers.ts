@@ -2,9 +2,18 @@ import { type ConnectionOptions, DelayedError, type Job, UnrecoverableError, Wor
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CallbackDecision } from '../engine/callbacks/deliverCallback.js';
+import type { MirrorDecision } from '../engine/mirror/mirrorEdit.js';
 import type { WorkerEngine } from '../engine/workerEngine.js';
 import { PeriodicTask } from './periodicTask.js';
-import { type CallbackJobPayload, callbackJobPayload, QUEUE_NAMES, type SubmitJobPayload, submitJobPayload } from './queues.js';
+import {
+  type CallbackJobPayload,
+  callbackJobPayload,
+  type MirrorJobPayload,
+  mirrorJobPayload,
+  QUEUE_NAMES,
+  type SubmitJobPayload,
+  submitJobPayload,
+} from './queues.js';
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER - 1;
 
@@ -16,11 +25,14 @@ export interface WorkerOptions {
   sweepIntervalMs: number;
   /** BullMQ's queue-wide limiter: shared by every worker process on this queue. */
   maxSubmitsPerMinute?: number;
+  /** Mirror jobs (edits storing their outputs) one process runs at once. */
+  mirrorConcurrency?: number;
 }
 
 export interface RunningWorkers {
   submitWorker: Worker<SubmitJobPayload>;
   callbackWorker?: Worker<CallbackJobPayload>;
+  mirrorWorker?: Worker<MirrorJobPayload>;
   /** Stops taking jobs, lets the ones in flight finish, and stops the sweeper. */
   close(): Promise<void>;
 }
@@ -62,6 +74,7 @@ export function startWorkers(options: WorkerOptions, engine: WorkerEngine): Runn
   submitWorker.on('error', (err) => logger.error({ err }, 'submit worker error'));
 
   const callbackWorker = engine.deliver && startCallbackWorker(options, engine.deliver, logger);
+  const mirrorWorker = engine.mirror && startMirrorWorker(options, engine.mirror, logger);
   const housekeeping = new PeriodicTask(
     options.sweepIntervalMs,
     logger,
@@ -71,11 +84,36 @@ export function startWorkers(options: WorkerOptions, engine: WorkerEngine): Runn
   return {
     submitWorker,
     callbackWorker,
+    mirrorWorker,
     close: async () => {
       await housekeeping.stop();
-      await Promise.all([submitWorker.close(), callbackWorker?.close()]);
+      await Promise.all([submitWorker.close(), callbackWorker?.close(), mirrorWorker?.close()]);
     },
   };
+}
+
+/**
+ * Mirror jobs have a queue of their own, and few at a time (each streams images of megabytes): a slow CDN or bucket
+ * never delays a submit or a callback.
+ */
+function startMirrorWorker(options: WorkerOptions, mirror: (editId: string) => Promise<MirrorDecision>, logger: Logger): Worker<MirrorJobPayload> {
+  const worker: Worker<MirrorJobPayload> = new Worker<MirrorJobPayload>(
+    QUEUE_NAMES.mirror,
+    async (job: Job<MirrorJobPayload>, token?: string) => {
+      const { editId } = payloadOf(mirrorJobPayload, job);
+      const decision = await mirror(editId);
+      if (decision.kind === 'retry') {
+        // The schedule and its deadline live in the task row; BullMQ's attempts are kept for infrastructure failures.
+        await job.moveToDelayed(Date.now() + Math.ceil(decision.delayMs), token);
+        throw new DelayedError();
+      }
+      return decision.reason;
+    },
+    { ...workerSettings(options), concurrency: options.mirrorConcurrency ?? options.concurrency },
+  );
+  worker.on('failed', (job, err) => logger.error({ err, editId: job?.data.editId, attemptsMade: job?.attemptsMade }, 'mirror job failed'));
+  worker.on('error', (err) => logger.error({ err }, 'mirror worker error'));
+  return worker;
 }
 
 /** Callbacks have a queue of their own, so a slow client never delays a submit or a webhook. */

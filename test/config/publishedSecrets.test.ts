@@ -45,6 +45,8 @@ describe('the secrets published for local stacks', () => {
       'CALLBACK_SIGNING_SECRET',
       'PIXELBYTE_API_KEY',
       'PIXELBYTE_WEBHOOK_SECRET',
+      'STORAGE_S3_ACCESS_KEY_ID',
+      'STORAGE_S3_SECRET_ACCESS_KEY',
     ]);
     expectEachRefusedInProduction(secrets);
     expect(loadConfig(env).API_KEYS).toEqual([env.API_KEYS]);
@@ -66,7 +68,13 @@ describe('the secrets published for local stacks', () => {
     const services = loadComposeServices({});
     for (const name of ['api', 'worker']) {
       const secrets = secretsOf(environmentOf(services[name]!));
-      expect(secrets.map(([variable]) => variable).sort(), name).toEqual(['API_KEYS', 'PIXELBYTE_API_KEY', 'PIXELBYTE_WEBHOOK_SECRET']);
+      expect(secrets.map(([variable]) => variable).sort(), name).toEqual([
+        'API_KEYS',
+        'PIXELBYTE_API_KEY',
+        'PIXELBYTE_WEBHOOK_SECRET',
+        'STORAGE_S3_ACCESS_KEY_ID',
+        'STORAGE_S3_SECRET_ACCESS_KEY',
+      ]);
       expectEachRefusedInProduction(secrets);
     }
   });

@@ -8,6 +8,7 @@ export interface ComposeService {
   image?: string;
   build?: unknown;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string | number | boolean | null>;
   ports?: string[];
   profiles?: string[];

@@ -187,8 +187,32 @@ export function sameDeploymentEnv(t: TestRelay, overrides: Record<string, string
     CALLBACK_RETRY_SCALE: String(c.CALLBACK_RETRY_SCALE),
     LOG_LEVEL: 'info',
     ...(c.UPSTREAM_MAX_CONCURRENCY ? { UPSTREAM_MAX_CONCURRENCY: String(c.UPSTREAM_MAX_CONCURRENCY) } : {}),
+    ...storageEnvOf(c),
   };
   return { ...env, ...overrides };
+}
+
+/** The bucket and mirror settings of `c`, when it has a bucket: another process of the deployment mirrors alike. */
+function storageEnvOf(c: Config): Record<string, string> {
+  if (!c.STORAGE_S3_BUCKET) return {};
+  const optional = (name: string, value: string | undefined) => (value === undefined ? {} : { [name]: value });
+  return {
+    STORAGE_S3_BUCKET: c.STORAGE_S3_BUCKET,
+    ...optional('STORAGE_S3_ENDPOINT', c.STORAGE_S3_ENDPOINT),
+    STORAGE_S3_REGION: c.STORAGE_S3_REGION,
+    ...optional('STORAGE_S3_ACCESS_KEY_ID', c.STORAGE_S3_ACCESS_KEY_ID),
+    ...optional('STORAGE_S3_SECRET_ACCESS_KEY', c.STORAGE_S3_SECRET_ACCESS_KEY),
+    STORAGE_S3_FORCE_PATH_STYLE: String(c.STORAGE_S3_FORCE_PATH_STYLE),
+    STORAGE_S3_PREFIX: c.STORAGE_S3_PREFIX,
+    STORAGE_URL_TTL_SECONDS: String(c.STORAGE_URL_TTL_SECONDS),
+    OUTPUT_FETCH_ALLOW_PRIVATE: String(c.OUTPUT_FETCH_ALLOW_PRIVATE),
+    OUTPUT_MAX_BYTES: String(c.OUTPUT_MAX_BYTES),
+    OUTPUT_FETCH_TIMEOUT_MS: String(c.OUTPUT_FETCH_TIMEOUT_MS),
+    MIRROR_DEADLINE_MS: String(c.MIRROR_DEADLINE_MS),
+    MIRROR_BACKOFF_BASE_MS: String(c.MIRROR_BACKOFF_BASE_MS),
+    MIRROR_BACKOFF_MAX_MS: String(c.MIRROR_BACKOFF_MAX_MS),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
 }
 
 /** The relay's own queues on a Redis connection of the test's, to pause, resume or inspect them; `close` ends both. */

@@ -103,6 +103,27 @@ describe('docker-compose.yml with no .env', () => {
     for (const name of ['api', 'worker']) expect(services[name]!.depends_on?.migrate?.condition).toBe('service_completed_successfully');
   });
 
+  it('mirrors into the bundled MinIO: its bucket made at start, before the relay starts, with the key the relay uses', () => {
+    const minio = services.minio!.environment!;
+    const init = services['minio-init']!;
+    for (const name of ['api', 'worker']) {
+      const config = loadConfig(environmentOf(services[name]!));
+      expect(new URL(config.STORAGE_S3_ENDPOINT!).host, name).toBe('minio:9000');
+      expect(config.STORAGE_S3_FORCE_PATH_STYLE, name).toBe(true);
+      expect(config.STORAGE_S3_ACCESS_KEY_ID, name).toBe(minio.MINIO_ROOT_USER);
+      expect(config.STORAGE_S3_SECRET_ACCESS_KEY, name).toBe(minio.MINIO_ROOT_PASSWORD);
+      expect(config.STORAGE_S3_BUCKET, name).toBe(init.environment!.BUCKET);
+      // Links a browser on the host opens, and the simulator's outputs on the stack's own network.
+      expect(new URL(config.STORAGE_S3_PUBLIC_ENDPOINT!).host, name).toBe(`localhost:${services.minio!.ports![0]!.split(':')[0]}`);
+      expect(config.OUTPUT_FETCH_ALLOW_PRIVATE, name).toBe(true);
+      expect(services[name]!.depends_on?.['minio-init']?.condition, name).toBe('service_completed_successfully');
+    }
+    expect(init.depends_on?.minio?.condition).toBe('service_healthy');
+    expect(init.entrypoint!.join(' ')).toMatch(/mc mb --ignore-existing/);
+    expect(init.environment!.MINIO_ROOT_USER).toBe(minio.MINIO_ROOT_USER);
+    expect(new URL(loadSimulatorConfig(environmentOf(services.simulator!)).SIMULATOR_PUBLIC_URL!).host).toBe('simulator:4010');
+  });
+
   it('runs Redis without eviction, since an evicted queue key is a lost edit', () => {
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
   });
@@ -136,6 +157,10 @@ describe('docker-compose.yml with .env.example as .env', () => {
       expect(config.PUBLIC_BASE_URL.startsWith('https://')).toBe(true);
       expect(config.API_KEYS).toEqual([env.API_KEYS]);
     }
+  });
+
+  it('mirrors nothing until the .env names a bucket of its own', () => {
+    for (const name of ['api', 'worker']) expect(loadConfig(environmentOf(services[name]!)).STORAGE_S3_BUCKET, name).toBeUndefined();
   });
 
   it('refuses to start against real PixelByte with the simulator key or the default API key left in place', () => {

@@ -46,21 +46,39 @@ describe('a terminal move', () => {
     const moved = await t.edits.move(edit.id, 'cancelled', { cause: 'test', data: { completedAt: new Date() } });
     const delivery = await t.deliveries.findByEdit(edit.id);
     expect(delivery).toMatchObject({ type: 'edit.cancelled', status: 'pending' });
-    expect(moved).toMatchObject({ moved: true, from: 'queued', outbox: [delivery!.id] });
+    expect(moved).toMatchObject({ moved: true, from: 'queued', outbox: { callbacks: [delivery!.id], mirrors: [] } });
   });
 
   it('writes no outbox row for an edit without a callbackUrl, nor for a move that does not end the edit', async () => {
     const plain = await newEdit();
-    expect(await t.edits.move(plain.id, 'failed', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
+    expect(await t.edits.move(plain.id, 'failed', { cause: 'test' })).toMatchObject({ moved: true, outbox: { callbacks: [], mirrors: [] } });
     const open = await newEdit(`${receiver.url}/outbox`);
-    expect(await t.edits.move(open.id, 'submitting', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
+    expect(await t.edits.move(open.id, 'submitting', { cause: 'test' })).toMatchObject({ moved: true, outbox: { callbacks: [], mirrors: [] } });
     expect(await t.db.callbackDelivery.count({ where: { editId: { in: [plain.id, open.id] } } })).toBe(0);
+  });
+
+  it('a move into storing writes the mirror’s task, returned for the caller to enqueue; the completion finishes it with its tallies', async () => {
+    const edit = await newEdit(`${receiver.url}/outbox`);
+    await t.edits.move(edit.id, 'submitting', { cause: 'test' });
+    const outputs = [{ url: 'https://cdn.example/0.png', type: 'image' }];
+    const storing = await t.edits.move(edit.id, 'storing', { cause: 'test', data: { outputs } });
+    expect(storing).toMatchObject({ moved: true, from: 'submitting', outbox: { callbacks: [], mirrors: [edit.id] } });
+    const task = await t.db.mirrorTask.findUnique({ where: { editId: edit.id } });
+    expect(task).toMatchObject({ attempts: 0, finishedAt: null });
+    expect(task!.deadlineAt.getTime() - task!.createdAt.getTime()).toBe(15 * 60_000);
+
+    const mirrored = [{ ...outputs[0], mirror: { key: 'k/0.png', bytes: 1234, sha256: 'ab', contentType: 'image/png', storedAt: new Date().toISOString() } }];
+    const completed = await t.edits.move(edit.id, 'completed', { cause: 'test', data: { outputs: mirrored, completedAt: new Date() } });
+    const delivery = await t.deliveries.findByEdit(edit.id);
+    expect(completed).toMatchObject({ moved: true, from: 'storing', outbox: { callbacks: [delivery!.id], mirrors: [] } });
+    expect(await t.db.mirrorTask.findUnique({ where: { editId: edit.id } })).toMatchObject({ outputsStored: 1, outputsFailed: 0, bytesStored: 1234n });
+    expect((await t.db.mirrorTask.findUnique({ where: { editId: edit.id } }))!.finishedAt).not.toBeNull();
   });
 
   it('is the callbacks feature’s hook: the edits repository alone knows nothing of callbacks', async () => {
     const edit = await newEdit(`${receiver.url}/outbox`);
     const bare = new EditRepository(t.db);
-    expect(await bare.move(edit.id, 'cancelled', { cause: 'test' })).toMatchObject({ moved: true, outbox: [] });
+    expect(await bare.move(edit.id, 'cancelled', { cause: 'test' })).toMatchObject({ moved: true, outbox: { callbacks: [], mirrors: [] } });
     expect(await t.deliveries.findByEdit(edit.id)).toBeNull();
   });
 });

@@ -47,6 +47,15 @@ export const completedEditExample: EditResource = {
     width: 2048,
     height: 2048,
     format: 'png',
+    // With a storage bucket (STORAGE_S3_BUCKET): the copy, and a link to it signed on this read.
+    mirror: {
+      key: `key_3b1f0c2a9d4e5f60/${queued.id}/${i}.png`,
+      bytes: 5_970_127,
+      sha256: i === 0 ? '9f2c4b1e0d8a7c6b5a4938271605f4e3d2c1b0a99887766554433221100ffeed' : '1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f',
+      contentType: 'image/png',
+      storedAt: '2026-11-24T12:00:29.000Z',
+      url: `https://my-bucket.s3.us-east-1.amazonaws.com/key_3b1f0c2a9d4e5f60/${queued.id}/${i}.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=…`,
+    },
   })),
   updatedAt: '2026-11-24T12:00:29.000Z',
   submittedAt: '2026-11-24T12:00:01.000Z',

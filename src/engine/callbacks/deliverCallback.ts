@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { withTimeout } from '../../infra/timeout.js';
 import type { AttemptVerdict, CallbackDelivery, CallbackRepository } from '../../store/callbacks/repository.js';
 import type { Edit } from '../../store/edits/repository.js';
-import { toEditResource } from '../editResource.js';
+import { type EditResource, toEditResource } from '../editResource.js';
 import { parseRetryAfter, retryDelayMs } from './schedule.js';
 import { postJson, type SendResult } from './send.js';
 import { signCallback } from './signing.js';
@@ -21,6 +21,8 @@ export interface DeliverCallbackDeps {
   retryScale: number;
   policy: CallbackUrlPolicy;
   resolve?: Resolve;
+  /** With a storage bucket: each stored output's `mirror.url`, signed for this attempt. */
+  signOutputs?: <T extends EditResource>(resource: T) => Promise<T>;
   now?: () => Date;
 }
 
@@ -147,7 +149,9 @@ async function send(edit: Edit & { callbackUrl: string }, delivery: CallbackDeli
     return { error, durationMs: Math.round(performance.now() - started) };
   }
   // `timestamp` is when the event happened, the same on every attempt; webhook-timestamp is when this attempt was signed.
-  const body = JSON.stringify({ type: delivery.type, timestamp: delivery.createdAt.toISOString(), data: toEditResource(edit, undefined, delivery) });
+  const resource = toEditResource(edit, undefined, delivery);
+  const data = deps.signOutputs ? await deps.signOutputs(resource) : resource;
+  const body = JSON.stringify({ type: delivery.type, timestamp: delivery.createdAt.toISOString(), data });
   const headers = signCallback(deps.signingSecret, delivery.id, deps.now?.() ?? new Date(), body);
   return postJson(check.url, body, { ...headers }, { timeoutMs: deps.timeoutMs, addresses: check.addresses });
 }

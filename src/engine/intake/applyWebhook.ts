@@ -3,7 +3,7 @@ import { findModel } from '../../catalog/models.js';
 import { AppError, editNotFound } from '../../errors.js';
 import { isUuid } from '../../shared/ids.js';
 import type { Edit } from '../../store/edits/repository.js';
-import { isTerminal } from '../../store/edits/status.js';
+import { isUpstreamDone } from '../../store/edits/status.js';
 import type { PixelByteClient } from '../../upstream/client.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { listedOutputs, type WebhookPayload } from '../../upstream/schemas.js';
@@ -78,7 +78,7 @@ export async function receivePixelByteWebhook(deps: WebhookIntakeDeps, webhook: 
   }
   // Fetch what the webhook leaves out before storing anything: if PixelByte can't tell us now, our
   // non-2xx makes it deliver again later, and nothing half-applied is left behind.
-  const result = isTerminal(edit.status) || foreign || unexplained ? null : toUpstreamResult(await reportOf(deps, edit, payload));
+  const result = isUpstreamDone(edit.status) || foreign || unexplained ? null : toUpstreamResult(await reportOf(deps, edit, payload));
   if (!result) return { received: true, duplicate: !(await deps.edits.recordWebhook(event)), applied: false };
 
   // Stored and applied in one statement.

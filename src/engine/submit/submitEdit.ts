@@ -120,10 +120,11 @@ async function send(deps: SubmitEditDeps, edit: Edit, attempt: SubmitAttempt, us
   const editId = edit.id;
   let uploads;
   try {
-    uploads = await resolveUploads(deps.uploads, edit.clientId, edit.input as Record<string, unknown>);
+    uploads = await resolveUploads(deps.uploads, edit.clientId, edit.input as Record<string, unknown>, { renew: true });
   } catch (err) {
     // Nothing was sent, and the attempt says so: left in flight, the fence would wait out its grace for a submit never made.
-    await deps.edits.finishSubmitAttempt(attempt.id, { outcome: 'not_sent', message: 'the uploads it names could not be read' }).catch(() => {});
+    const message = 'the uploads it names could not be read (or given to PixelByte again from the bucket)';
+    await deps.edits.finishSubmitAttempt(attempt.id, { outcome: 'not_sent', message }).catch(() => {});
     throw err;
   }
   if (uploads.kind === 'refused') return failUnsent(deps, editId, attempt, uploads.problems);
@@ -212,7 +213,8 @@ async function adoptOrphanJob(deps: SubmitEditDeps, editId: string, orphan: Extr
 /**
  * The edit cannot be sent as it stands: an upload it names is gone by now (or as good as gone, within the margin),
  * or is not its client's. It fails before a byte leaves, so nothing is charged; sending it anyway would have PixelByte
- * charge for a job that cannot read its image. Sending our own copy again would need us to keep the bytes, which we do not.
+ * charge for a job that cannot read its image. (With a storage bucket, an upload with our own copy is given to PixelByte
+ * again instead, in resolveUploads, and never comes here.)
  */
 async function failUnsent(deps: SubmitEditDeps, editId: string, attempt: SubmitAttempt, problems: UploadProblem[]): Promise<SubmitDecision> {
   const first = problems[0]!;

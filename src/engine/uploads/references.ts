@@ -1,6 +1,7 @@
 import { uploadIdOf } from '../../shared/uploadReference.js';
 import type { Upload, UploadRepository } from '../../store/uploads/repository.js';
 import { imageSourcesIn, mapImageSources } from './imageSources.js';
+import type { UploadRenewer } from './renewUploads.js';
 
 /** One `upload:<id>` in an input, and where (`image_urls.1`, `image_url`). */
 export interface UploadReference {
@@ -29,6 +30,8 @@ export interface UploadResolverDeps {
   uploads: Pick<UploadRepository, 'findOwned'>;
   /** UPLOAD_EXPIRY_MARGIN_MS: an upload with less left than this is as good as gone. */
   expiryMarginMs: number;
+  /** With a storage bucket: an upload with a copy there is never too old, PixelByte is given it again at submit. */
+  renewer?: Pick<UploadRenewer, 'renewable' | 'renew'>;
   now?: () => Date;
 }
 
@@ -37,18 +40,31 @@ export interface UploadResolverDeps {
  * `upload:<id>` replaced by that upload's fileUrl; or why it cannot be: an upload that is not the client's (or does
  * not exist), or one PixelByte will have deleted, less the margin, by the time it runs the job. Read once at
  * accept (refused then) and again at submit (the edit fails then): between them an edit may wait long in a queue.
- * An input that names no upload costs no read.
+ * With a storage bucket, an upload that has a copy there is never refused as too old: at submit (`renew`) PixelByte is
+ * given the file again and the input names the new one. An input that names no upload costs no read.
  */
-export async function resolveUploads(deps: UploadResolverDeps, clientId: string, input: Record<string, unknown>): Promise<ResolvedUploads> {
+export async function resolveUploads(
+  deps: UploadResolverDeps,
+  clientId: string,
+  input: Record<string, unknown>,
+  options: { renew?: boolean } = {},
+): Promise<ResolvedUploads> {
   const references = uploadReferencesIn(input);
   if (references.length === 0) return { kind: 'resolved', input };
   const found = new Map<string, Upload>((await deps.uploads.findOwned(clientId, [...new Set(references.map((r) => r.id))])).map((u) => [u.id, u]));
   const usableUntil = (deps.now ?? (() => new Date()))().getTime() + deps.expiryMarginMs;
   const problems: UploadProblem[] = [];
+  const renewed = new Set<string>();
   for (const { path, id } of references) {
     const upload = found.get(id);
     if (!upload) {
       problems.push({ code: 'UNKNOWN_UPLOAD', path: `input.${path}`, message: `names upload ${id}, which this client does not have` });
+    } else if (upload.expiresAt.getTime() <= usableUntil && deps.renewer?.renewable(upload)) {
+      // Uploaded again from our copy (once per upload, however often the input names it); at accept, only judged.
+      if (options.renew && !renewed.has(id)) {
+        renewed.add(id);
+        found.set(id, await deps.renewer.renew(upload));
+      }
     } else if (upload.expiresAt.getTime() <= usableUntil) {
       problems.push({
         code: 'UPLOAD_EXPIRED',

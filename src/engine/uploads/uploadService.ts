@@ -6,6 +6,7 @@ import type { UploadRepository } from '../../store/uploads/repository.js';
 import type { PixelByteClient } from '../../upstream/client.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { fileNameFor, IMAGE_TYPES, type ImageType, mediaTypeOf, SNIFF_BYTES, sniffImageType } from './imageType.js';
+import type { UploadRenewer } from './renewUploads.js';
 import { toUploadResource, type UploadResource } from './uploadResource.js';
 
 /** A file as the API received it: its chunks as they came (never joined), counted and hashed on the way in. */
@@ -38,6 +39,8 @@ export interface UploadServiceDeps {
   observe?: (event: UploadEvent) => void;
   /** PIXELBYTE_UPLOAD_LIFE_MS: how long after the upload PixelByte deletes the file. */
   lifeMs: number;
+  /** With a storage bucket: a copy of each upload is kept there, to give PixelByte again once its file is gone. */
+  renewer?: Pick<UploadRenewer, 'keep'>;
   now?: () => Date;
 }
 
@@ -71,7 +74,11 @@ export class UploadService {
       const id = randomUUID();
       const presigned = await this.upstream('presign', () => this.deps.pixelbyte.presignUpload({ filename: fileNameFor(id, type), contentType: type }));
       if (presigned.maxSize !== undefined && file.bytes > presigned.maxSize) throw fileTooLarge(presigned.maxSize);
-      await this.upstream('PUT', () => this.deps.pixelbyte.putUpload(presigned.uploadUrl, { contentType: type, bytes: file.bytes, chunks: file.chunks }));
+      // Our copy is kept while PixelByte takes its own.
+      const [storageKey] = await Promise.all([
+        this.deps.renewer ? this.deps.renewer.keep(clientId, id, type, file.chunks) : null,
+        this.upstream('PUT', () => this.deps.pixelbyte.putUpload(presigned.uploadUrl, { contentType: type, bytes: file.bytes, chunks: file.chunks })),
+      ]);
 
       const upload = await this.deps.uploads.create({
         id,
@@ -82,6 +89,7 @@ export class UploadService {
         bytes: file.bytes,
         sha256: file.sha256,
         expiresAt: new Date(startedAt.getTime() + this.deps.lifeMs),
+        storageKey,
       });
       this.deps.logger.info({ uploadId: id, clientId, fileId: presigned.fileId, contentType: type, bytes: file.bytes, source }, 'upload stored at PixelByte');
       this.deps.observe?.({ source, outcome: 'stored', code: '', seconds: seconds() });

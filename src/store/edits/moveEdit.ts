@@ -57,8 +57,8 @@ interface MoveStatement {
   onlyIf?: Sql;
   /** Data-modifying statements reading `moved` (MovedEdit), run only when the edit moves. */
   alongside: { name: string; sql: Sql }[];
-  /** Names of those whose `RETURNING id` rows are outbox rows. */
-  outboxFrom: string[];
+  /** Names of those whose `RETURNING id` rows are outbox rows, by the outbox they are of. */
+  outboxFrom: Record<OutboxKind, string[]>;
   /** A webhook stored in the same statement, whether or not the edit moves (a repeat is stored once). */
   webhook?: WebhookEventInsert;
   /** Store the webhook only if the edit moves. */
@@ -76,12 +76,17 @@ interface MoveStatement {
  */
 function moveEdit(m: MoveStatement): Sql {
   const set = [sql`"status" = ${m.to}::"EditStatus"`, ...setFacts(m.facts), sql`"updatedAt" = ${m.now}::timestamp(3)`];
-  const outbox = m.outboxFrom.length
-    ? sql`ARRAY(${join(
-        m.outboxFrom.map((name) => sql`SELECT "id" FROM ${raw(name)}`),
-        ' UNION ALL ',
-      )})`
-    : sql`'{}'::text[]`;
+  const outboxOf = (names: string[]) =>
+    names.length
+      ? sql`ARRAY(${join(
+          names.map((name) => sql`SELECT "id" FROM ${raw(name)}`),
+          ' UNION ALL ',
+        )})`
+      : sql`'{}'::text[]`;
+  const outbox = join(
+    OUTBOX_KINDS.map((kind) => sql`${outboxOf(m.outboxFrom[kind])} AS ${raw(`"outbox_${kind}"`)}`),
+    ', ',
+  );
   return sql`
     WITH old AS (SELECT ${EDIT_COLUMN_LIST} FROM "Edit" e WHERE e."id" = ${m.id}::uuid FOR UPDATE),
     allowed AS (
@@ -107,7 +112,7 @@ function moveEdit(m: MoveStatement): Sql {
         : empty
     }
     ${m.webhook ? sql`, webhook AS (${insertWebhookEvent(m.webhook, m.webhookOnlyIfMoved ? sql`EXISTS (SELECT 1 FROM ${moved})` : undefined)})` : empty}
-    SELECT now_.*, ${outbox} AS "outbox", ${m.webhook ? sql`(SELECT count(*)::int FROM webhook)` : sql`0`} AS "webhookStored"
+    SELECT now_.*, ${outbox}, ${m.webhook ? sql`(SELECT count(*)::int FROM webhook)` : sql`0`} AS "webhookStored"
     FROM (
       SELECT ${MOVED_COLUMN_LIST}, ${MOVED_EDIT.column('movedFrom', MOVED)} FROM ${moved}
       UNION ALL
@@ -115,7 +120,7 @@ function moveEdit(m: MoveStatement): Sql {
     ) now_`;
 }
 
-type MovedRow = Row & { movedFrom: EditStatus | null; outbox: string[]; webhookStored: number };
+type MovedRow = Row & { movedFrom: EditStatus | null; outbox_callbacks: string[]; outbox_mirrors: string[]; webhookStored: number };
 
 // --- guards: further conditions on the edit (alias `e`, its locked row) ---
 
@@ -162,25 +167,33 @@ export interface TransitionChange {
   webhookOnlyIfMoved?: boolean;
 }
 
+/** The outboxes a move may write to: callback deliveries (CallbackDelivery) and mirror tasks (MirrorTask). */
+export const OUTBOX_KINDS = ['callbacks', 'mirrors'] as const;
+export type OutboxKind = (typeof OUTBOX_KINDS)[number];
+/** Ids of the outbox rows a move wrote, by outbox, to be relayed once it has committed (see EditTransitions). */
+export type Outbox = Record<OutboxKind, string[]>;
+
 /**
- * `outbox`: ids of the outbox rows the move wrote, to be relayed once it has committed (see EditTransitions).
+ * `outbox`: what the move wrote to the outboxes.
  * `webhookStored`: the change's webhook was new (false for a repeat, absent without one).
  */
-export type TransitionResult = ({ moved: true; from: EditStatus; edit: Edit; outbox: string[] } | { moved: false; edit: Edit | null }) & {
+export type TransitionResult = ({ moved: true; from: EditStatus; edit: Edit; outbox: Outbox } | { moved: false; edit: Edit | null }) & {
   webhookStored?: boolean;
 };
 
 /**
- * What another feature adds to a move into a terminal status, as part of the move's own statement, so that it
- * exists exactly when the move does (the callbacks feature writes its outbox row here, the budgets feature settles
- * the day's spend; both in onTerminalMove/). `sql(moved)` is a data-modifying statement reading the edit as it is
- * after the move through `moved`; it is built once, when the repository is. With `outbox`, the ids it returns
- * (`RETURNING "id"`) are relayed after the commit.
+ * What another feature adds to a move into a status, as part of the move's own statement, so that it exists exactly
+ * when the move does (into a terminal status the callbacks feature writes its outbox row, the budgets feature settles
+ * the day's spend, both in onTerminalMove/; into `storing` the mirror writes its task, in onStoringMove/).
+ * `sql(moved)` is a data-modifying statement reading the edit as it is after the move through `moved`; it is built
+ * once, when the repository is. With `outbox`, the ids it returns (`RETURNING "id"`, text) are that outbox's rows,
+ * relayed after the commit.
  */
-export interface TerminalMoveHook {
+export interface MoveHook {
   sql(moved: MovedEdit): Prisma.Sql;
-  outbox?: boolean;
+  outbox?: OutboxKind;
 }
+export type TerminalMoveHook = MoveHook;
 
 /** One status change, as the history row records it (`from` is null when the edit is stored). */
 export interface EditMove {
@@ -202,15 +215,15 @@ export type MoveEdit = (id: string, to: EditStatus, change: TransitionChange) =>
  * Moves an edit to `to` if the state machine allows it from where the edit is now: one statement that locks the
  * edit's row, reads its current status and updates it only if `to` may follow, so of two racing writers exactly one
  * moves it and writes history; the other finds the move no longer allowed and gets the edit as it is now.
- * A move into a terminal status also runs the terminal-move hooks (in this order, each its own step), in the same
- * statement.
+ * A move into a terminal status also runs the terminal-move hooks (in this order, each its own step), and a move into
+ * `storing` the storing-move hooks, in the same statement.
  */
-export function createMove(db: Db, hooks: { onTerminalMove?: TerminalMoveHook[]; onMoved?: MoveListener }): MoveEdit {
-  const terminalHooks = hooks.onTerminalMove ?? [];
-  const alongside = terminalHooks.map((hook, i) => ({ name: `hook_${i}`, sql: hook.sql(MOVED_EDIT) }));
-  const outboxFrom = terminalHooks.flatMap((hook, i) => (hook.outbox ? [`hook_${i}`] : []));
+export function createMove(db: Db, hooks: { onTerminalMove?: MoveHook[]; onStoringMove?: MoveHook[]; onMoved?: MoveListener }): MoveEdit {
+  const terminal = stepsOf(hooks.onTerminalMove ?? []);
+  const storing = stepsOf(hooks.onStoringMove ?? []);
+  const none = stepsOf([]);
   return async (id, to, change) => {
-    const terminal = isTerminal(to);
+    const { alongside, outboxFrom } = isTerminal(to) ? terminal : to === 'storing' ? storing : none;
     const [row] = await db.sql.rows<MovedRow>(
       moveEdit({
         id,
@@ -220,8 +233,8 @@ export function createMove(db: Db, hooks: { onTerminalMove?: TerminalMoveHook[];
         upstreamCode: change.upstreamCode ?? null,
         facts: change.data ?? {},
         onlyIf: change.guard && guardOf(change.guard),
-        alongside: terminal ? alongside : [],
-        outboxFrom: terminal ? outboxFrom : [],
+        alongside,
+        outboxFrom,
         webhook: change.webhook,
         webhookOnlyIfMoved: change.webhookOnlyIfMoved,
         now: new Date(),
@@ -232,6 +245,16 @@ export function createMove(db: Db, hooks: { onTerminalMove?: TerminalMoveHook[];
     const edit = editOf(row);
     if (!row.movedFrom) return { moved: false, edit, ...webhookStored };
     hooks.onMoved?.(edit, { from: row.movedFrom, to, cause: change.cause, upstreamCode: change.upstreamCode ?? null });
-    return { moved: true, from: row.movedFrom, edit, outbox: row.outbox, ...webhookStored };
+    return { moved: true, from: row.movedFrom, edit, outbox: { callbacks: row.outbox_callbacks, mirrors: row.outbox_mirrors }, ...webhookStored };
   };
+}
+
+/** A move's hooks as the steps of its statement, each its own name, and the names of each outbox's. */
+function stepsOf(hooks: MoveHook[]): { alongside: MoveStatement['alongside']; outboxFrom: MoveStatement['outboxFrom'] } {
+  const alongside = hooks.map((hook, i) => ({ name: `hook_${i}`, sql: hook.sql(MOVED_EDIT) }));
+  const outboxFrom = Object.fromEntries(OUTBOX_KINDS.map((kind) => [kind, hooks.flatMap((hook, i) => (hook.outbox === kind ? [`hook_${i}`] : []))])) as Record<
+    OutboxKind,
+    string[]
+  >;
+  return { alongside, outboxFrom };
 }

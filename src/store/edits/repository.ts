@@ -11,7 +11,9 @@ import {
   createMove,
   type EditMove,
   type MoveEdit,
+  type MoveHook,
   type MoveListener,
+  type Outbox,
   type TerminalMoveHook,
   type TransitionChange,
   type TransitionResult,
@@ -19,6 +21,7 @@ import {
 import { note } from './note.js';
 import type { ListPage } from './reads.js';
 import * as reads from './reads.js';
+import { recordOutputMirror } from './recordOutputMirror.js';
 import { recordSubmitAccepted } from './recordSubmitAccepted.js';
 import { recordWebhook, type WebhookEventInsert } from './recordWebhook.js';
 import type { EditStatus } from './status.js';
@@ -35,9 +38,11 @@ export type {
   EditTransition,
   IdempotencyKey,
   ListPage,
+  MoveHook,
   MoveListener,
   NewEdit,
   NewIdempotencyKey,
+  Outbox,
   SubmitAttempt,
   TerminalMoveHook,
   TransitionChange,
@@ -48,6 +53,8 @@ export type {
 export interface EditRepositoryHooks {
   /** Run in this order, each its own step of the move's statement. */
   onTerminalMove?: TerminalMoveHook[];
+  /** The same, for a move into `storing`. */
+  onStoringMove?: MoveHook[];
   onMoved?: MoveListener;
   onCreate?: CreateHook;
 }
@@ -160,6 +167,13 @@ export class EditRepository {
 
   finishSubmitAttempt(id: bigint, result: SubmitFinish): Promise<void> {
     return finishSubmitAttempt(this.db, id, result);
+  }
+
+  // --- the mirror ---
+
+  /** Writes `outputs[index].mirror` of an edit that is `storing`; false (nothing written) once it is not. */
+  recordOutputMirror(editId: string, index: number, mirror: Record<string, unknown>): Promise<boolean> {
+    return recordOutputMirror(this.db, editId, index, mirror);
   }
 
   // --- webhooks ---

@@ -2,7 +2,16 @@ import type { EditStatus, SubmitOutcome } from '../../generated/prisma/enums.js'
 
 export type { EditStatus, SubmitOutcome };
 
-export const EDIT_STATUSES = ['queued', 'submitting', 'submitted', 'processing', 'completed', 'failed', 'cancelled'] as const satisfies readonly EditStatus[];
+export const EDIT_STATUSES = [
+  'queued',
+  'submitting',
+  'submitted',
+  'processing',
+  'storing',
+  'completed',
+  'failed',
+  'cancelled',
+] as const satisfies readonly EditStatus[];
 
 /** Not yet known to PixelByte: the submit queue must hold a job for each (the sweeper sees to it). */
 export const AWAITING_SUBMIT = ['queued', 'submitting'] as const satisfies readonly EditStatus[];
@@ -11,6 +20,11 @@ export const AT_UPSTREAM = ['submitted', 'processing'] as const satisfies readon
 /** Hold (or, mid-submit, may hold) an unfinished job at PixelByte: what UPSTREAM_MAX_CONCURRENCY counts. */
 export const UPSTREAM_SLOT_HOLDERS = ['submitting', 'submitted', 'processing'] as const satisfies readonly EditStatus[];
 export const TERMINAL = ['completed', 'failed', 'cancelled'] as const satisfies readonly EditStatus[];
+/**
+ * PixelByte has finished with these: nothing it reports can change them any more. `storing` (only with a storage
+ * bucket) holds the upstream result while the outputs are copied into the bucket; only `completed` follows it.
+ */
+export const UPSTREAM_DONE = ['storing', ...TERMINAL] as const satisfies readonly EditStatus[];
 
 /**
  * Submit attempts that may have made a job nobody has heard of: the answer was lost (`unknown`), or the worker died
@@ -23,6 +37,7 @@ const isIn = (set: readonly EditStatus[], status: EditStatus) => set.includes(st
 export const isAwaitingSubmit = (status: EditStatus): boolean => isIn(AWAITING_SUBMIT, status);
 export const isAtUpstream = (status: EditStatus): boolean => isIn(AT_UPSTREAM, status);
 export const isTerminal = (status: EditStatus): boolean => isIn(TERMINAL, status);
+export const isUpstreamDone = (status: EditStatus): boolean => isIn(UPSTREAM_DONE, status);
 
 /**
  * The one place that says which status may follow which. An edit only ever moves forward: a late,
@@ -30,9 +45,11 @@ export const isTerminal = (status: EditStatus): boolean => isIn(TERMINAL, status
  */
 const NEXT: Record<EditStatus, readonly EditStatus[]> = {
   queued: ['submitting', 'failed', 'cancelled'],
-  submitting: ['submitted', 'processing', 'completed', 'failed', 'cancelled'],
-  submitted: ['processing', 'completed', 'failed', 'cancelled'],
-  processing: ['completed', 'failed', 'cancelled'],
+  submitting: ['submitted', 'processing', 'storing', 'completed', 'failed', 'cancelled'],
+  submitted: ['processing', 'storing', 'completed', 'failed', 'cancelled'],
+  processing: ['storing', 'completed', 'failed', 'cancelled'],
+  // Neither a cancel (PixelByte has charged) nor a failure: a store that cannot be made ends in `completed` too.
+  storing: ['completed'],
   completed: [],
   failed: [],
   cancelled: [],

@@ -2,8 +2,9 @@ import type { Upload } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/prisma.js';
 import { createUpload, type NewUpload } from './createUpload.js';
 import { findOwnedUploads } from './findOwnedUploads.js';
+import { type RenewedFile, renewUpload } from './renewUpload.js';
 
-export type { NewUpload, Upload };
+export type { NewUpload, RenewedFile, Upload };
 
 /** Clients' uploads, as the engine uses them: each method is one operation of its own file beside this one. */
 export class UploadRepository {
@@ -15,5 +16,10 @@ export class UploadRepository {
 
   findOwned(clientId: string, ids: readonly string[]): Promise<Upload[]> {
     return findOwnedUploads(this.db, clientId, ids);
+  }
+
+  /** The upload now names the file PixelByte was given again (from our copy in the bucket). */
+  renew(id: string, file: RenewedFile): Promise<Upload> {
+    return renewUpload(this.db, id, file);
   }
 }

@@ -8,7 +8,7 @@ import type { MovedColumn, TerminalMoveHook } from '../moveEdit.js';
  * the callback sweeper enqueues it if that is lost. An edit without a callbackUrl gets none.
  */
 export const writeCallbackOutbox: TerminalMoveHook = {
-  outbox: true,
+  outbox: 'callbacks',
   sql: (moved) => {
     const m = (name: MovedColumn) => moved.column(name, 'm');
     return Prisma.sql`
