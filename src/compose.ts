@@ -257,6 +257,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     config.QUEUE_PREFIX,
     { perClient: config.WATCH_MAX_PER_CLIENT, perProcess: config.WATCH_MAX_PER_PROCESS, rereadMs: config.WATCH_REREAD_MS },
     logger,
+    (ids) => edits.historyCounts(ids),
   );
   watch.start();
   return {

@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
 import { editEventRoutes } from './routes/v1/editEvents.js';
 import { editRoutes } from './routes/v1/edits.js';
+import { clientEventRoutes } from './routes/v1/events.js';
 import { modelRoutes } from './routes/v1/models.js';
 import { uploadRoutes } from './routes/v1/uploads.js';
 import { usageRoutes } from './routes/v1/usage.js';
@@ -126,12 +127,9 @@ export function buildApp(deps: AppDeps) {
         maxWaitSeconds: deps.config.MAX_PREFER_WAIT_SECONDS,
         bodyLimit: deps.config.EDIT_BODY_LIMIT_BYTES,
       });
-      v1.register(editEventRoutes, {
-        service,
-        watch: deps.services.watch,
-        pingMs: deps.config.EVENTS_PING_MS,
-        bufferLimitBytes: deps.config.EVENTS_BUFFER_LIMIT_BYTES,
-      });
+      const streams = { service, watch: deps.services.watch, pingMs: deps.config.EVENTS_PING_MS, bufferLimitBytes: deps.config.EVENTS_BUFFER_LIMIT_BYTES };
+      v1.register(editEventRoutes, streams);
+      v1.register(clientEventRoutes, streams);
       v1.register(uploadRoutes, { service: deps.services.uploads, maxBytes: deps.config.UPLOAD_MAX_BYTES });
       v1.register(modelRoutes);
       v1.register(callbackRoutes, { callbacks, edits: service });

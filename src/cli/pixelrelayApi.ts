@@ -32,6 +32,19 @@ export class PixelRelayApi {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
+  /** A GET of a server-sent event stream: the response as it starts, its body still to be read. */
+  async openStream(path: string, credentials: Credentials, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+    try {
+      return await fetch(`${this.baseUrl}${path}`, {
+        headers: { authorization: `Bearer ${credentials.token}`, accept: 'text/event-stream', ...headers },
+        signal,
+      });
+    } catch (err) {
+      const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+      throw new ApiError(null, 'UNREACHABLE', `cannot reach pixelrelay at ${this.baseUrl}: ${cause}`);
+    }
+  }
+
   async request<T>(method: string, path: string, credentials: Credentials, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const json = body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
     return this.send<T>(method, path, credentials, json.body, { ...json.headers, ...headers });

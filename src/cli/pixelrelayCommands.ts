@@ -1,8 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ApiError, type Credentials, PixelRelayApi } from './pixelrelayApi.js';
 import { checkIsFile, downloadOutputs, imagesForEdit, imagesForEstimate, uploadLocalFile } from './pixelrelayFiles.js';
+import { followEdit } from './pixelrelayFollow.js';
 import { dollars, printTable } from './pixelrelayFormat.js';
-import { type EditView, waitForEdit } from './pixelrelayWait.js';
+import type { EditView } from './pixelrelayWait.js';
 
 /**
  * The commands of `pixelrelay`: the admin API and the client API from a terminal. Talks HTTP only (fetch), so it works against
@@ -197,7 +198,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, io: Io): Command {
     .option('--wait', 'wait until it completes or fails (exit 0 completed, 1 otherwise)', false)
     .option('--out <dir>', 'once it completes, download its outputs into DIR (from the mirror when there is one) and print their paths; implies --wait')
     .option('--timeout <seconds>', 'give up waiting after this long', positiveInteger, 600)
-    .option('--interval <ms>', 'how often to ask while waiting', positiveInteger, 1_000)
+    .option('--interval <ms>', 'how often to ask while waiting, should the event stream fail', positiveInteger, 1_000)
     .option('--idempotency-key <key>', 'make a retried command safe: the same key returns the same edit')
     .option('--callback-url <url>', 'where the relay POSTs the finished edit')
     .action(
@@ -215,7 +216,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, io: Io): Command {
           print(accepted, () => out(`${accepted.id} ${accepted.status} (estimated ${dollars(accepted.estimatedCostMicroCents)})`));
           return;
         }
-        const edit = await waitForEdit(api, credentials, accepted.id, { intervalMs: opts.interval, timeoutMs: opts.timeout * 1000, progress: io.stderr });
+        const edit = await followEdit(api, credentials, accepted.id, { intervalMs: opts.interval, timeoutMs: opts.timeout * 1000, progress: io.stderr });
         if (!edit) {
           io.stderr.write(`error: edit ${accepted.id} did not finish within ${opts.timeout}s; follow it with: pixelrelay status ${accepted.id}\n`);
           throw new EditNotCompleted();
@@ -262,17 +263,27 @@ export function buildProgram(env: NodeJS.ProcessEnv, io: Io): Command {
 
   program
     .command('status')
-    .description('show an edit: its status, outputs or error')
+    .description('show an edit: its status, outputs or error; with --follow, once it is done')
     .argument('<editId>')
-    .action(async (id: string, _opts: unknown, command: Command) => {
+    .option('--follow', 'follow its status changes until it completes or fails (exit 0 completed, 1 otherwise)', false)
+    .option('--timeout <seconds>', 'give up following after this long', positiveInteger, 600)
+    .option('--interval <ms>', 'how often to ask while following, should the event stream fail', positiveInteger, 1_000)
+    .action(async (id: string, opts: { follow: boolean; timeout: number; interval: number }, command: Command) => {
       const { api, apiKey, print } = context(command);
-      const edit = await api.request<EditView>('GET', `/v1/edits/${encodeURIComponent(id)}`, apiKey());
+      const edit = opts.follow
+        ? await followEdit(api, apiKey(), id, { intervalMs: opts.interval, timeoutMs: opts.timeout * 1000, progress: io.stderr })
+        : await api.request<EditView>('GET', `/v1/edits/${encodeURIComponent(id)}`, apiKey());
+      if (!edit) {
+        io.stderr.write(`error: edit ${id} did not finish within ${opts.timeout}s\n`);
+        throw new EditNotCompleted();
+      }
       print(edit, () => {
         out(`${edit.id} ${edit.status} ${edit.model}`);
         out(`cost: ${edit.costMicroCents === null ? `estimated ${dollars(edit.estimatedCostMicroCents)}` : dollars(edit.costMicroCents)}`);
         if (edit.error) out(`error: ${edit.error.code}: ${edit.error.message}`);
         for (const output of edit.outputs) out(output.url);
       });
+      if (opts.follow && edit.status !== 'completed') throw new EditNotCompleted();
     });
 
   program

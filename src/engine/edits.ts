@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { isUuid } from '../shared/ids.js';
-import { isUniqueViolation, type NewEdit, type NewIdempotencyKey } from '../store/edits/repository.js';
+import { type ChangePosition, isUniqueViolation, type NewEdit, type NewIdempotencyKey } from '../store/edits/repository.js';
 import { type EditStatus, isAtUpstream } from '../store/edits/status.js';
 import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
@@ -15,6 +15,7 @@ import { issuesToDetails, listEditsQuery } from './schemas/edits.js';
 import type { EditStore, EditTransitions } from './transitions.js';
 import { type InlineImageDeps, readInlineImages, uploadInlineImages } from './uploads/inlineImages.js';
 import { resolveUploads, type UploadResolverDeps } from './uploads/references.js';
+import { type ClientEventsRead, readClientEvents } from './watch/clientEvents.js';
 
 /** Where an edit's callback delivery is read from, to show it on the edit. */
 export interface CallbackStates {
@@ -214,6 +215,14 @@ export class EditService {
     const edit = await this.get(id, clientId);
     const changes = history.filter((h) => h.fromStatus !== h.toStatus).map((h) => ({ id: h.id, to: h.toStatus, at: h.at }));
     return { edit, changes };
+  }
+
+  /**
+   * The client's status changes after `from`, across all its edits, as GET /v1/events sends them (undefined: a new
+   * stream, which starts with what changes from now on). See watch/clientEvents.ts for their order.
+   */
+  clientEvents(clientId: string, from: ChangePosition | undefined): Promise<ClientEventsRead> {
+    return readClientEvents({ edits: this.deps.edits, callbacks: this.deps.callbacks }, clientId, from);
   }
 
   async list(query: unknown, clientId: string): Promise<{ edits: EditResource[]; nextCursor: string | null }> {

@@ -171,6 +171,38 @@ describe('the OpenAPI document', () => {
     expect(document.paths['/v1/edits/estimate']!.post!.description).toMatch(/data: URLs \(not decoded\)/);
   });
 
+  it('documents Prefer and Preference-Applied on POST and GET /v1/edits, and both event streams with their events', () => {
+    type Documented = Operation & {
+      parameters?: { in: string; name: string }[];
+      responses: Record<
+        string,
+        { headers?: Record<string, { description: string }>; content?: Record<string, { 'x-events'?: { event: string; data: object }[] }> }
+      >;
+    };
+    const post = document.paths['/v1/edits']!.post! as Documented;
+    const get = document.paths['/v1/edits/{id}']!.get! as Documented;
+    for (const op of [post, get]) expect(op.parameters!.filter((p) => p.in === 'header').map((p) => p.name)).toContain('prefer');
+    expect(Object.keys(post.responses['201']!.headers!)).toContain('preference-applied');
+    expect(Object.keys(post.responses['202']!.headers!)).toEqual(expect.arrayContaining(['preference-applied', 'location']));
+    expect(Object.keys(get.responses['200']!.headers!)).toEqual(['preference-applied']);
+
+    for (const path of ['/v1/edits/{id}/events', '/v1/events']) {
+      const op = document.paths[path]!.get! as Documented;
+      expect(
+        op.parameters!.map((p) => p.name),
+        path,
+      ).toContain('last-event-id');
+      const stream = op.responses['200']!.content!['text/event-stream']!;
+      const events = stream['x-events']!;
+      expect(
+        events.map((e) => e.event),
+        path,
+      ).toEqual(['status', 'ping', 'error']);
+      expect(events[0]!.data, path).toMatchObject({ type: 'object', properties: { id: { type: 'string' }, status: {} } });
+      expect(events[2]!.data, path).toMatchObject({ properties: { code: { type: 'string' }, message: { type: 'string' } } });
+    }
+  });
+
   it('carries examples from the README session that match their own schemas', () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats.default(ajv);

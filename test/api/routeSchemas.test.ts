@@ -82,6 +82,7 @@ describe('route schemas', () => {
       'GET /v1/edits',
       'GET /v1/edits/:id',
       'GET /v1/edits/:id/events',
+      'GET /v1/events',
       'GET /v1/models',
       'GET /v1/models/*',
       'GET /v1/uploads/:id',

@@ -11,6 +11,7 @@ import type { Simulator } from '../../simulator/index.js';
 import { downloadOutputs } from '../../src/cli/pixelrelayFiles.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/clients.js';
 import { submitsFor } from '../helpers/edits.js';
+import { openEventStream } from '../helpers/eventStream.js';
 import { JPEG, PNG } from '../helpers/images.js';
 import { freePort, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 
@@ -111,6 +112,44 @@ describe('the pixelrelay CLI', () => {
     const edit = await t.db.edit.findUniqueOrThrow({ where: { id } });
     expect(edit.status).toBe('completed');
     expect((edit.outputs as { url: string }[]).map((o) => o.url)).toEqual(urls);
+  });
+
+  it('edit --wait and status --follow follow the event stream: done at once, though a poll would wait a minute', async () => {
+    const apiKey = await clientKey('cli stream');
+    const started = Date.now();
+    const run = await cli(['edit', '--prompt', 'make it a watercolour', '--image', image, '--wait', '--interval', '60000'], { PIXELRELAY_API_KEY: apiKey });
+    expect(run.code, run.stderr).toBe(0);
+    const progress = run.stderr.trim().split('\n');
+    expect(progress.at(-1)).toMatch(/^[0-9a-f-]{36} completed \d+\.\ds$/);
+    // One plain line per status the stream told (the first: the edit as the stream opened), none twice.
+    const statuses = progress.map((line) => line.split(' ')[1]);
+    expect(new Set(statuses).size).toBe(statuses.length);
+
+    const submitted = await cli(['edit', '--prompt', 'and another', '--image', image, '--json'], { PIXELRELAY_API_KEY: apiKey });
+    const { id } = JSON.parse(submitted.stdout);
+    const followed = await cli(['status', id, '--follow', '--interval', '60000'], { PIXELRELAY_API_KEY: apiKey });
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toMatch(new RegExp(`^${id} completed `));
+    expect(followed.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^${id} completed \\d+\\.\\ds$`));
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('status --follow falls back to polling when the stream cannot be had (past the client’s cap on streams)', async () => {
+    const apiKey = await clientKey('cli fallback');
+    const submitted = await cli(['edit', '--prompt', 'watch me', '--image', image, '--json'], { PIXELRELAY_API_KEY: apiKey });
+    const { id } = JSON.parse(submitted.stdout);
+    // WATCH_MAX_PER_CLIENT (20) streams of this client held open: the CLI's is refused 429.
+    const held = await Promise.all(
+      Array.from({ length: t.config.WATCH_MAX_PER_CLIENT }, () => openEventStream(`${t.relay.url}/v1/events`, { authorization: `Bearer ${apiKey}` })),
+    );
+    try {
+      expect(held.map((h) => h.status)).toEqual(Array(t.config.WATCH_MAX_PER_CLIENT).fill(200));
+      const followed = await cli(['status', id, '--follow', '--interval', '100'], { PIXELRELAY_API_KEY: apiKey });
+      expect(followed.code, followed.stderr).toBe(0);
+      expect(followed.stdout).toMatch(new RegExp(`^${id} completed `));
+    } finally {
+      for (const h of held) h.close();
+    }
   });
 
   it('a failing edit exits 1 with the failure, from the API’s code and message', async () => {

@@ -47,7 +47,8 @@ describe('a webhook adopting the job its submit response records at the same mom
       await locker.query(`UPDATE "SubmitAttempt" SET outcome = 'accepted', "upstreamJobId" = 'job_race', "finishedAt" = now() WHERE "editId" = $1`, [id]);
       await locker.query(`UPDATE "Edit" SET status = 'submitted', "upstreamJobId" = 'job_race', "updatedAt" = now() WHERE id = $1`, [id]);
       await locker.query(
-        `INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", cause) VALUES ($1, 'submitting', 'submitted', 'PixelByte accepted job job_race')`,
+        `INSERT INTO "EditTransition" ("editId", "clientId", "fromStatus", "toStatus", cause)
+         SELECT id, "clientId", 'submitting', 'submitted', 'PixelByte accepted job job_race' FROM "Edit" WHERE id = $1`,
         [id],
       );
       await locker.query('COMMIT');

@@ -154,3 +154,145 @@ describe('GET /v1/edits/{id}/events across processes', () => {
     expect(ping).toMatchObject({ event: 'ping', data: '{}' });
   });
 });
+
+describe('GET /v1/events across processes', () => {
+  const clientEventsUrl = () => `${r.t.relay.url}/v1/events`;
+  const position = (id: string) => {
+    const [xid, row] = id.split('-');
+    return { xid: BigInt(xid!), id: BigInt(row!) };
+  };
+  const before = (a: string, b: string) => {
+    const x = position(a);
+    const y = position(b);
+    return x.xid < y.xid || (x.xid === y.xid && x.id < y.id);
+  };
+
+  /** The client's status changes after `after`, in the stream's order, as Postgres holds them. */
+  async function clientChanges(clientId: string, after: string) {
+    const p = position(after);
+    const rows = await r.t.db.$queryRaw<{ id: string; editId: string; to: string }[]>`
+      SELECT "eventXid"::text || '-' || "id"::text AS "id", "editId"::text AS "editId", "toStatus"::text AS "to" FROM "EditTransition"
+      WHERE "clientId" = ${clientId} AND ("eventXid", "id") > (${p.xid.toString()}::xid8, ${p.id}::int8) AND "fromStatus" IS DISTINCT FROM "toStatus"
+      ORDER BY "eventXid", "id"`;
+    return rows.map((row) => [row.id, row.editId, row.to]);
+  }
+
+  async function post(auth: Record<string, string>): Promise<string> {
+    const res = await fetch(`${r.t.relay.url}/v1/edits`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  /** Status events until every one of `ids` has completed (pings left out). */
+  async function untilCompleted(stream: Awaited<ReturnType<typeof openEventStream>>, ids: string[], seen: ServerEvent[] = []) {
+    const done = new Set(seen.filter((e) => JSON.parse(e.data).status === 'completed').map((e) => JSON.parse(e.data).id));
+    while (!ids.every((id) => done.has(id))) {
+      const event = await stream.next(20_000);
+      if (event === null) throw new Error('the stream ended');
+      if (event.event === 'ping') continue;
+      seen.push(event);
+      const data = JSON.parse(event.data);
+      if (data.status === 'completed') done.add(data.id);
+    }
+    return seen;
+  }
+
+  function expectEachEditInOrder(events: ServerEvent[]) {
+    for (let i = 1; i < events.length; i++) expect(before(events[i - 1]!.id!, events[i]!.id!), `${events[i - 1]!.id} < ${events[i]!.id}`).toBe(true);
+    const byEdit = new Map<string, string[]>();
+    for (const e of events) {
+      const { id, status } = JSON.parse(e.data);
+      byEdit.set(id, [...(byEdit.get(id) ?? []), status]);
+    }
+    for (const seen of byEdit.values()) expectForward(seen);
+  }
+
+  /** Each status after the one before it in ORDER (the simulator may skip `processing`), never a repeat. */
+  function expectForward(seen: string[]) {
+    const at = seen.map((s) => ORDER.indexOf(s));
+    for (let i = 1; i < at.length; i++) expect(at[i]!, seen.join(' → ')).toBeGreaterThan(at[i - 1]!);
+  }
+
+  const queuedToCompleted = (seen: string[]) => {
+    expectForward(seen);
+    expect([seen[0], seen.at(-1)]).toEqual(['queued', 'completed']);
+  };
+
+  it('a stream on A sees every edit of its client go queued → … → completed, in order, the submits on the worker and the webhooks on B', async () => {
+    const client = await createClient(r.t);
+    const stream = await openEventStream(clientEventsUrl(), client.auth);
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(stream.headers.get('cache-control')).toBe('no-cache, no-transform');
+    // The first event says where the stream starts.
+    const opened = await stream.next();
+    expect(opened).toMatchObject({ event: 'ping', data: '{}' });
+    expect(opened!.id).toMatch(/^\d+-\d+$/);
+
+    const ids = [await post(client.auth), await post(client.auth)];
+    // Another client's edit is never in this stream.
+    const foreign = await post(r.t.auth);
+    const events = await untilCompleted(stream, ids);
+    stream.close();
+    expect(events.every((e) => e.event === 'status')).toBe(true);
+    expect(events.map((e) => JSON.parse(e.data).id)).not.toContain(foreign);
+    expectEachEditInOrder(events);
+    for (const id of ids) queuedToCompleted(events.filter((e) => JSON.parse(e.data).id === id).map((e) => JSON.parse(e.data).status));
+    const last = JSON.parse(events.at(-1)!.data);
+    expect(last.outputs.length).toBeGreaterThan(0);
+    // Exactly the client's changes since the stream opened, with their positions.
+    expect(events.map((e) => [e.id, JSON.parse(e.data).id, JSON.parse(e.data).status])).toEqual(await clientChanges(client.id, opened!.id!));
+    for (const id of ids) expect(r.sim.deliveries.some((d) => d.url.startsWith(bUrl) && d.url.endsWith(id))).toBe(true);
+  });
+
+  it('reconnecting with Last-Event-ID after the second event yields exactly the rest; a ping’s id resumes as well', async () => {
+    const client = await createClient(r.t);
+    const stream = await openEventStream(clientEventsUrl(), client.auth);
+    const opened = (await stream.next())!;
+    const id = await post(client.auth);
+    const firstTwo: ServerEvent[] = [];
+    while (firstTwo.length < 2) {
+      const event = await stream.next();
+      if (event?.event === 'status') firstTwo.push(event);
+    }
+    stream.close();
+    const resumeAfter = firstTwo[1]!.id!;
+
+    const resumed = await openEventStream(clientEventsUrl(), { ...client.auth, 'last-event-id': resumeAfter });
+    const rest = await untilCompleted(resumed, [id]);
+    resumed.close();
+    expectEachEditInOrder([...firstTwo, ...rest]);
+    queuedToCompleted([...firstTwo, ...rest].map((e) => JSON.parse(e.data).status));
+    expect(rest.map((e) => [e.id, JSON.parse(e.data).id, JSON.parse(e.data).status])).toEqual(await clientChanges(client.id, resumeAfter));
+
+    // From the opening ping's position: the whole of it again.
+    const replay = await openEventStream(clientEventsUrl(), { ...client.auth, 'last-event-id': opened.id! });
+    const all = await untilCompleted(replay, [id]);
+    replay.close();
+    expect(all.map((e) => e.id)).toEqual([...firstTwo, ...rest].map((e) => e.id));
+  });
+
+  it('with A cut off from Redis mid-stream, the stream still delivers every change, from Postgres', async () => {
+    const client = await createClient(r.t);
+    const stream = await openEventStream(clientEventsUrl(), client.auth);
+    const opened = (await stream.next())!;
+    const id = await post(client.auth);
+    const first = (await stream.next())!;
+    expect(first.event).toBe('status');
+    redisProxy.cut();
+    try {
+      const rest = await untilCompleted(stream, [id]);
+      stream.close();
+      const events = [first, ...rest];
+      expect(events.map((e) => e.event)).not.toContain('error');
+      queuedToCompleted(events.map((e) => JSON.parse(e.data).status));
+      expect(events.map((e) => e.id)).toEqual((await clientChanges(client.id, opened.id!)).map(([p]) => p));
+    } finally {
+      redisProxy.restore();
+    }
+  });
+});

@@ -21,6 +21,8 @@ export interface BenchOptions {
   numImages: number;
   /** Edits of the webhook-throughput phase (webhooks held, then released at once). */
   webhookEdits: number;
+  /** Edits of the streams phase, each followed by an event stream of its own (0: no such phase). */
+  streams: number;
   /** Length of the fixed-rate latency phase. */
   latencySeconds: number;
   /** Offered rate of the latency phase; default half the accept rate just measured. */
@@ -58,6 +60,9 @@ const HELP = `npm run bench -- [options]
   --num-images N         num_images of every edit (default 1)
   --webhook-edits N      edits of the webhook-throughput phase (default edits/4, at least 200)
   --latency-seconds N    length of the fixed-rate POST latency phase (default 15)
+  --streams N            a streams phase: N edits, each followed by its own event stream on the first API process, beside
+                         4 streams of every edit (GET /v1/events); raises the relay's watch and connection caps to fit
+                         (default 0: no such phase)
   --latency-rate N       its offered rate, edits/s (default: half the measured accept rate)
   --upstream-ms N        delay between a submit and its webhook (default 0: at once)
   --cpu-prof             profile the relay processes (tools/bench/profiles/<run>/), print the top functions
@@ -89,6 +94,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     callbacks: false,
     numImages: 1,
     webhookEdits: 0,
+    streams: 0,
     latencySeconds: 15,
     upstreamMs: 0,
     cpuProf: false,
@@ -148,6 +154,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       case '--num-images':
         o.numImages = int(arg, 1);
         if (o.numImages > 4) throw new UsageError('--num-images is 1 to 4');
+        break;
+      case '--streams':
+        o.streams = int(arg, 0);
         break;
       case '--webhook-edits':
         o.webhookEdits = int(arg, 0);

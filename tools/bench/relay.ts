@@ -112,6 +112,15 @@ export function relayEnvironment(
     SHUTDOWN_TIMEOUT_MS: '8000',
     ...(o.backlog !== undefined ? { UPSTREAM_MAX_CONCURRENCY: String(BACKLOG_CAP) } : {}),
     ...(o.callbacks ? { CALLBACK_SIGNING_SECRET: s.callbackSecret, CALLBACK_ALLOW_PRIVATE: 'true', ALLOW_HTTP_CALLBACKS: 'true' } : {}),
+    // The streams phase holds one stream per edit, all of one client, on one API process: past the default caps
+    // (20 a client, 1,000 a process, 1,024 connections), raised here for the bench only.
+    ...(o.streams > 0
+      ? {
+          WATCH_MAX_PER_CLIENT: String(o.streams + 100),
+          WATCH_MAX_PER_PROCESS: String(o.streams + 100),
+          HTTP_MAX_CONNECTIONS: String(o.streams + 1_000),
+        }
+      : {}),
     ...o.extraEnv,
   };
 }

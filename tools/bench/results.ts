@@ -3,6 +3,7 @@ import { ratio, round } from './control.js';
 import type { BenchOptions } from './options.js';
 import type { backlogPhase } from './phases/backlog.js';
 import type { LatencyFigures } from './phases/latency.js';
+import type { StreamFigures } from './phases/streams.js';
 import type { throughputPhase } from './phases/throughput.js';
 import type { WebhookFigures } from './phases/webhooks.js';
 import type { UpstreamStats } from './upstream.js';
@@ -11,6 +12,7 @@ import type { UpstreamStats } from './upstream.js';
 export type StandardRun = Awaited<ReturnType<typeof throughputPhase>> & {
   latency: LatencyFigures;
   webhooks: WebhookFigures | undefined;
+  streams: StreamFigures | undefined;
   peakRssMb: Record<string, number>;
   upstreamStats: UpstreamStats;
   finalCounts: Record<string, number>;
@@ -51,6 +53,7 @@ export function standardResult(common: Record<string, unknown>, s: StandardRun, 
     webhookPhase: s.webhooks ? { edits: s.webhooks.edits, seconds: s.webhooks.seconds } : null,
     upstream: s.upstreamStats,
     callbacksSeen: o.callbacks ? s.callbacksSeen : null,
+    streams: s.streams ?? null,
   };
 }
 

@@ -21,6 +21,7 @@ import { stopLoad } from './load.js';
 import { type BenchOptions, HELP, parseOptions, REPO_ROOT, UsageError } from './options.js';
 import { backlogPhase } from './phases/backlog.js';
 import { latencyPhase } from './phases/latency.js';
+import { streamsPhase } from './phases/streams.js';
 import { throughputPhase } from './phases/throughput.js';
 import { warmUp } from './phases/warmup.js';
 import { webhookPhase } from './phases/webhooks.js';
@@ -40,12 +41,13 @@ async function standardRun(ctx: Context): Promise<StandardRun> {
   const throughput = await throughputPhase(ctx);
   const latency = o.latencySeconds > 0 ? await latencyPhase(ctx, throughput.posted.acceptedPerSec) : { n: 0 };
   const webhooks = o.webhookEdits > 0 ? await webhookPhase(ctx) : undefined;
+  const streams = o.streams > 0 ? await streamsPhase(ctx) : undefined;
 
   const peakRssMb: Record<string, number> = {};
   for (const p of relayProcs(relay)) peakRssMb[p.name] = round(memoryMb(p.pid)?.peak ?? Number.NaN, 1);
   const upstreamStats = await upstream.send<UpstreamStats>({ cmd: 'stats' });
   const finalCounts = await db.statusCounts();
-  return { ...throughput, latency, webhooks, peakRssMb, upstreamStats, finalCounts };
+  return { ...throughput, latency, webhooks, streams, peakRssMb, upstreamStats, finalCounts };
 }
 
 async function main(): Promise<number> {

@@ -44,6 +44,13 @@ declare module 'fastify' {
     'x-body-content'?: Record<string, z.ZodType>;
     /** The name the reference gives Fastify's `*` wildcard, which a client generator cannot use. */
     'x-wildcard'?: string;
+    /** Headers a success answer carries, by status: name → what it says. */
+    'x-response-headers'?: Record<string, Record<string, string>>;
+    /**
+     * A `text/event-stream` answer's events, by name: each one's `data:` shape. The document lists them on the
+     * stream's media type as `x-events` (OpenAPI 3.1 has no way to say what each event of a stream holds).
+     */
+    'x-events'?: Record<string, { description: string; data: z.ZodType; id?: string }>;
   }
 }
 

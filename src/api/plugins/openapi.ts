@@ -53,6 +53,8 @@ const documentRoute: Transform = (document) => {
     'x-raw-body': rawBody,
     'x-body-content': bodyContent,
     'x-wildcard': wildcard,
+    'x-response-headers': responseHeaders,
+    'x-events': events,
     ...out
   } = schema;
 
@@ -86,6 +88,21 @@ const documentRoute: Transform = (document) => {
     // A response given with its content types (GET /metrics) carries its own description.
     if (returns !== undefined && !responses[success]!.content) responses[success]!['x-response-description'] = returns;
     if (responseExample !== undefined) Object.assign(responses[success]!, example(responseExample));
+  }
+  for (const [status, headers] of Object.entries(responseHeaders ?? {})) {
+    const response = responses[status];
+    if (!response) continue;
+    // @fastify/swagger makes `headers` of a response schema the response's headers.
+    response.headers = Object.fromEntries(Object.entries(headers).map(([name, description]) => [name, { type: 'string', description }]));
+  }
+  const stream = events && (responses['200']?.content as Record<string, JsonSchema> | undefined)?.['text/event-stream'];
+  if (events && stream) {
+    stream['x-events'] = Object.entries(events).map(([name, event]) => ({
+      event: name,
+      description: event.description,
+      ...(event.id ? { id: event.id } : {}),
+      data: toJson(event.data, 'output'),
+    }));
   }
   if (requestExample !== undefined && out.body) out.body = { ...out.body, ...example(requestExample) };
   out.response = responses;

@@ -97,11 +97,20 @@ export class EditWakeups {
   private ticker: NodeJS.Timeout | null = null;
   private ended = false;
 
+  /** Each watched edit's history row count at the last periodic check. */
+  private readonly counted = new Map<string, number>();
+  private checking = false;
+
+  /**
+   * `historyCounts`: each edit's number of history rows, for the periodic check to wake only the watchers of an edit
+   * that changed; without it, every watcher re-reads.
+   */
   constructor(
     private readonly subscriber: Redis | undefined,
     private readonly queuePrefix: string,
     readonly limits: WatchLimits,
     private readonly logger: Logger,
+    private readonly historyCounts?: (editIds: string[]) => Promise<Map<string, number>>,
   ) {}
 
   /** Subscribes in the background: an API started while Redis is down serves its watchers by re-reads alone. */
@@ -147,7 +156,7 @@ export class EditWakeups {
     this.perClient.set(clientId, ofClient + 1);
     this.count++;
     add(editId === undefined ? this.byClient : this.byEdit, editId ?? clientId, watch);
-    if (!this.ticker) this.ticker = setInterval(() => this.wakeAll(), this.limits.rereadMs);
+    if (!this.ticker) this.ticker = setInterval(() => void this.check(), this.limits.rereadMs);
     return watch;
   }
 
@@ -181,8 +190,38 @@ export class EditWakeups {
     }
   }
 
-  private wakeAll(): void {
-    for (const map of [this.byEdit, this.byClient]) for (const set of map.values()) for (const watch of set) watch.wake();
+  /**
+   * The periodic check, whatever Redis says: a wake-up lost (Redis away, or a publisher that could not publish)
+   * costs no more than this. A client's watchers re-read (their own reads are one indexed range each); an edit's
+   * are woken only if its history grew since the last check, found for every watched edit by one statement,
+   * rather than each of a thousand streams reading its edit every round. An edit seen for the first time wakes its
+   * watchers: its count before is unknown. An edit's rows only grow, so an unchanged count is an unchanged edit.
+   */
+  private async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      for (const set of this.byClient.values()) for (const watch of set) watch.wake();
+      const ids = [...this.byEdit.keys()];
+      if (ids.length === 0) return;
+      let counts: Map<string, number> | undefined;
+      if (this.historyCounts) {
+        try {
+          counts = await this.historyCounts(ids);
+        } catch (err) {
+          this.logger.warn({ err }, 'could not check the watched edits; every watcher re-reads');
+        }
+      }
+      for (const id of ids) {
+        const n = counts?.get(id) ?? 0;
+        if (counts && this.counted.get(id) === n) continue;
+        if (counts) this.counted.set(id, n);
+        for (const watch of this.byEdit.get(id) ?? []) watch.wake();
+      }
+      for (const id of this.counted.keys()) if (!this.byEdit.has(id)) this.counted.delete(id);
+    } finally {
+      this.checking = false;
+    }
   }
 
   get watching(): number {

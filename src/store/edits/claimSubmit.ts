@@ -3,7 +3,7 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/prisma.js';
 import { listColumns, literalList, pickColumns, type Row } from '../../infra/sql.js';
 import { isUniqueViolation } from '../uniqueViolation.js';
-import { EDIT_COLUMN_LIST, EDIT_COLUMNS, probe } from './columns.js';
+import { EDIT_COLUMN_LIST, EDIT_COLUMNS, nextEventXid, probe } from './columns.js';
 import type { MoveListener } from './moveEdit.js';
 import { UPSTREAM_SLOT_HOLDERS } from './status.js';
 
@@ -68,15 +68,15 @@ function slotsTaken(editId: string, firstOnly: boolean): Sql {
  */
 function beginAttempt(b: BeginAttempt): Sql {
   return sql`
-    WITH locked AS (SELECT ${EDIT_COLUMN_LIST} FROM "Edit" e WHERE e."id" = ${b.editId}::uuid FOR UPDATE),
+    WITH locked AS (SELECT ${EDIT_COLUMN_LIST}, e."lastEventXid" FROM "Edit" e WHERE e."id" = ${b.editId}::uuid FOR UPDATE),
     old AS (SELECT * FROM locked e WHERE ${waitingToBeSent(b.firstOnly)}),
     moved AS (
-      UPDATE "Edit" e SET "status" = 'submitting', "updatedAt" = ${b.now}::timestamp(3)
+      UPDATE "Edit" e SET "status" = 'submitting', "updatedAt" = ${b.now}::timestamp(3), "lastEventXid" = ${nextEventXid('old')}
       FROM old WHERE e."id" = old."id" AND old."status" = 'queued'
     ),
     history AS (
-      INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "at")
-      SELECT "id", "status", 'submitting'::"EditStatus", ${b.cause}, ${b.now}::timestamp(3) FROM old
+      INSERT INTO "EditTransition" ("editId", "clientId", "fromStatus", "toStatus", "cause", "at", "eventXid")
+      SELECT "id", "clientId", "status", 'submitting'::"EditStatus", ${b.cause}, ${b.now}::timestamp(3), ${nextEventXid('old')} FROM old
     ),
     attempt AS (
       -- Every submit from this release on sends the tokenized webhookUrl (submit/submitEdit.ts, upstream/webhookUrl.ts).

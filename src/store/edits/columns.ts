@@ -23,6 +23,15 @@ export const UNCERTAIN = literalList(UNCERTAIN_OUTCOMES);
 export const editOf = (row: Row): Edit => pickColumns<Edit>(row, EDIT_COLUMNS);
 
 /**
+ * The eventXid of a status change to the edit whose row `alias` is, as locked by the statement (its latest version):
+ * the larger of this transaction's id and the edit's previous change's. Written to the history row and to the
+ * edit's "lastEventXid" together, so that a client's event stream, ordered by it, keeps each edit's own order even
+ * when a later change's transaction got its id first (see EditTransition.eventXid). Read from the locked row, never
+ * from "EditTransition": a statement that waited for the lock still reads other tables as its snapshot had them.
+ */
+export const nextEventXid = (alias: string): Sql => raw(`GREATEST(pg_current_xact_id(), ${alias}."lastEventXid")`);
+
+/**
  * A lookup of one edit's rows, by the index that starts with its id: a scalar subquery with LIMIT, where EXISTS
  * would let the planner hash (or anti-join) the whole table once per statement instead, which it does when its
  * statistics still think the table small (a table that grew since the last ANALYZE).

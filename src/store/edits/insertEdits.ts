@@ -60,11 +60,12 @@ function insertEdit({ edit, gate, idempotencyKey: key }: EditInsert): Sql {
              ${edit.metadata === null ? null : json(edit.metadata)}::jsonb, ${edit.estimatedCostMicroCents}::int4, ${edit.imagesOrdered}::int4,
              '[]'::jsonb, 0, ${now}::timestamp(3), ${now}::timestamp(3)
       ${gate ? sql`WHERE EXISTS (SELECT 1 FROM gate)` : empty}
-      RETURNING "id"
+      RETURNING "id", "clientId"
     ),
+    -- The edit's "lastEventXid" and this row's "eventXid" both default to this transaction's id.
     history AS (
-      INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "at")
-      SELECT "id", NULL::"EditStatus", 'queued'::"EditStatus", 'accepted', ${now}::timestamp(3) FROM stored
+      INSERT INTO "EditTransition" ("editId", "clientId", "fromStatus", "toStatus", "cause", "at")
+      SELECT "id", "clientId", NULL::"EditStatus", 'queued'::"EditStatus", 'accepted', ${now}::timestamp(3) FROM stored
     )
     ${
       key
@@ -98,11 +99,11 @@ function insertEdits(edits: readonly Edit[]): Sql {
                   ${column((e) => (e.metadata === null ? null : json(e.metadata)))}::jsonb[], ${column((e) => e.estimatedCostMicroCents)}::int4[],
                   ${column((e) => e.imagesOrdered)}::int4[], ${at}::timestamp(3)[])
            AS n("id", "model", "input", "clientId", "callbackUrl", "metadata", "cost", "images", "at")
-      RETURNING "id", "createdAt"
+      RETURNING "id", "clientId", "createdAt"
     ),
     history AS (
-      INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "at")
-      SELECT "id", NULL::"EditStatus", 'queued'::"EditStatus", 'accepted', "createdAt" FROM stored
+      INSERT INTO "EditTransition" ("editId", "clientId", "fromStatus", "toStatus", "cause", "at")
+      SELECT "id", "clientId", NULL::"EditStatus", 'queued'::"EditStatus", 'accepted', "createdAt" FROM stored
     )
     SELECT "id" FROM stored`;
 }

@@ -2,7 +2,7 @@ import type { Edit } from '../../generated/prisma/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/prisma.js';
 import { listColumns, type Row } from '../../infra/sql.js';
-import { EDIT_COLUMN_LIST, EDIT_COLUMNS, type EditColumn, type EditFacts, editOf, probe, setFacts, UNCERTAIN } from './columns.js';
+import { EDIT_COLUMN_LIST, EDIT_COLUMNS, type EditColumn, type EditFacts, editOf, nextEventXid, probe, setFacts, UNCERTAIN } from './columns.js';
 import { insertWebhookEvent, type WebhookEventInsert } from './recordWebhook.js';
 import { canMove, EDIT_STATUSES, type EditStatus, isTerminal } from './status.js';
 
@@ -75,7 +75,12 @@ interface MoveStatement {
  * and whether the webhook was new; no row when the edit does not exist.
  */
 function moveEdit(m: MoveStatement): Sql {
-  const set = [sql`"status" = ${m.to}::"EditStatus"`, ...setFacts(m.facts), sql`"updatedAt" = ${m.now}::timestamp(3)`];
+  const set = [
+    sql`"status" = ${m.to}::"EditStatus"`,
+    ...setFacts(m.facts),
+    sql`"updatedAt" = ${m.now}::timestamp(3)`,
+    sql`"lastEventXid" = ${nextEventXid('e')}`,
+  ];
   const outboxOf = (names: string[]) =>
     names.length
       ? sql`ARRAY(${join(
@@ -97,11 +102,11 @@ function moveEdit(m: MoveStatement): Sql {
       UPDATE "Edit" e SET ${join(set, ', ')}
       FROM allowed
       WHERE e."id" = allowed."id"
-      RETURNING ${EDIT_COLUMN_LIST}, allowed."status" AS ${MOVED_EDIT.column('movedFrom')}
+      RETURNING ${EDIT_COLUMN_LIST}, e."lastEventXid", allowed."status" AS ${MOVED_EDIT.column('movedFrom')}
     ),
     history AS (
-      INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "upstreamCode", "at")
-      SELECT "id", "movedFrom", ${m.to}::"EditStatus", ${m.cause}, ${m.upstreamCode}, ${m.now}::timestamp(3) FROM ${moved}
+      INSERT INTO "EditTransition" ("editId", "clientId", "fromStatus", "toStatus", "cause", "upstreamCode", "at", "eventXid")
+      SELECT "id", "clientId", "movedFrom", ${m.to}::"EditStatus", ${m.cause}, ${m.upstreamCode}, ${m.now}::timestamp(3), "lastEventXid" FROM ${moved}
     )
     ${
       m.alongside.length

@@ -1,7 +1,7 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/prisma.js';
 import type { Row } from '../../infra/sql.js';
-import { EDIT_COLUMN_LIST, type EditFacts, editOf, FACT_COLUMNS, factValue } from './columns.js';
+import { EDIT_COLUMN_LIST, type EditFacts, editOf, FACT_COLUMNS, factValue, nextEventXid } from './columns.js';
 import type { MoveListener } from './moveEdit.js';
 import type { EditStatus } from './status.js';
 
@@ -38,22 +38,24 @@ function recordAccepted(a: AcceptedSubmit): Sql {
     }
   }
   set.push(sql`"updatedAt" = ${a.now}::timestamp(3)`);
+  set.push(sql`"lastEventXid" = CASE WHEN ${moving} THEN ${nextEventXid('old')} ELSE e."lastEventXid" END`);
   return sql`
     WITH attempt AS (
       UPDATE "SubmitAttempt" SET "outcome" = 'accepted', "httpStatus" = 200, "upstreamJobId" = ${a.upstreamJobId}, "finishedAt" = ${a.now}::timestamp(3)
       WHERE "id" = ${a.attemptId}::int8
     ),
-    old AS (SELECT "id", "status", "upstreamJobId" FROM "Edit" WHERE "id" = ${a.editId}::uuid FOR UPDATE),
+    old AS (SELECT "id", "status", "upstreamJobId", "lastEventXid" FROM "Edit" WHERE "id" = ${a.editId}::uuid FOR UPDATE),
     updated AS (
       UPDATE "Edit" e SET ${join(set, ', ')}
       FROM old
       -- Judged on the locked row (see moveEdit).
       WHERE e."id" = old."id" AND (${moving} OR old."upstreamJobId" IS NULL OR old."upstreamJobId" = ${a.upstreamJobId})
-      RETURNING ${EDIT_COLUMN_LIST}, old."status" AS "movedFrom"
+      RETURNING ${EDIT_COLUMN_LIST}, e."lastEventXid", old."status" AS "movedFrom"
     ),
     history AS (
-      INSERT INTO "EditTransition" ("editId", "fromStatus", "toStatus", "cause", "at")
-      SELECT "id", 'submitting'::"EditStatus", 'submitted'::"EditStatus", ${a.whenMoving.cause}, ${a.now}::timestamp(3) FROM updated WHERE "movedFrom" = 'submitting'
+      INSERT INTO "EditTransition" ("editId", "clientId", "fromStatus", "toStatus", "cause", "at", "eventXid")
+      SELECT "id", "clientId", 'submitting'::"EditStatus", 'submitted'::"EditStatus", ${a.whenMoving.cause}, ${a.now}::timestamp(3), "lastEventXid"
+      FROM updated WHERE "movedFrom" = 'submitting'
     )
     SELECT * FROM updated`;
 }

@@ -2,6 +2,7 @@ import type { Edit, EditTransition, IdempotencyKey, Prisma, SubmitAttempt } from
 import type { Db } from '../../infra/prisma.js';
 import { claimDuePolls } from './claimDuePolls.js';
 import { type ClaimedSubmit, claimSubmit } from './claimSubmit.js';
+import { type ChangePosition, type ClientChange, type ClientChangesRead, clientChanges, findManyOwned, historyCounts } from './clientChanges.js';
 import type { EditFacts } from './columns.js';
 import { type EditForWebhook, findForWebhook } from './findForWebhook.js';
 import { finishSubmitAttempt, type SubmitFinish } from './finishSubmitAttempt.js';
@@ -30,6 +31,9 @@ import { upstreamJobEvidence } from './upstreamJobEvidence.js';
 
 export { isUniqueViolation } from '../uniqueViolation.js';
 export type {
+  ChangePosition,
+  ClientChange,
+  ClientChangesRead,
   CreateHook,
   Edit,
   EditFacts,
@@ -109,6 +113,19 @@ export class EditRepository {
 
   history(id: string): Promise<EditTransition[]> {
     return reads.history(this.db, id);
+  }
+
+  /** A client's status changes after `after`, across its edits, in its event stream's order (clientChanges.ts). */
+  clientChanges(clientId: string, after: ChangePosition, limit: number): Promise<ClientChangesRead> {
+    return clientChanges(this.db, clientId, after, limit);
+  }
+
+  findManyOwned(ids: string[], clientId: string): Promise<Edit[]> {
+    return findManyOwned(this.db, ids, clientId);
+  }
+
+  historyCounts(ids: string[]): Promise<Map<string, number>> {
+    return historyCounts(this.db, ids);
   }
 
   list(page: ListPage): Promise<{ edits: Edit[]; hasMore: boolean }> {

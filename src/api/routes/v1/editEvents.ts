@@ -1,12 +1,12 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EditResource } from '../../../engine/editResource.js';
 import type { EditService, StatusChange } from '../../../engine/edits.js';
 import { editIdParams } from '../../../engine/schemas/edits.js';
 import type { EditWakeups, Watch } from '../../../engine/watch/wakeups.js';
-import { AppError, errorResponses } from '../../../errors.js';
+import { errorResponses } from '../../../errors.js';
 import { isTerminal } from '../../../store/edits/status.js';
+import { type EventStream, endEventStream, startEventStream, streamError, streamEvents } from '../../eventStream.js';
 
 export interface EditEventRoutesOptions {
   service: EditService;
@@ -33,52 +33,6 @@ function lastEventIdOf(header: string | undefined): bigint | undefined {
   return header !== undefined && /^\d{1,19}$/.test(header.trim()) ? BigInt(header.trim()) : undefined;
 }
 
-/**
- * One event stream on the raw response. A reader that stopped reading is dropped once its unsent output passes
- * `limit`, rather than held in this process's memory: it loses nothing, since it resumes with Last-Event-ID.
- */
-class EventStream {
-  closed = false;
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly limit: number,
-  ) {
-    res.on('close', () => {
-      this.closed = true;
-    });
-  }
-
-  send(event: string, data: unknown, id?: bigint): void {
-    this.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  }
-
-  /** A ping is only worth sending to a reader that keeps up: one behind already has output coming. */
-  ping(): void {
-    if (!this.res.writableNeedDrain) this.send('ping', {});
-  }
-
-  private write(text: string): void {
-    if (this.closed) return;
-    this.res.write(text);
-    if (this.res.writableLength > this.limit) {
-      this.closed = true;
-      this.res.destroy();
-    }
-  }
-
-  end(): void {
-    if (!this.closed) this.res.end();
-    this.closed = true;
-  }
-}
-
-/** What a stream says when it cannot go on: our own codes as they are, anything else without its internals. */
-function streamError(err: unknown): { code: string; message: string } {
-  if (err instanceof AppError) return { code: err.code, message: err.message };
-  return { code: 'DATABASE_UNAVAILABLE', message: 'The edit could not be read; reconnect with Last-Event-ID' };
-}
-
 /** GET /v1/edits/{id}/events. Registered inside the /v1 scope, behind bearer auth. */
 export const editEventRoutes: FastifyPluginAsyncZod<EditEventRoutesOptions> = async (app, { service, watch: wakeups, pingMs, bufferLimitBytes }) => {
   app.get(
@@ -90,6 +44,7 @@ export const editEventRoutes: FastifyPluginAsyncZod<EditEventRoutesOptions> = as
         description: STREAM_DESCRIPTION,
         tags: ['edits'],
         'x-error-codes': ['EDIT_NOT_FOUND', 'TOO_MANY_WATCHES', 'DATABASE_UNAVAILABLE'],
+        'x-events': streamEvents({ status: 'The change’s sequence number: only grows' }),
         params: editIdParams,
         querystring: z.strictObject({}),
         headers: eventsHeaders,
@@ -123,25 +78,16 @@ export const editEventRoutes: FastifyPluginAsyncZod<EditEventRoutesOptions> = as
         return reply.status(204).send();
       }
 
-      // The stream is written by hand: @fastify/sse (0.6) sends a comment as its heartbeat, waits on `drain` for
-      // ever with no bound on what a stalled reader makes us hold, and knows nothing of our shutdown.
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        'x-accel-buffering': 'no',
-      });
-      const stream = new EventStream(res, bufferLimitBytes);
-      res.on('close', () => watch.wake());
+      // Written by hand (eventStream.ts says why not @fastify/sse).
+      const stream = startEventStream(reply, { bufferLimitBytes, pingMs });
+      stream.onClose(() => watch.wake());
       const ping = setInterval(() => stream.ping(), pingMs);
       try {
         await follow(stream, watch, state, after, () => service.watchState(id, request.clientId));
       } finally {
         clearInterval(ping);
         watch.close();
-        stream.end();
+        endEventStream(stream, request.log);
       }
     },
   );
@@ -171,6 +117,8 @@ async function follow(
   for (;;) {
     for (const change of state.changes) {
       if (change.id <= cursor) continue;
+      await stream.ready();
+      if (stream.closed) return;
       // The edit row holds only its current state: an earlier change is shown with the status it moved to.
       stream.send('status', { ...state.edit, status: change.to }, change.id);
       cursor = change.id;
