@@ -187,6 +187,15 @@ describe('GET /v1/events across processes', () => {
     return ((await res.json()) as { id: string }).id;
   }
 
+  /** The next status event (a ping comes every EVENTS_PING_MS, 200 here, and may come first). */
+  async function nextStatus(stream: Awaited<ReturnType<typeof openEventStream>>) {
+    for (;;) {
+      const event = await stream.next(20_000);
+      if (event === null) throw new Error('the stream ended');
+      if (event.event !== 'ping') return event;
+    }
+  }
+
   /** Status events until every one of `ids` has completed (pings left out). */
   async function untilCompleted(stream: Awaited<ReturnType<typeof openEventStream>>, ids: string[], seen: ServerEvent[] = []) {
     const done = new Set(seen.filter((e) => JSON.parse(e.data).status === 'completed').map((e) => JSON.parse(e.data).id));
@@ -255,10 +264,7 @@ describe('GET /v1/events across processes', () => {
     const opened = (await stream.next())!;
     const id = await post(client.auth);
     const firstTwo: ServerEvent[] = [];
-    while (firstTwo.length < 2) {
-      const event = await stream.next();
-      if (event?.event === 'status') firstTwo.push(event);
-    }
+    while (firstTwo.length < 2) firstTwo.push(await nextStatus(stream));
     stream.close();
     const resumeAfter = firstTwo[1]!.id!;
 
@@ -281,7 +287,7 @@ describe('GET /v1/events across processes', () => {
     const stream = await openEventStream(clientEventsUrl(), client.auth);
     const opened = (await stream.next())!;
     const id = await post(client.auth);
-    const first = (await stream.next())!;
+    const first = await nextStatus(stream);
     expect(first.event).toBe('status');
     redisProxy.cut();
     try {

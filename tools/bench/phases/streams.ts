@@ -23,6 +23,13 @@ export interface StreamFigures {
   /** Webhook sent by the upstream (the relay receives it within a loopback round trip) → the edit's terminal event read by a stream. */
   webhookToEditStream: ReturnType<typeof summarize>;
   webhookToClientStream: ReturnType<typeof summarize>;
+  /**
+   * The terminal status change (its history row's time, taken just before the statement that commits it, on
+   * whichever API process took the webhook) → the event read by a stream on the first API process: what the
+   * wake-up and the re-read add, without the webhook's own wait for a connection and the pool.
+   */
+  changeToEditStream: ReturnType<typeof summarize>;
+  changeToClientStream: ReturnType<typeof summarize>;
   failedStreams: number;
 }
 
@@ -125,6 +132,8 @@ export async function streamsPhase(ctx: Context): Promise<StreamFigures> {
   const delivered = [...editStreams, ...clientStreams].reduce((n, s) => n + s.events, 0) - openingEvents;
   const sent = new Map((await upstream.send<JobTimes[]>({ cmd: 'jobs', phase: 'streams' })).map((j) => [j.editId, j.sentAt]));
   const latency = (s: OpenStream) => [...s.terminalAt].flatMap(([id, at]) => (sent.get(id) ? [at - sent.get(id)!] : []));
+  const changed = await db.terminalTransitions(jobs.map((j) => j.editId));
+  const sinceChange = (s: OpenStream) => [...s.terminalAt].flatMap(([id, at]) => (changed.get(id) ? [at - changed.get(id)!.at] : []));
   for (const s of [...editStreams, ...clientStreams]) s.close();
 
   const figures: StreamFigures = {
@@ -135,12 +144,16 @@ export async function streamsPhase(ctx: Context): Promise<StreamFigures> {
     apiCpuMsPerEvent: round((cpuEnd - cpuStart) / Math.max(1, delivered), 3),
     webhookToEditStream: summarize(editStreams.flatMap(latency)),
     webhookToClientStream: summarize(clientStreams.flatMap(latency)),
+    changeToEditStream: summarize(editStreams.flatMap(sinceChange)),
+    changeToClientStream: summarize(clientStreams.flatMap(sinceChange)),
     failedStreams: [...editStreams, ...clientStreams].filter((s) => s.failed).length,
   };
   log(
     `streams: ${delivered} events delivered; api RSS ${figures.apiRssMb.before} → ${figures.apiRssMb.open} MB with the streams open; ` +
       `${figures.apiCpuMsPerEvent} ms CPU per event; webhook → edit stream p50 ${figures.webhookToEditStream.p50} / p99 ${figures.webhookToEditStream.p99} ms, ` +
-      `→ client stream p50 ${figures.webhookToClientStream.p50} / p99 ${figures.webhookToClientStream.p99} ms`,
+      `→ client stream p50 ${figures.webhookToClientStream.p50} / p99 ${figures.webhookToClientStream.p99} ms; ` +
+      `status change → edit stream p50 ${figures.changeToEditStream.p50} / p99 ${figures.changeToEditStream.p99} ms, ` +
+      `→ client stream p50 ${figures.changeToClientStream.p50} / p99 ${figures.changeToClientStream.p99} ms`,
   );
   return figures;
 }
