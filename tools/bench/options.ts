@@ -23,6 +23,8 @@ export interface BenchOptions {
   webhookEdits: number;
   /** Edits of the streams phase, each followed by an event stream of its own (0: no such phase). */
   streams: number;
+  /** Webhooks in flight at once while the streams phase releases them. */
+  streamRelease: number;
   /** Length of the fixed-rate latency phase. */
   latencySeconds: number;
   /** Offered rate of the latency phase; default half the accept rate just measured. */
@@ -62,6 +64,8 @@ const HELP = `npm run bench -- [options]
   --latency-seconds N    length of the fixed-rate POST latency phase (default 15)
   --streams N            a streams phase: N edits, each followed by its own event stream on the first API process, beside
                          4 streams of every edit (GET /v1/events); raises the relay's watch and connection caps to fit
+  --stream-release N     webhooks in flight at once in the streams phase (default 8; 1: each change alone, the
+                         propagation without the queueing of a burst)
                          (default 0: no such phase)
   --latency-rate N       its offered rate, edits/s (default: half the measured accept rate)
   --upstream-ms N        delay between a submit and its webhook (default 0: at once)
@@ -95,6 +99,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     numImages: 1,
     webhookEdits: 0,
     streams: 0,
+    streamRelease: 8,
     latencySeconds: 15,
     upstreamMs: 0,
     cpuProf: false,
@@ -157,6 +162,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         break;
       case '--streams':
         o.streams = int(arg, 0);
+        break;
+      case '--stream-release':
+        o.streamRelease = int(arg, 1);
         break;
       case '--webhook-edits':
         o.webhookEdits = int(arg, 0);

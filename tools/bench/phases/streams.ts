@@ -8,8 +8,6 @@ import type { JobTimes, UpstreamStats } from '../upstream.js';
 
 /** Streams of every edit of the client (GET /v1/events) opened beside the per-edit ones. */
 const CLIENT_STREAMS = 4;
-/** Webhooks sent this many at a time: a steady flow, so the latency is the relay's, not a burst's queue. */
-const RELEASE_CONCURRENCY = 8;
 
 export interface StreamFigures {
   /** Per-edit streams (GET /v1/edits/{id}/events), one per edit, and client streams (GET /v1/events). */
@@ -117,9 +115,9 @@ export async function streamsPhase(ctx: Context): Promise<StreamFigures> {
   const openingEvents = [...editStreams, ...clientStreams].reduce((n, s) => n + s.events, 0);
 
   const cpuStart = cpuMs(api.pid) ?? Number.NaN;
-  const released = await upstream.send<{ released: number }>({ cmd: 'release', concurrency: RELEASE_CONCURRENCY });
+  const released = await upstream.send<{ released: number }>({ cmd: 'release', concurrency: o.streamRelease });
   await upstream.send({ cmd: 'hold', on: false });
-  log(`streams: released ${released.released} webhooks, ${RELEASE_CONCURRENCY} at a time`);
+  log(`streams: released ${released.released} webhooks, ${o.streamRelease} at a time`);
   await waitTerminal(db, base + held.accepted, 'streams', { pollMs: 100 });
   const everyStreamDone = () =>
     editStreams.every((s, i) => s.failed || s.terminalAt.has(jobs[i]!.editId)) &&
