@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { editResource } from '../engine/editResource.js';
+import type { Watch } from '../engine/watch/wakeups.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -97,10 +98,18 @@ export class EventStream {
 }
 
 /**
- * Takes the response over from Fastify and starts the stream: 200, with the headers that keep proxies from buffering
- * it. A reader that takes nothing for two ping intervals is dropped: its own watchdog would have given up by then.
+ * Takes the response over from Fastify and serves one stream on it: 200, with the headers that keep proxies from
+ * buffering it, a ping every `pingMs` (with the id `pingId()` gives, if any), and `send(stream)` writing the events.
+ * However `send` returns, the ping stops, the watch is let go and the stream ends. A reader that takes nothing for
+ * two ping intervals is dropped: its own watchdog would have given up by then.
  */
-export function startEventStream(reply: FastifyReply, limits: { bufferLimitBytes: number; pingMs: number }): EventStream {
+export async function serveEventStream(
+  reply: FastifyReply,
+  watch: Watch,
+  limits: { bufferLimitBytes: number; pingMs: number },
+  pingId: () => string | undefined,
+  send: (stream: EventStream) => Promise<void>,
+): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -109,13 +118,18 @@ export function startEventStream(reply: FastifyReply, limits: { bufferLimitBytes
     'cache-control': 'no-cache, no-transform',
     'x-accel-buffering': 'no',
   });
-  return new EventStream(res, limits.bufferLimitBytes, 2 * limits.pingMs);
-}
-
-/** Ends the stream, saying in the log if it was dropped for a reader that stopped reading. */
-export function endEventStream(stream: EventStream, log: FastifyBaseLogger): void {
-  if (stream.dropped) log.info('closed an event stream whose reader fell behind; it resumes with Last-Event-ID');
-  stream.end();
+  const stream = new EventStream(res, limits.bufferLimitBytes, 2 * limits.pingMs);
+  // A reader gone while the sender waits for a change: wake it, so that it sees the stream closed and returns.
+  stream.onClose(() => watch.wake());
+  const ping = setInterval(() => stream.ping(pingId()), limits.pingMs);
+  try {
+    await send(stream);
+  } finally {
+    clearInterval(ping);
+    watch.close();
+    if (stream.dropped) reply.log.info('closed an event stream whose reader fell behind; it resumes with Last-Event-ID');
+    stream.end();
+  }
 }
 
 /** What a stream says when it cannot go on: our own codes as they are, anything else without its internals. */

@@ -1,12 +1,6 @@
+import { parseEventBlock, type ServerSentEvent } from '../shared/serverSentEvents.js';
 import type { Credentials, PixelRelayApi } from './pixelrelayApi.js';
 import { type EditView, TERMINAL, type WaitOptions, waitForEdit, waitProgress } from './pixelrelayWait.js';
-
-/** One server-sent event as the stream carried it. */
-interface StreamEvent {
-  id?: string;
-  event: string;
-  data: string;
-}
 
 /**
  * The server pings every 15 s (EVENTS_PING_MS); a stream silent for this long has died somewhere on the way, and
@@ -60,7 +54,7 @@ async function followOnce(
   id: string,
   lastEventId: string | undefined,
   deadline: number,
-  onEvent: (event: StreamEvent) => void,
+  onEvent: (event: ServerSentEvent) => void,
 ): Promise<Ended> {
   const abort = new AbortController();
   let timedOut = false;
@@ -126,7 +120,7 @@ async function followOnce(
 }
 
 /** The events of a text/event-stream body, as an EventSource parses them (comments and empty data left out). */
-async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
+async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of body) {
@@ -134,20 +128,8 @@ async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamE
     for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const event: StreamEvent = { event: 'message', data: '' };
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'id') event.id = value;
-        else if (field === 'event') event.event = value;
-        else if (field === 'data') data.push(value);
-      }
-      if (data.length === 0) continue;
-      event.data = data.join('\n');
-      yield event;
+      const event = parseEventBlock(block);
+      if (event) yield event;
     }
   }
 }

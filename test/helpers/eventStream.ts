@@ -1,11 +1,7 @@
 import { type IncomingMessage, request } from 'node:http';
+import { parseEventBlock, type ServerSentEvent } from '../../src/shared/serverSentEvents.js';
 
-/** One server-sent event as a client parses it. */
-export interface ServerEvent {
-  id?: string;
-  event: string;
-  data: string;
-}
+export type ServerEvent = ServerSentEvent;
 
 export interface EventStreamClient {
   status: number;
@@ -51,22 +47,7 @@ export async function openEventStream(url: string, headers: Record<string, strin
   const decoder = new TextDecoder();
   let buffer = '';
   let finished = false;
-  const parse = (block: string): ServerEvent | undefined => {
-    const event: ServerEvent = { event: 'message', data: '' };
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'id') event.id = value;
-      else if (field === 'event') event.event = value;
-      else if (field === 'data') data.push(value);
-    }
-    if (data.length === 0) return undefined;
-    event.data = data.join('\n');
-    return event;
-  };
+
   const next = async (timeoutMs = 15_000): Promise<ServerEvent | null> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -74,7 +55,7 @@ export async function openEventStream(url: string, headers: Record<string, strin
       if (end >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const event = parse(block);
+        const event = parseEventBlock(block);
         if (event) return event;
         continue;
       }

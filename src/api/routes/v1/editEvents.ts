@@ -6,7 +6,7 @@ import { editIdParams } from '../../../engine/schemas/edits.js';
 import type { EditWakeups, Watch } from '../../../engine/watch/wakeups.js';
 import { errorResponses } from '../../../errors.js';
 import { isTerminal } from '../../../store/edits/status.js';
-import { type EventStream, endEventStream, startEventStream, streamError, streamEvents } from '../../eventStream.js';
+import { type EventStream, serveEventStream, streamError, streamEvents } from '../../eventStream.js';
 
 export interface EditEventRoutesOptions {
   service: EditService;
@@ -79,16 +79,13 @@ export const editEventRoutes: FastifyPluginAsyncZod<EditEventRoutesOptions> = as
       }
 
       // Written by hand (eventStream.ts says why not @fastify/sse).
-      const stream = startEventStream(reply, { bufferLimitBytes, pingMs });
-      stream.onClose(() => watch.wake());
-      const ping = setInterval(() => stream.ping(), pingMs);
-      try {
-        await follow(stream, watch, state, after, () => service.watchState(id, request.clientId));
-      } finally {
-        clearInterval(ping);
-        watch.close();
-        endEventStream(stream, request.log);
-      }
+      await serveEventStream(
+        reply,
+        watch,
+        { bufferLimitBytes, pingMs },
+        () => undefined,
+        (stream) => follow(stream, watch, state, after, () => service.watchState(id, request.clientId)),
+      );
     },
   );
 };

@@ -4,7 +4,7 @@ import { type ClientEventsRead, formatPosition, parsePosition } from '../../../e
 import type { Watch } from '../../../engine/watch/wakeups.js';
 import { errorResponses } from '../../../errors.js';
 import type { ChangePosition } from '../../../store/edits/repository.js';
-import { type EventStream, endEventStream, startEventStream, streamError, streamEvents } from '../../eventStream.js';
+import { type EventStream, serveEventStream, streamError, streamEvents } from '../../eventStream.js';
 import type { EditEventRoutesOptions } from './editEvents.js';
 
 const eventsHeaders = z.object({
@@ -61,25 +61,23 @@ export const clientEventRoutes: FastifyPluginAsyncZod<EditEventRoutesOptions> = 
         watch.close();
         throw err;
       }
-      const stream = startEventStream(reply, { bufferLimitBytes, pingMs });
-      stream.onClose(() => watch.wake());
       let position = first.position;
-      const ping = setInterval(() => stream.ping(formatPosition(position)), pingMs);
-      try {
-        await follow(
-          stream,
-          watch,
-          first,
-          (from) => service.clientEvents(clientId, from),
-          (reached) => {
-            position = reached;
-          },
-        );
-      } finally {
-        clearInterval(ping);
-        watch.close();
-        endEventStream(stream, request.log);
-      }
+      await serveEventStream(
+        reply,
+        watch,
+        { bufferLimitBytes, pingMs },
+        () => formatPosition(position),
+        (stream) =>
+          follow(
+            stream,
+            watch,
+            first,
+            (from) => service.clientEvents(clientId, from),
+            (reached) => {
+              position = reached;
+            },
+          ),
+      );
     },
   );
 };
