@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../infra/prisma.js';
 import { WEBHOOK_PATH_PREFIX, webhookUrlKey } from '../upstream/webhookUrl.js';
+import { consoleRoutes } from './console/consolePlugin.js';
 import { bearerAuth } from './plugins/bearerAuth.js';
 import { connectionLimits, connectionTimeouts } from './plugins/connectionLimits.js';
 import { answerClientError, errorHandler } from './plugins/errorHandler.js';
@@ -16,6 +17,7 @@ import { queueDashboard } from './plugins/queueDashboard.js';
 import { authFailureLimit, clientRateLimit } from './plugins/rateLimit.js';
 import { requestId, requestIdOf } from './plugins/requestId.js';
 import { adminRoutes } from './routes/admin/clients.js';
+import { adminEditRoutes } from './routes/admin/edits.js';
 import { apiIndexRoutes } from './routes/apiIndex.js';
 import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
@@ -57,6 +59,8 @@ export interface AppDeps {
   db: Db;
   redis: Redis;
   logger: Logger;
+  /** The built console; its default is dist/console (see console/consolePlugin.ts). */
+  consoleDir?: string;
 }
 
 /**
@@ -98,6 +102,7 @@ export function buildApp(deps: AppDeps) {
   });
 
   app.register(apiIndexRoutes);
+  app.register(consoleRoutes, { dir: deps.consoleDir });
 
   app.register(healthRoutes, {
     probes: [
@@ -142,6 +147,7 @@ export function buildApp(deps: AppDeps) {
   const adminToken = deps.config.ADMIN_TOKEN;
   if (adminToken) {
     app.register(adminRoutes, { prefix: '/admin', adminToken, clients: deps.services.clients });
+    app.register(adminEditRoutes, { prefix: '/admin', adminToken, edits: service });
     app.register(queueDashboard, { adminToken, queues: [deps.services.queues.submit, deps.services.queues.callback] });
   }
 

@@ -22,9 +22,10 @@ export function history(db: Db, id: string): Promise<EditTransition[]> {
 }
 
 export interface ListPage {
-  /** Only this client's edits. */
-  clientId: string;
+  /** Only this client's edits; null (the admin API only) for every client's. */
+  clientId: string | null;
   status?: EditStatus;
+  model?: string;
   limit: number;
   after?: { createdAt: Date; id: string };
 }
@@ -32,8 +33,9 @@ export interface ListPage {
 /** Newest first; `after` is the last row of the previous page. Fetches one extra row to know whether more exist. */
 export async function list(db: Db, page: ListPage): Promise<{ edits: Edit[]; hasMore: boolean }> {
   const where: Prisma.EditWhereInput = {
-    clientId: page.clientId,
+    ...(page.clientId === null ? {} : { clientId: page.clientId }),
     ...(page.status ? { status: page.status } : {}),
+    ...(page.model ? { model: page.model } : {}),
     ...(page.after ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] } : {}),
   };
   const rows = await db.edit.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1 });

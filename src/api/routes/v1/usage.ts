@@ -1,6 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { errorResponses } from '../../../errors.js';
 import { type UsageReport, usageQuery, usageRange, usageReport } from '../../../store/clients/usage.js';
+
+const usageWithBudget = usageReport.extend({
+  dailyBudgetMicroCents: z.number().int().nullable().describe('The client’s daily budget (UTC days) as it is now; null: none'),
+});
 
 export interface UsageRoutesOptions {
   usageOf(clientId: string, range: { from: string; to: string }): Promise<UsageReport>;
@@ -18,9 +23,12 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app
         'x-error-codes': ['INVALID_INPUT', 'DATABASE_UNAVAILABLE'],
         'x-returns': 'The usage',
         querystring: usageQuery,
-        response: { 200: usageReport, ...errorResponses },
+        response: { 200: usageWithBudget, ...errorResponses },
       },
     },
-    async (request) => usageOf(request.clientId, usageRange(request.query)),
+    async (request) => ({
+      ...(await usageOf(request.clientId, usageRange(request.query))),
+      dailyBudgetMicroCents: request.client.dailyBudgetMicroCents,
+    }),
   );
 };
