@@ -242,8 +242,8 @@ describe('the interactive reference at /docs', () => {
     const res = await fetch(`${t.relay.url}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/json');
-    const index = (await res.json()) as { name: string; docs: string; openapi: string };
-    expect(index).toEqual({ name: 'pixelrelay', docs: DOCS_PREFIX, openapi: `${DOCS_PREFIX}/json` });
+    const index = (await res.json()) as { name: string; docs: string; openapi: string; console: string };
+    expect(index).toEqual({ name: 'pixelrelay', docs: DOCS_PREFIX, openapi: `${DOCS_PREFIX}/json`, console: '/console/' });
     const page = await fetch(new URL(index.docs, res.url));
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');

@@ -1,0 +1,43 @@
+import createClient from 'openapi-fetch';
+import type { paths } from '../generated/api.js';
+import { loadSession } from './session.js';
+
+/** The API, typed from its OpenAPI document (generated/api.d.ts); every call carries the session's key. */
+export const api = createClient<paths>({ baseUrl: '' });
+api.use({
+  onRequest({ request }) {
+    const session = loadSession();
+    if (session && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${session.token}`);
+    return request;
+  },
+});
+
+export type Edit = paths['/v1/edits/{id}']['get']['responses']['200']['content']['application/json'];
+export type AdminEdit = paths['/admin/edits/{id}']['get']['responses']['200']['content']['application/json'];
+export type AnyEdit = Edit & { clientId?: string };
+export type EditStatus = Edit['status'];
+export type Model = paths['/v1/models']['get']['responses']['200']['content']['application/json']['models'][number];
+export type Usage = paths['/v1/usage']['get']['responses']['200']['content']['application/json'];
+export type Client = paths['/admin/clients']['get']['responses']['200']['content']['application/json']['clients'][number];
+export type Estimate = paths['/v1/edits/estimate']['post']['responses']['200']['content']['application/json'];
+
+/** The API's one error shape, as far as a page needs it. */
+export interface ApiProblem {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  details?: { path: string; message: string }[];
+}
+
+/** A failed call as one sentence for the page: the API's message, and where its details point. */
+export function problemText(error: unknown, fallback = 'The request failed'): string {
+  const problem = (error ?? {}) as ApiProblem;
+  const details = Array.isArray(problem.details) ? problem.details.map((d) => `${d.path}: ${d.message}`).join('; ') : '';
+  const head = problem.message ?? (error instanceof Error ? error.message : fallback);
+  return details ? `${head} (${details})` : head;
+}
+
+export const EDIT_STATUSES: readonly EditStatus[] = ['queued', 'submitting', 'submitted', 'processing', 'storing', 'completed', 'failed', 'cancelled'];
+
+/** Statuses after which an edit changes no more. */
+export const TERMINAL: readonly EditStatus[] = ['completed', 'failed', 'cancelled'];
