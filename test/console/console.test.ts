@@ -1,13 +1,13 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { renderPng } from '../../simulator/outputImages.js';
 import { isTerminal } from '../../src/store/edits/status.js';
 import { type LocalS3Server, startLocalS3 } from '../../testkit/s3Server.js';
 import { CallbackReceiver } from '../helpers/callbackReceiver.js';
 import { createClient, TEST_ADMIN_TOKEN, type TestClient } from '../helpers/clients.js';
-import { renderPng } from '../../simulator/outputImages.js';
 import { uploadFile } from '../helpers/images.js';
-import { eventually, type TestRelay, startRelayWithSimulator } from '../helpers/relay.js';
-import { expectNoCriticalViolations, launchBrowser, screenshot, watchPage } from './browser.js';
+import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
+import { expectNoCriticalViolations, imagesLoaded, launchBrowser, pageGlobal, screenshot, sessionStorageSize, setPageGlobal, watchPage } from './browser.js';
 
 const PRO = 'pixelbyte-plus/pixel-image-1.0-pro/image-to-image';
 const DAILY_BUDGET = 5_000_000;
@@ -93,7 +93,7 @@ describe('the console in Chromium', () => {
     await alert.waitFor();
     expect(await alert.textContent()).toContain('This key was not accepted');
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await sessionStorageSize(page)).toBe(0);
     await screenshot(page, 'sign-in-wrong-key');
     // The only failed loads are the two probes that refused the key.
     expect(seen.errors.filter((e) => !e.includes('401'))).toEqual([]);
@@ -104,14 +104,12 @@ describe('the console in Chromium', () => {
     await signIn(page, client.apiKey);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     // Set on this document: a reload would lose it.
-    await page.evaluate(() => {
-      (window as unknown as { stayed: boolean }).stayed = true;
-    });
+    await setPageGlobal(page, 'stayed', true);
 
     const upload = await uploadFile(t, PNG, { auth: client.auth });
     const id = await createEdit(client, { prompt: 'a live one', image_urls: [`upload:${upload.body.id}`], num_images: '1' });
     await page.locator(`tr[data-edit-id="${id}"][data-status="completed"]`).waitFor();
-    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    expect(await pageGlobal(page, 'stayed')).toBe(true);
     expect(page.url()).not.toContain(client.apiKey);
     await expectNoCriticalViolations(page, 'edits list');
     await screenshot(page, 'edits');
@@ -137,10 +135,10 @@ describe('the console in Chromium', () => {
     await outputs.first().waitFor();
     expect(await outputs.count()).toBe(2);
     // Loaded, not merely in the page: each has decoded pixels (from the bucket's presigned mirror URL).
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('img[alt^="Output"]')].every((img) => img.complete && img.naturalWidth > 0));
-    const sources = await outputs.evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).currentSrc));
+    await imagesLoaded(page, 'img[alt^="Output"]');
+    const sources = await outputs.evaluateAll((imgs) => imgs.map((img) => (img as unknown as { currentSrc: string }).currentSrc));
     expect(sources.every((src) => src.startsWith(s3.endpoint))).toBe(true);
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('img[alt^="Source"]')].some((img) => img.complete && img.naturalWidth > 0));
+    await imagesLoaded(page, 'img[alt^="Source"]');
 
     const history = page.locator('.timeline li');
     expect(await history.count()).toBeGreaterThanOrEqual(4);
@@ -168,8 +166,14 @@ describe('the console in Chromium', () => {
     await page.getByLabel('Model').selectOption(PRO);
     await page.getByLabel(/^Prompt/).fill('Make the sky purple');
     await page.getByLabel(/^Image urls/).setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: PNG });
-    await page.getByRole('list', { name: 'Images chosen' }).getByText(/^upload:/).waitFor();
-    await page.getByRole('status').filter({ hasText: /^Estimated cost: \$\d/ }).waitFor();
+    await page
+      .getByRole('list', { name: 'Images chosen' })
+      .getByText(/^upload:/)
+      .waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Estimated cost: \$\d/ })
+      .waitFor();
     await expectNoCriticalViolations(page, 'new edit page');
     await screenshot(page, 'new-edit');
 
@@ -191,7 +195,10 @@ describe('the console in Chromium', () => {
     await page.getByRole('img', { name: /Spend per UTC day/ }).waitFor();
     expect(await page.getByRole('img', { name: /Spend per model/ }).count()).toBe(1);
     expect(await page.getByText('daily budget $5.00').count()).toBe(1);
-    await page.locator('[data-count="queued"]').filter({ hasText: /^\d+\+?$/ }).waitFor();
+    await page
+      .locator('[data-count="queued"]')
+      .filter({ hasText: /^\d+\+?$/ })
+      .waitFor();
     expect(await page.locator('[data-count="in-flight"]').textContent()).toMatch(/^\d+\+?$/);
     expect(await page.locator('table').textContent()).toContain(PRO);
     await expectNoCriticalViolations(page, 'usage page');
