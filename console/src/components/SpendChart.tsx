@@ -6,6 +6,7 @@ export interface Bar {
   parts: { series: string; value: number }[];
 }
 
+/** Also in styles.css as .swatch-0 … .swatch-9, for the legend (no style attributes under the page's policy). */
 const PALETTE = ['#2563eb', '#d97706', '#059669', '#7c3aed', '#dc2626', '#0891b2', '#65a30d', '#db2777', '#4b5563', '#9333ea'];
 
 /**
@@ -23,7 +24,8 @@ export function SpendChart(props: { title: string; bars: Bar[]; limit?: number |
   const bottom = 40;
   const top = 24;
   const plotHeight = height - bottom - top;
-  const slot = (width - left) / Math.max(1, props.bars.length);
+  // Capped, so a chart of one or two bars does not fill the width with them.
+  const slot = Math.min(120, (width - left) / Math.max(1, props.bars.length));
   const y = (value: number) => top + plotHeight - (value / max) * plotHeight;
   return (
     <figure class="chart">
@@ -72,10 +74,7 @@ export function SpendChart(props: { title: string; bars: Bar[]; limit?: number |
         <ul class="legend">
           {series.map((name) => (
             <li key={name}>
-              <svg width="12" height="12" aria-hidden="true">
-                <rect width="12" height="12" fill={colour(name)} />
-              </svg>{' '}
-              {name}
+              <span class={`swatch swatch-${series.indexOf(name) % PALETTE.length}`} aria-hidden="true" /> {name}
             </li>
           ))}
         </ul>
