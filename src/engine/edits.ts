@@ -263,6 +263,11 @@ export class EditService {
     };
   }
 
+  /** How many of the client's edits are queued, and how many in flight. */
+  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }> {
+    return this.deps.edits.openCounts(clientId);
+  }
+
   /** Every client's edits (or, with `clientId`, one client's), each with its client: the admin API's list. */
   async listAsAdmin(query: unknown): Promise<{ edits: AdminEditResource[]; nextCursor: string | null }> {
     const parsed = adminListEditsQuery.safeParse(query);

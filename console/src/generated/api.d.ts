@@ -4456,6 +4456,13 @@ export interface operations {
                         };
                         /** @description The client’s daily budget (UTC days) as it is now; null: none */
                         dailyBudgetMicroCents: number | null;
+                        /** @description The client’s unfinished edits, counted now */
+                        open: {
+                            /** @description Waiting to be sent to PixelByte */
+                            queued: number;
+                            /** @description Being submitted, at PixelByte, or having their outputs stored */
+                            inFlight: number;
+                        };
                     };
                 };
             };
@@ -5051,7 +5058,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The client */
+            /** @description The client, with today’s spend and its queued and in-flight edits */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5083,6 +5090,13 @@ export interface operations {
                             spentMicroCents: number;
                             /** @description Null without a budget */
                             remainingMicroCents: number | null;
+                        };
+                        /** @description The client’s unfinished edits, counted now */
+                        open: {
+                            /** @description Waiting to be sent to PixelByte */
+                            queued: number;
+                            /** @description Being submitted, at PixelByte, or having their outputs stored */
+                            inFlight: number;
                         };
                     };
                 };

@@ -19,6 +19,7 @@ export type EditStatus = Edit['status'];
 export type Model = paths['/v1/models']['get']['responses']['200']['content']['application/json']['models'][number];
 export type Usage = paths['/v1/usage']['get']['responses']['200']['content']['application/json'];
 export type Client = paths['/admin/clients']['get']['responses']['200']['content']['application/json']['clients'][number];
+export type ClientDetail = paths['/admin/clients/{id}']['get']['responses']['200']['content']['application/json'];
 export type Estimate = paths['/v1/edits/estimate']['post']['responses']['200']['content']['application/json'];
 
 /** The API's one error shape, as far as a page needs it. */

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Client, problemText } from '../lib/api.js';
+import { api, type Client, type ClientDetail, problemText } from '../lib/api.js';
 import { dollars, when } from '../lib/format.js';
 
 /** A key shown the one time the API returns it: it is never readable again. */
@@ -24,6 +24,10 @@ function ClientRow(props: { client: Client; onChanged: () => void; onKey: (label
   const [budget, setBudget] = useState(client.dailyBudgetMicroCents === null ? '' : String(client.dailyBudgetMicroCents / 1_000_000));
   const [limit, setLimit] = useState(client.rateLimitPerMinute === null ? '' : String(client.rateLimitPerMinute));
   const path = { params: { path: { id: client.id } } };
+  const [detail, setDetail] = useState<ClientDetail | null>(null);
+  useEffect(() => {
+    void api.GET('/admin/clients/{id}', path).then(({ data }) => setDetail(data ?? null));
+  }, [client.id, client.updatedAt]);
 
   const save = async (event: Event) => {
     event.preventDefault();
@@ -70,6 +74,18 @@ function ClientRow(props: { client: Client; onChanged: () => void; onKey: (label
           Now: {client.dailyBudgetMicroCents === null ? 'no budget' : `${dollars(client.dailyBudgetMicroCents)} a day`},{' '}
           {client.rateLimitPerMinute === null ? 'no rate limit' : `${client.rateLimitPerMinute}/min`}
         </small>
+      </td>
+      <td data-today={client.id}>
+        {detail ? (
+          <>
+            {dollars(detail.today.spentMicroCents)} spent today
+            {detail.today.remainingMicroCents !== null && `, ${dollars(detail.today.remainingMicroCents)} left`}
+            <br />
+            {detail.open.queued} queued, {detail.open.inFlight} in flight
+          </>
+        ) : (
+          '…'
+        )}
       </td>
       <td>
         <ul class="keys">
@@ -136,6 +152,7 @@ export function AdminClientsPage() {
             <tr>
               <th scope="col">Client</th>
               <th scope="col">Budget and limit</th>
+              <th scope="col">Today</th>
               <th scope="col">Keys</th>
             </tr>
           </thead>

@@ -11,11 +11,18 @@ interface Filters {
   model?: string;
 }
 
-async function loadEdits(role: Role, filters: Filters): Promise<AnyEdit[]> {
-  const query = { limit: 50, ...(filters.status ? { status: filters.status } : {}), ...(filters.model ? { model: filters.model } : {}) };
+const PAGE_SIZE = 50;
+
+async function loadEdits(role: Role, filters: Filters, cursor?: string): Promise<{ edits: AnyEdit[]; nextCursor: string | null }> {
+  const query = {
+    limit: PAGE_SIZE,
+    ...(filters.status ? { status: filters.status } : {}),
+    ...(filters.model ? { model: filters.model } : {}),
+    ...(cursor ? { cursor } : {}),
+  };
   const { data, error } = role === 'admin' ? await api.GET('/admin/edits', { params: { query } }) : await api.GET('/v1/edits', { params: { query } });
   if (error) throw error;
-  return data.edits;
+  return data;
 }
 
 const matches = (edit: AnyEdit, filters: Filters) => (!filters.status || edit.status === filters.status) && (!filters.model || edit.model === filters.model);
@@ -24,6 +31,7 @@ const matches = (edit: AnyEdit, filters: Filters) => (!filters.status || edit.st
 export function EditsPage(props: { role: Role }) {
   const [filters, setFilters] = useState<Filters>({});
   const [edits, setEdits] = useState<AnyEdit[] | null>(null);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [models, setModels] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState(false);
@@ -39,7 +47,8 @@ export function EditsPage(props: { role: Role }) {
     loadEdits(props.role, filters).then(
       (loaded) => {
         if (!current) return;
-        setEdits(loaded);
+        setEdits(loaded.edits);
+        setNextCursor(loaded.nextCursor);
         setError(null);
       },
       (err) => {
@@ -69,6 +78,18 @@ export function EditsPage(props: { role: Role }) {
       setLive,
     );
   }, [props.role, filters]);
+
+  const loadMore = async () => {
+    if (!nextCursor) return;
+    try {
+      const more = await loadEdits(props.role, filters, nextCursor);
+      // An edit the stream already put on the page is not listed twice.
+      setEdits((list) => [...(list ?? []), ...more.edits.filter((e) => !(list ?? []).some((known) => known.id === e.id))]);
+      setNextCursor(more.nextCursor);
+    } catch (err) {
+      setError(problemText(err, 'More edits could not be read'));
+    }
+  };
 
   const modelChoices = [...new Set([...models, ...(edits ?? []).map((e) => e.model)])].sort();
 
@@ -153,6 +174,11 @@ export function EditsPage(props: { role: Role }) {
             ))}
           </tbody>
         </table>
+      )}
+      {nextCursor && (
+        <button type="button" class="secondary" onClick={loadMore}>
+          Older edits
+        </button>
       )}
     </section>
   );

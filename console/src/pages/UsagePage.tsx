@@ -1,27 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type Bar, SpendChart } from '../components/SpendChart.js';
-import { api, type EditStatus, problemText, type Usage } from '../lib/api.js';
+import { api, problemText, type Usage } from '../lib/api.js';
 import { dollars } from '../lib/format.js';
-
-const IN_FLIGHT: EditStatus[] = ['submitting', 'submitted', 'processing', 'storing'];
-const COUNT_LIMIT = 100;
-
-/** How many edits are in these statuses, up to COUNT_LIMIT (the list's page size): enough to see a backlog. */
-async function countIn(statuses: EditStatus[]): Promise<number> {
-  const pages = await Promise.all(statuses.map((status) => api.GET('/v1/edits', { params: { query: { status, limit: COUNT_LIMIT } } })));
-  return pages.reduce((sum, page) => sum + (page.data?.edits.length ?? 0), 0);
-}
-
-const countText = (n: number, statuses: number) => (n >= COUNT_LIMIT * statuses ? `${n}+` : String(n));
 
 export function UsagePage() {
   const [usage, setUsage] = useState<Usage | null>(null);
-  const [counts, setCounts] = useState<{ queued: number; inFlight: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     void api.GET('/v1/usage').then(({ data, error: failed }) => (failed ? setError(problemText(failed)) : setUsage(data)));
-    void Promise.all([countIn(['queued']), countIn(IN_FLIGHT)]).then(([queued, inFlight]) => setCounts({ queued, inFlight }));
   }, []);
 
   if (error) {
@@ -65,11 +52,11 @@ export function UsagePage() {
         </div>
         <div>
           <dt>Queued</dt>
-          <dd data-count="queued">{counts ? countText(counts.queued, 1) : '…'}</dd>
+          <dd data-count="queued">{usage.open.queued}</dd>
         </div>
         <div>
           <dt>In flight</dt>
-          <dd data-count="in-flight">{counts ? countText(counts.inFlight, IN_FLIGHT.length) : '…'}</dd>
+          <dd data-count="in-flight">{usage.open.inFlight}</dd>
         </div>
       </dl>
       <h2>Spend per day</h2>

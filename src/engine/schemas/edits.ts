@@ -37,6 +37,12 @@ export const listEditsQuery = z.strictObject({
 });
 export type ListEditsQuery = z.infer<typeof listEditsQuery>;
 
+/** A client's unfinished edits, counted now. */
+export const openEditCounts = z.object({
+  queued: z.number().int().describe('Waiting to be sent to PixelByte'),
+  inFlight: z.number().int().describe('Being submitted, at PixelByte, or having their outputs stored'),
+});
+
 /** The admin API's list: every client's edits, or one client's. */
 export const adminListEditsQuery = listEditsQuery.extend({
   clientId: z.string().min(1).max(200).optional().describe('Only this client’s edits'),

@@ -52,6 +52,16 @@ export function findStale(db: Db, statuses: readonly EditStatus[], olderThan: Da
   });
 }
 
+/** Of an edit that is not finished: waiting to be sent, or anywhere between the submit and the last stored output. */
+const IN_FLIGHT: EditStatus[] = ['submitting', 'submitted', 'processing', 'storing'];
+
+/** How many of the client's edits wait in the queue, and how many are on their way through PixelByte now. */
+export async function openCounts(db: Db, clientId: string): Promise<{ queued: number; inFlight: number }> {
+  const rows = await db.edit.groupBy({ by: ['status'], where: { clientId, status: { in: ['queued', ...IN_FLIGHT] } }, _count: { _all: true } });
+  const count = (statuses: EditStatus[]) => rows.filter((r) => statuses.includes(r.status)).reduce((sum, r) => sum + r._count._all, 0);
+  return { queued: count(['queued']), inFlight: count(IN_FLIGHT) };
+}
+
 export function submitAttempts(db: Db, editId: string): Promise<SubmitAttempt[]> {
   return db.submitAttempt.findMany({ where: { editId }, orderBy: { attempt: 'asc' } });
 }
