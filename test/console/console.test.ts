@@ -157,6 +157,12 @@ describe('the console in Chromium', () => {
 
     await expectNoCriticalViolations(page, 'edit page');
     await screenshot(page, 'edit');
+
+    // An action the API has: the callback delivered once is sent again, and the page says so.
+    const before = receiver.received.filter((r) => r.path === '/hook').length;
+    await page.getByRole('button', { name: 'Redeliver callback' }).click();
+    await page.getByRole('status').filter({ hasText: 'Redelivery started.' }).waitFor();
+    await eventually(() => (receiver.received.filter((r) => r.path === '/hook').length > before ? true : undefined), 15_000, 'the redelivered callback');
   });
 
   it('makes a new edit from the model’s form with a local image uploaded, priced first, then follows it live', async () => {

@@ -1,20 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type AnyEdit, api } from '../lib/api.js';
 import type { Role } from '../lib/session.js';
+import { sourceImages } from '../lib/sourceImages.js';
 import { ImageTile } from './ImageTile.js';
-
-/** Every image an input names: URLs, data: URLs and `upload:<id>` references, wherever they sit in it. */
-export function sourceImages(input: unknown): string[] {
-  const found: string[] = [];
-  const visit = (value: unknown) => {
-    if (typeof value === 'string') {
-      if (/^(https?:|data:image\/|upload:)/.test(value)) found.push(value);
-    } else if (Array.isArray(value)) value.forEach(visit);
-    else if (value && typeof value === 'object') Object.values(value).forEach(visit);
-  };
-  visit(input);
-  return found;
-}
 
 /** Where an upload reference is served: the client's own upload record says (the admin API has none to read). */
 function useResolved(sources: string[], role: Role): Map<string, string> {

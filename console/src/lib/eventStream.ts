@@ -1,36 +1,5 @@
+import { EventParser, type ServerEvent } from './eventParser.js';
 import { loadSession } from './session.js';
-
-export interface ServerEvent {
-  event: string;
-  data: string;
-  id?: string;
-}
-
-/** Splits a server-sent-events body into events as its chunks arrive (the WHATWG parsing rules, minus retry:). */
-export class EventParser {
-  private buffer = '';
-  private event = { event: 'message', data: [] as string[], id: undefined as string | undefined };
-
-  push(chunk: string, emit: (event: ServerEvent) => void): void {
-    this.buffer += chunk;
-    const lines = this.buffer.split(/\r\n|\r|\n/);
-    this.buffer = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line === '') {
-        if (this.event.data.length > 0) emit({ event: this.event.event, data: this.event.data.join('\n'), id: this.event.id });
-        this.event = { event: 'message', data: [], id: undefined };
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') this.event.event = value;
-      else if (field === 'data') this.event.data.push(value);
-      else if (field === 'id') this.event.id = value;
-    }
-  }
-}
 
 const RECONNECT_MS = 1_000;
 

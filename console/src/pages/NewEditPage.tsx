@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { defaultsOf, fieldsOf, inputOf, type JsonSchema, SchemaForm, type Values } from '../components/SchemaForm.js';
+import { SchemaForm } from '../components/SchemaForm.js';
 import { api, type Estimate, type Model, problemText } from '../lib/api.js';
 import { dollars } from '../lib/format.js';
 import { navigate } from '../lib/router.js';
+import { defaultsOf, fieldsOf, inputOf, type JsonSchema, type Values } from '../lib/schemaFields.js';
 
 /** A new edit: the model's own form, its price before sending, a local image uploaded first; then its page. */
 export function NewEditPage() {
