@@ -1,6 +1,6 @@
 import openapiTS, { astToString } from 'openapi-typescript';
 import { loadConfig } from '../src/config.js';
-import { appRoutesAndDocument } from '../test/helpers/appRoutes.js';
+import { appRoutesAndDocument } from './appDocument.js';
 
 /** Where the console's API types live; `npm run generate:console-api` writes it, a test checks it is current. */
 export const CONSOLE_API_TYPES = new URL('../console/src/generated/api.d.ts', import.meta.url);
