@@ -1,7 +1,7 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { Layout } from './components/Layout.js';
 import { navigate, usePath } from './lib/router.js';
-import { clearSession, loadSession, type Session, saveSession } from './lib/session.js';
+import { clearSession, loadSession, type Session, SIGNED_OUT_EVENT, saveSession } from './lib/session.js';
 import { AdminClientsPage } from './pages/AdminClientsPage.js';
 import { EditPage } from './pages/EditPage.js';
 import { EditsPage } from './pages/EditsPage.js';
@@ -21,11 +21,22 @@ function page(path: string, session: Session) {
 
 export function App() {
   const [session, setSession] = useState(loadSession);
+  const [signedOutBecause, setSignedOutBecause] = useState<string | null>(null);
   const path = usePath();
+  useEffect(() => {
+    const listener = (event: Event) => {
+      setSession(null);
+      setSignedOutBecause((event as CustomEvent<string>).detail);
+    };
+    window.addEventListener(SIGNED_OUT_EVENT, listener);
+    return () => window.removeEventListener(SIGNED_OUT_EVENT, listener);
+  }, []);
   if (!session) {
     return (
       <SignInPage
+        notice={signedOutBecause}
         onSignedIn={(signedIn) => {
+          setSignedOutBecause(null);
           saveSession(signedIn);
           setSession(signedIn);
         }}

@@ -4,7 +4,7 @@ import { renderPng } from '../../simulator/outputImages.js';
 import { isTerminal } from '../../src/store/edits/status.js';
 import { type LocalS3Server, startLocalS3 } from '../../testkit/s3Server.js';
 import { CallbackReceiver } from '../helpers/callbackReceiver.js';
-import { createClient, TEST_ADMIN_TOKEN, type TestClient } from '../helpers/clients.js';
+import { adminHeaders, createClient, TEST_ADMIN_TOKEN, type TestClient } from '../helpers/clients.js';
 import { uploadFile } from '../helpers/images.js';
 import { eventually, startRelayWithSimulator, type TestRelay } from '../helpers/relay.js';
 import { expectNoCriticalViolations, imagesLoaded, launchBrowser, pageGlobal, screenshot, sessionStorageSize, setPageGlobal, watchPage } from './browser.js';
@@ -237,6 +237,19 @@ describe('the console in Chromium', () => {
     expect(await page.getByText(key!).count()).toBe(0);
     await expectNoCriticalViolations(page, 'admin clients page');
     await screenshot(page, 'admin-clients');
+  });
+
+  it('goes back to the sign-in page, saying why, once the key in use is revoked', async () => {
+    const doomed = await createClient(t, { name: 'revoked while signed in' });
+    const page = await openConsole();
+    await signIn(page, doomed.apiKey);
+    const detail = (await t.relay.app!.inject({ method: 'GET', url: `/admin/clients/${doomed.id}`, headers: adminHeaders })).json();
+    const revoked = await t.relay.app!.inject({ method: 'DELETE', url: `/admin/keys/${detail.keys[0].id}`, headers: adminHeaders });
+    expect(revoked.statusCode).toBe(200);
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('alert').filter({ hasText: 'no longer accepted' }).waitFor();
+    await page.getByLabel('API key or admin token').waitFor();
+    expect(await sessionStorageSize(page)).toBe(0);
   });
 
   it('never writes a key into the relay’s logs', () => {

@@ -1,6 +1,6 @@
 import createClient from 'openapi-fetch';
 import type { paths } from '../generated/api.js';
-import { loadSession } from './session.js';
+import { loadSession, signOut } from './session.js';
 
 /** The API, typed from its OpenAPI document (generated/api.d.ts); every call carries the session's key. */
 export const api = createClient<paths>({ baseUrl: '' });
@@ -9,6 +9,11 @@ api.use({
     const session = loadSession();
     if (session && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${session.token}`);
     return request;
+  },
+  onResponse({ response }) {
+    // A key revoked (or a token changed) while signed in: back to the sign-in page, which says why.
+    if (response.status === 401 && loadSession()) signOut('This key is no longer accepted: sign in again');
+    return response;
   },
 });
 

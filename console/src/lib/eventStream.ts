@@ -1,5 +1,5 @@
 import { EventParser, type ServerEvent } from './eventParser.js';
-import { loadSession } from './session.js';
+import { loadSession, signOut } from './session.js';
 
 const RECONNECT_MS = 1_000;
 
@@ -20,6 +20,11 @@ export function followEvents(path: string, onEvent: (event: ServerEvent) => void
       const headers: Record<string, string> = { authorization: `Bearer ${session.token}`, accept: 'text/event-stream' };
       if (lastEventId) headers['last-event-id'] = lastEventId;
       const res = await fetch(path, { headers, signal: abort.signal, cache: 'no-store' });
+      if (res.status === 401) {
+        // Reconnecting would only be refused again.
+        signOut('This key is no longer accepted: sign in again');
+        return;
+      }
       if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
       onState?.(true);
       const parser = new EventParser();

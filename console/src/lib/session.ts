@@ -26,3 +26,11 @@ export function saveSession(session: Session): void {
 export function clearSession(): void {
   sessionStorage.removeItem(KEY);
 }
+
+/** Fired on window when the session ends without the user asking (its `detail` says why). */
+export const SIGNED_OUT_EVENT = 'pixelrelay:signed-out';
+
+export function signOut(reason: string): void {
+  clearSession();
+  window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT, { detail: reason }));
+}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Session } from '../lib/session.js';
 import { roleOf } from '../lib/signIn.js';
 
-export function SignInPage(props: { onSignedIn: (session: Session) => void }) {
+export function SignInPage(props: { onSignedIn: (session: Session) => void; notice?: string | null }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -26,6 +26,11 @@ export function SignInPage(props: { onSignedIn: (session: Session) => void }) {
     <main class="sign-in">
       <h1>pixelrelay console</h1>
       <p>Sign in with a client’s API key to see its edits, or with the admin token to see every client’s.</p>
+      {props.notice && !error && (
+        <p class="error" role="alert">
+          {props.notice}
+        </p>
+      )}
       <form onSubmit={submit} method="post">
         <label for="token">API key or admin token</label>
         <input
