@@ -109,6 +109,7 @@ describe('the console in Chromium', () => {
     const upload = await uploadFile(t, PNG, { auth: client.auth });
     const id = await createEdit(client, { prompt: 'a live one', image_urls: [`upload:${upload.body.id}`], num_images: '1' });
     await page.locator(`tr[data-edit-id="${id}"][data-status="completed"]`).waitFor();
+    await imagesLoaded(page, `tr[data-edit-id="${id}"] img`);
     expect(await pageGlobal(page, 'stayed')).toBe(true);
     expect(page.url()).not.toContain(client.apiKey);
     await expectNoCriticalViolations(page, 'edits list');

@@ -25,6 +25,13 @@ async function loadEdits(role: Role, filters: Filters, cursor?: string): Promise
   return data;
 }
 
+/** The first output, from the bucket's copy when there is one (PixelByte's CDN may have forgotten it). */
+function firstOutput(edit: AnyEdit): string | undefined {
+  const output = edit.outputs[0];
+  if (!output) return undefined;
+  return output.mirror && 'url' in output.mirror && output.mirror.url ? output.mirror.url : output.url;
+}
+
 const matches = (edit: AnyEdit, filters: Filters) => (!filters.status || edit.status === filters.status) && (!filters.model || edit.model === filters.model);
 
 /** The newest edits; a client's list follows its event stream, so a change shows without a reload. */
@@ -149,6 +156,7 @@ export function EditsPage(props: { role: Role }) {
         <table class="edits">
           <thead>
             <tr>
+              <th scope="col">Output</th>
               <th scope="col">Edit</th>
               <th scope="col">Status</th>
               <th scope="col">Model</th>
@@ -160,6 +168,7 @@ export function EditsPage(props: { role: Role }) {
           <tbody>
             {edits.map((edit) => (
               <tr key={edit.id} data-edit-id={edit.id} data-status={edit.status}>
+                <td class="thumb-cell">{firstOutput(edit) && <img src={firstOutput(edit)} alt="" loading="lazy" decoding="async" />}</td>
                 <td>
                   <Link href={`/edits/${edit.id}`}>{shortId(edit.id)}</Link>
                 </td>
