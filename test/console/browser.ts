@@ -83,12 +83,12 @@ export function sessionStorageSize(page: Page): Promise<number> {
 }
 
 /** Collects what the page logs as errors and every request it makes, to check afterwards. */
-export function watchPage(page: Page): { errors: string[]; requests: string[] } {
-  const seen = { errors: [] as string[], requests: [] as string[] };
+export function watchPage(page: Page): { errors: string[]; requests: { url: string; type: string }[] } {
+  const seen = { errors: [] as string[], requests: [] as { url: string; type: string }[] };
   page.on('console', (message) => {
     if (message.type() === 'error') seen.errors.push(message.text());
   });
   page.on('pageerror', (error) => seen.errors.push(String(error)));
-  page.on('request', (request) => seen.requests.push(request.url()));
+  page.on('request', (request) => seen.requests.push({ url: request.url(), type: request.resourceType() }));
   return seen;
 }

@@ -20,13 +20,19 @@ let browser: Browser;
 let client: TestClient;
 let other: TestClient;
 let context: BrowserContext | undefined;
+let seen: ReturnType<typeof watchPage> | undefined;
+let simUrl: string;
 /** A real picture for the source images, so the page has something to show. */
 let PNG: Buffer;
 
 beforeAll(async () => {
   s3 = await startLocalS3({ bucket: 'console-test' });
   receiver = await CallbackReceiver.start();
-  ({ t, stop: stopRelay } = await startRelayWithSimulator(
+  ({
+    t,
+    simUrl,
+    stop: stopRelay,
+  } = await startRelayWithSimulator(
     {
       ...s3.env({ STORAGE_S3_PREFIX: 'console/' }),
       OUTPUT_FETCH_ALLOW_PRIVATE: 'true',
@@ -44,6 +50,12 @@ beforeAll(async () => {
 afterEach(async () => {
   await context?.close();
   context = undefined;
+  // Every page of every test kept to its Content-Security-Policy and asked nothing of another origin but images.
+  expect(seen?.errors.filter((e) => /Content Security Policy/i.test(e)) ?? []).toEqual([]);
+  const origins = new Set((seen?.requests ?? []).map((r) => new URL(r.url).origin));
+  for (const origin of origins) expect([t.relay.url, simUrl, s3.endpoint], `requested ${origin}`).toContain(origin);
+  expect((seen?.requests ?? []).filter((r) => new URL(r.url).origin !== t.relay.url && r.type !== 'image')).toEqual([]);
+  seen = undefined;
 });
 afterAll(async () => {
   await browser?.close();
@@ -72,6 +84,7 @@ function settled(who: TestClient, id: string) {
 async function openConsole(path = '/console/'): Promise<Page> {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
+  seen = watchPage(page);
   await page.goto(`${t.relay.url}${path}`);
   return page;
 }
@@ -85,7 +98,6 @@ async function signIn(page: Page, token: string): Promise<void> {
 describe('the console in Chromium', () => {
   it('refuses a wrong key on the sign-in page, saying so', async () => {
     const page = await openConsole();
-    const seen = watchPage(page);
     await expectNoCriticalViolations(page, 'sign-in page');
     await page.getByLabel('API key or admin token').fill('not-a-key-of-this-relay');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -96,7 +108,7 @@ describe('the console in Chromium', () => {
     expect(await sessionStorageSize(page)).toBe(0);
     await screenshot(page, 'sign-in-wrong-key');
     // The only failed loads are the two probes that refused the key.
-    expect(seen.errors.filter((e) => !e.includes('401'))).toEqual([]);
+    expect(seen!.errors.filter((e) => !e.includes('401'))).toEqual([]);
   });
 
   it('signs in with a client key and shows an edit made meanwhile, and its moves, without a reload', async () => {
@@ -244,6 +256,10 @@ describe('the console in Chromium', () => {
     const doomed = await createClient(t, { name: 'revoked while signed in' });
     const page = await openConsole();
     await signIn(page, doomed.apiKey);
+    // The list's own reads done first, so the one refused is the Usage page's.
+    await page.getByText('No edits yet.').waitFor();
+    await page.locator('select[name="model"] option').nth(1).waitFor({ state: 'attached' });
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     const detail = (await t.relay.app!.inject({ method: 'GET', url: `/admin/clients/${doomed.id}`, headers: adminHeaders })).json();
     const revoked = await t.relay.app!.inject({ method: 'DELETE', url: `/admin/keys/${detail.keys[0].id}`, headers: adminHeaders });
     expect(revoked.statusCode).toBe(200);
