@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { applyChange, withChanges } from '../../console/src/lib/editList.js';
 import { EventParser, type ServerEvent } from '../../console/src/lib/eventParser.js';
 import { defaultsOf, fieldsOf, inputOf, type JsonSchema } from '../../console/src/lib/schemaFields.js';
 import { sourceImages } from '../../console/src/lib/sourceImages.js';
@@ -70,5 +71,31 @@ describe('the edit page’s source images', () => {
       n: 2,
     };
     expect(sourceImages(input)).toEqual(['upload:u1', 'https://example.com/a.png', 'data:image/png;base64,AAAA']);
+  });
+});
+
+describe('the live edits list', () => {
+  const edit = (id: string, status: string, updatedAt: string) => ({ id, status, updatedAt });
+  const all = () => true;
+
+  it('puts a new edit on top, replaces a known one, and drops one the filters no longer pass', () => {
+    const list = [edit('a', 'queued', '2026-01-01T00:00:01Z')];
+    expect(applyChange(list, edit('b', 'queued', '2026-01-01T00:00:02Z'), all).map((e) => e.id)).toEqual(['b', 'a']);
+    expect(applyChange(list, edit('a', 'completed', '2026-01-01T00:00:03Z'), all)).toEqual([edit('a', 'completed', '2026-01-01T00:00:03Z')]);
+    expect(applyChange(list, edit('a', 'completed', '2026-01-01T00:00:03Z'), (e) => e.status === 'queued')).toEqual([]);
+  });
+
+  it('keeps what a page read after a change says, and what a change after the page says', () => {
+    const page = [edit('a', 'completed', '2026-01-01T00:00:05Z'), edit('b', 'queued', '2026-01-01T00:00:01Z')];
+    const changes = [
+      edit('a', 'processing', '2026-01-01T00:00:03Z'),
+      edit('b', 'completed', '2026-01-01T00:00:04Z'),
+      edit('c', 'queued', '2026-01-01T00:00:06Z'),
+    ];
+    expect(withChanges(page, changes, all)).toEqual([
+      edit('c', 'queued', '2026-01-01T00:00:06Z'),
+      edit('a', 'completed', '2026-01-01T00:00:05Z'),
+      edit('b', 'completed', '2026-01-01T00:00:04Z'),
+    ]);
   });
 });

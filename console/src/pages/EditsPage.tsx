@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { type AnyEdit, api, EDIT_STATUSES, type EditStatus, problemText } from '../lib/api.js';
+import { applyChange, withChanges } from '../lib/editList.js';
 import { followEvents } from '../lib/eventStream.js';
 import { dollars, shortId, when } from '../lib/format.js';
 import { Link } from '../lib/router.js';
@@ -43,6 +44,9 @@ export function EditsPage(props: { role: Role }) {
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState(false);
   const [reloads, setReloads] = useState(0);
+  // What the stream sent since the page being shown was asked for: merged into it when it arrives.
+  const changesSinceLoad = useRef(new Map<string, AnyEdit>());
+  const keep = (edit: AnyEdit) => matches(edit, filters);
 
   useEffect(() => {
     if (props.role !== 'client') return;
@@ -51,10 +55,11 @@ export function EditsPage(props: { role: Role }) {
 
   useEffect(() => {
     let current = true;
+    changesSinceLoad.current = new Map();
     loadEdits(props.role, filters).then(
       (loaded) => {
         if (!current) return;
-        setEdits(loaded.edits);
+        setEdits(withChanges(loaded.edits, changesSinceLoad.current.values(), keep));
         setNextCursor(loaded.nextCursor);
         setError(null);
       },
@@ -74,13 +79,8 @@ export function EditsPage(props: { role: Role }) {
       (event) => {
         if (event.event !== 'status') return;
         const changed = JSON.parse(event.data) as AnyEdit;
-        setEdits((list) => {
-          if (!list) return list;
-          const rest = list.filter((e) => e.id !== changed.id);
-          if (!matches(changed, filters)) return rest;
-          const known = list.some((e) => e.id === changed.id);
-          return known ? list.map((e) => (e.id === changed.id ? changed : e)) : [changed, ...rest];
-        });
+        changesSinceLoad.current.set(changed.id, changed);
+        setEdits((list) => list && applyChange(list, changed, keep));
       },
       setLive,
     );
