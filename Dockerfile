@@ -4,7 +4,7 @@
 # engines still allow Node 20.19+ for local development.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# ---- build: install everything, generate the Prisma client, compile src/ to dist/ and the simulator to simulator/dist/ ----
+# ---- build: install everything, generate the Prisma client, compile src/ to dist/, the console to dist/console/ and the simulator to simulator/dist/ ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # The postinstall script generates the Prisma client, so it and the schema come before `npm ci`.
@@ -15,6 +15,8 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY simulator ./simulator
+# The console (dist/console, served at /console) is built with the rest by `npm run build`.
+COPY console ./console
 RUN npm run build && npm run build:simulator
 
 # ---- runtime: production dependencies, the compiled app and simulator, and the migrations ----

@@ -9,12 +9,13 @@ import { loggerOptions } from '../src/logger.js';
 import { exitOnSignal } from '../src/shutdown.js';
 import { startPixelRelay } from '../src/start.js';
 import { startLocalS3 } from '../testkit/s3Server.js';
+import { buildConsoleIfStale } from './consoleBuild.js';
 import { DEV_API_KEY, DEV_BUCKET, devEnvironment } from './devEnvironment.js';
 
 /**
  * `npm run dev`: everything on one machine with no PixelByte account — the local database created and
  * migrated, the PixelByte simulator on :4010 and a local S3 server on :4569 that every output is mirrored into
- * (unless PIXELBYTE_API_URL, or STORAGE_S3_BUCKET, points elsewhere), API and workers.
+ * (unless PIXELBYTE_API_URL, or STORAGE_S3_BUCKET, points elsewhere), API and workers, and the console built if stale.
  */
 const { env, simulatorPort, localS3Port } = devEnvironment(process.env);
 
@@ -42,10 +43,11 @@ const localS3 =
 if (localS3)
   logger.info({ endpoint: localS3.endpoint, bucket: localS3.bucket, directory: localS3.directory }, 'local S3 server listening (outputs are mirrored here)');
 
+if (buildConsoleIfStale()) logger.info('built the console (dist/console)');
 const relay = await startPixelRelay(config, logger);
 logger.info(
   { url: relay.url, apiKey: config.API_KEYS[0] === DEV_API_KEY ? DEV_API_KEY : '(from API_KEYS)' },
-  `pixelrelay (dev) ready: curl -H 'authorization: Bearer ${config.API_KEYS[0] === DEV_API_KEY ? DEV_API_KEY : '<API_KEYS>'}' ${relay.url}/v1/edits`,
+  `pixelrelay (dev) ready: curl -H 'authorization: Bearer ${config.API_KEYS[0] === DEV_API_KEY ? DEV_API_KEY : '<API_KEYS>'}' ${relay.url}/v1/edits; the console is at ${relay.url}/console/`,
 );
 
 exitOnSignal(

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../infra/prisma.js';
 import { WEBHOOK_PATH_PREFIX, webhookUrlKey } from '../upstream/webhookUrl.js';
+import { consoleRoutes } from './console/consolePlugin.js';
 import { bearerAuth } from './plugins/bearerAuth.js';
 import { connectionLimits, connectionTimeouts } from './plugins/connectionLimits.js';
 import { answerClientError, errorHandler } from './plugins/errorHandler.js';
@@ -16,6 +17,7 @@ import { queueDashboard } from './plugins/queueDashboard.js';
 import { authFailureLimit, clientRateLimit } from './plugins/rateLimit.js';
 import { requestId, requestIdOf } from './plugins/requestId.js';
 import { adminRoutes } from './routes/admin/clients.js';
+import { adminEditRoutes } from './routes/admin/edits.js';
 import { apiIndexRoutes } from './routes/apiIndex.js';
 import { healthRoutes } from './routes/health.js';
 import { callbackRoutes } from './routes/v1/callbacks.js';
@@ -57,6 +59,8 @@ export interface AppDeps {
   db: Db;
   redis: Redis;
   logger: Logger;
+  /** The built console; its default is dist/console (see console/consolePlugin.ts). */
+  consoleDir?: string;
 }
 
 /**
@@ -98,6 +102,7 @@ export function buildApp(deps: AppDeps) {
   });
 
   app.register(apiIndexRoutes);
+  app.register(consoleRoutes, { dir: deps.consoleDir });
 
   app.register(healthRoutes, {
     probes: [
@@ -133,7 +138,7 @@ export function buildApp(deps: AppDeps) {
       v1.register(uploadRoutes, { service: deps.services.uploads, maxBytes: deps.config.UPLOAD_MAX_BYTES });
       v1.register(modelRoutes);
       v1.register(callbackRoutes, { callbacks, edits: service });
-      v1.register(usageRoutes, { usageOf: deps.services.usageOf });
+      v1.register(usageRoutes, { usageOf: deps.services.usageOf, openCounts: (clientId) => service.openCounts(clientId) });
     },
     { prefix: '/v1' },
   );
@@ -141,7 +146,8 @@ export function buildApp(deps: AppDeps) {
   // Operators only, and only when ADMIN_TOKEN is set: without it these routes do not exist (404).
   const adminToken = deps.config.ADMIN_TOKEN;
   if (adminToken) {
-    app.register(adminRoutes, { prefix: '/admin', adminToken, clients: deps.services.clients });
+    app.register(adminRoutes, { prefix: '/admin', adminToken, clients: deps.services.clients, openCounts: (clientId) => service.openCounts(clientId) });
+    app.register(adminEditRoutes, { prefix: '/admin', adminToken, edits: service });
     app.register(queueDashboard, { adminToken, queues: [deps.services.queues.submit, deps.services.queues.callback] });
   }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CallbackStatus } from '../generated/prisma/enums.js';
 import type { Edit, EditTransition } from '../store/edits/repository.js';
 import { EDIT_STATUSES } from '../store/edits/status.js';
+import { callbackDeliveryView, submitAttemptView } from './editExtras.js';
 
 // Rows written by every earlier release are answered through these schemas: a field that was ever stored
 // without a value must stay nullable here, or reading that edit becomes a 500.
@@ -91,11 +92,22 @@ export const editResource = z.object({
     })
     .describe('The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl'),
   history: z.array(editTransition).optional().describe('Only with `?include=history`'),
+  attempts: z.array(submitAttemptView).optional().describe('Only with `?include=attempts`: each call to PixelByte’s submit'),
+  deliveries: z.array(callbackDeliveryView).optional().describe('Only with `?include=deliveries`: the callbacks, each with its attempts'),
 });
 export type EditResource = z.infer<typeof editResource>;
 
 export const editPage = z.object({
   edits: z.array(editResource),
+  nextCursor: z.string().nullable(),
+});
+
+/** The edit as the admin API shows it: with the client it belongs to. */
+export const adminEditResource = editResource.extend({ clientId: z.string().describe('The client that made the edit') });
+export type AdminEditResource = z.infer<typeof adminEditResource>;
+
+export const adminEditPage = z.object({
+  edits: z.array(adminEditResource),
   nextCursor: z.string().nullable(),
 });
 

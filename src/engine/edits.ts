@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { CallbackAttempt, CallbackDelivery, Edit, Prisma } from '../generated/prisma/client.js';
 import { isUuid } from '../shared/ids.js';
 import { type ChangePosition, isUniqueViolation, type NewEdit, type NewIdempotencyKey } from '../store/edits/repository.js';
 import { type EditStatus, isAtUpstream } from '../store/edits/status.js';
@@ -9,18 +9,21 @@ import type { PixelByteClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import { parseEditRequest } from './accept/editRequest.js';
 import { requestHash } from './accept/requestHash.js';
-import { type CallbackState, type EditResource, toEditResource } from './editResource.js';
+import { type EditIncludes, toCallbackDeliveryView, toSubmitAttemptView } from './editExtras.js';
+import { type AdminEditResource, type CallbackState, type EditResource, toEditResource } from './editResource.js';
 import { decodeCursor, encodeCursor } from './schemas/cursor.js';
-import { issuesToDetails, listEditsQuery } from './schemas/edits.js';
+import { adminListEditsQuery, issuesToDetails, listEditsQuery } from './schemas/edits.js';
 import type { EditStore, EditTransitions } from './transitions.js';
 import { type InlineImageDeps, readInlineImages, uploadInlineImages } from './uploads/inlineImages.js';
 import { resolveUploads, type UploadResolverDeps } from './uploads/references.js';
 import { type ClientEventsRead, readClientEvents } from './watch/clientEvents.js';
 
-/** Where an edit's callback delivery is read from, to show it on the edit. */
+/** Where an edit's callback delivery is read from, to show it on the edit (and, asked for, every attempt). */
 export interface CallbackStates {
   findByEdit(editId: string): Promise<CallbackState | null>;
   findByEdits(editIds: string[]): Promise<Map<string, CallbackState>>;
+  findAllByEdit(editId: string): Promise<CallbackDelivery[]>;
+  attempts(deliveryId: string): Promise<CallbackAttempt[]>;
 }
 
 export interface EditServiceDeps {
@@ -194,10 +197,35 @@ export class EditService {
   }
 
   /** Another client's edit is answered as one that does not exist. */
-  async get(id: string, clientId: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {
+  async get(id: string, clientId: string, options: EditIncludes = {}): Promise<EditResource> {
     const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
     if (!edit) throw editNotFound(id);
-    return this.shown(toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id)));
+    return this.detailed(edit, options);
+  }
+
+  /** Any client's edit, with the client it belongs to: the admin API's read. */
+  async getAsAdmin(id: string, options: EditIncludes = {}): Promise<AdminEditResource> {
+    const edit = isUuid(id) ? await this.deps.edits.findById(id) : null;
+    if (!edit) throw editNotFound(id);
+    return { ...(await this.detailed(edit, options)), clientId: edit.clientId };
+  }
+
+  private async detailed(edit: Edit, options: EditIncludes): Promise<EditResource> {
+    const [history, callback, attempts, deliveries] = await Promise.all([
+      options.includeHistory ? this.deps.edits.history(edit.id) : undefined,
+      this.deps.callbacks.findByEdit(edit.id),
+      options.includeAttempts ? this.deps.edits.submitAttempts(edit.id) : undefined,
+      options.includeDeliveries ? this.deliveriesOf(edit.id) : undefined,
+    ]);
+    const resource = toEditResource(edit, history, callback);
+    if (attempts) resource.attempts = attempts.map(toSubmitAttemptView);
+    if (deliveries) resource.deliveries = deliveries;
+    return this.shown(resource);
+  }
+
+  private async deliveriesOf(editId: string) {
+    const deliveries = await this.deps.callbacks.findAllByEdit(editId);
+    return Promise.all(deliveries.map(async (d) => toCallbackDeliveryView(d, await this.deps.callbacks.attempts(d.id))));
   }
 
   /** The edit as a client is shown it: with a bucket, each stored output's link signed now. */
@@ -228,14 +256,39 @@ export class EditService {
   async list(query: unknown, clientId: string): Promise<{ edits: EditResource[]; nextCursor: string | null }> {
     const parsed = listEditsQuery.safeParse(query);
     if (!parsed.success) throw invalidInput('The query is invalid', issuesToDetails(parsed.error));
-    const after = parsed.data.cursor === undefined ? undefined : decodeCursor(parsed.data.cursor);
-    if (after === null) throw invalidInput('The cursor is invalid', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+    const page = await this.page({ ...parsed.data, clientId });
+    return {
+      edits: await Promise.all(page.edits.map(({ edit, callback }) => this.shown(toEditResource(edit, undefined, callback)))),
+      nextCursor: page.nextCursor,
+    };
+  }
 
-    const page = await this.deps.edits.list({ clientId, status: parsed.data.status, limit: parsed.data.limit, after });
+  /** How many of the client's edits are queued, and how many in flight. */
+  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }> {
+    return this.deps.edits.openCounts(clientId);
+  }
+
+  /** Every client's edits (or, with `clientId`, one client's), each with its client: the admin API's list. */
+  async listAsAdmin(query: unknown): Promise<{ edits: AdminEditResource[]; nextCursor: string | null }> {
+    const parsed = adminListEditsQuery.safeParse(query);
+    if (!parsed.success) throw invalidInput('The query is invalid', issuesToDetails(parsed.error));
+    const page = await this.page({ ...parsed.data, clientId: parsed.data.clientId ?? null });
+    return {
+      edits: await Promise.all(
+        page.edits.map(async ({ edit, callback }) => ({ ...(await this.shown(toEditResource(edit, undefined, callback))), clientId: edit.clientId })),
+      ),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  private async page(query: { clientId: string | null; status?: EditStatus; model?: string; limit: number; cursor?: string }) {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (after === null) throw invalidInput('The cursor is invalid', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+    const page = await this.deps.edits.list({ clientId: query.clientId, status: query.status, model: query.model, limit: query.limit, after });
     const last = page.edits.at(-1);
     const callbacks = await this.deps.callbacks.findByEdits(page.edits.map((e) => e.id));
     return {
-      edits: await Promise.all(page.edits.map((e) => this.shown(toEditResource(e, undefined, callbacks.get(e.id))))),
+      edits: page.edits.map((edit) => ({ edit, callback: callbacks.get(edit.id) })),
       nextCursor: page.hasMore && last ? encodeCursor(last) : null,
     };
   }

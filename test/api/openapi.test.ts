@@ -69,10 +69,11 @@ describe('the OpenAPI document', () => {
     expect(parseYaml(await res.text())).toEqual(document);
   });
 
-  it('documents every route the app registers; only the reference itself and the queue dashboard are hidden', async () => {
+  it('documents every route the app registers; only the reference itself, the queue dashboard and the console are hidden', async () => {
     const { routes } = await appRoutesAndDocument(t.config);
     const hidden = routes.filter(isHidden).map((r) => r.url);
-    expect(hidden.filter((url) => !url.startsWith(DOCS_PREFIX) && !url.startsWith(QUEUE_DASHBOARD_PATH))).toEqual([]);
+    const ownPages = [DOCS_PREFIX, QUEUE_DASHBOARD_PATH, '/console'];
+    expect(hidden.filter((url) => !ownPages.some((prefix) => url.startsWith(prefix)))).toEqual([]);
     const visible = routes.filter((r) => !isHidden(r));
     expect(visible.length).toBeGreaterThanOrEqual(20);
     for (const route of visible) {
@@ -242,8 +243,8 @@ describe('the interactive reference at /docs', () => {
     const res = await fetch(`${t.relay.url}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/json');
-    const index = (await res.json()) as { name: string; docs: string; openapi: string };
-    expect(index).toEqual({ name: 'pixelrelay', docs: DOCS_PREFIX, openapi: `${DOCS_PREFIX}/json` });
+    const index = (await res.json()) as { name: string; docs: string; openapi: string; console: string };
+    expect(index).toEqual({ name: 'pixelrelay', docs: DOCS_PREFIX, openapi: `${DOCS_PREFIX}/json`, console: '/console/' });
     const page = await fetch(new URL(index.docs, res.url));
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');

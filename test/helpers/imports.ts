@@ -8,7 +8,7 @@ export function sourceFiles(folder: string): string[] {
     readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) return entry.name === 'dist' || entry.name === 'generated' || entry.name === 'node_modules' ? [] : walk(full);
-      return entry.name.endsWith('.ts') ? [full] : [];
+      return /\.tsx?$/.test(entry.name) ? [full] : [];
     });
   return walk(path.join(REPO_ROOT, folder));
 }

@@ -6,12 +6,14 @@ import { sourceFiles, specifiersOf, topLevelFolderOf } from '../helpers/imports.
 // Who may import whom among the top-level folders. The product (src/) is what the image runs, so it imports none of
 // the rest; tools and tests share helpers through testkit/, never through test/ (which vitest owns: its helpers read
 // the run's injected context).
+// The console is browser code built on its own: it imports only itself (its API types are generated, not imported).
 const MAY_IMPORT: Record<string, string[]> = {
   src: ['src'],
   simulator: ['simulator'],
   testkit: ['testkit'],
+  console: ['console'],
   tools: ['tools', 'src', 'simulator', 'testkit'],
-  test: ['test', 'src', 'simulator', 'testkit', 'tools'],
+  test: ['test', 'src', 'simulator', 'testkit', 'tools', 'console'],
 };
 
 describe('the top-level folders', () => {

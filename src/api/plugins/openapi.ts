@@ -146,7 +146,7 @@ export const openapi = fp(
           { name: 'uploads', description: 'Source images, put on PixelByte’s storage for edits to name as `upload:<id>`' },
           { name: 'callbacks', description: 'Callbacks to your callbackUrl' },
           { name: 'clients', description: 'What a client has used' },
-          { name: 'admin', description: 'Clients and API keys (ADMIN_TOKEN)' },
+          { name: 'admin', description: 'Clients, API keys and every client’s edits (ADMIN_TOKEN)' },
           { name: 'pixelbyte', description: 'Called by PixelByte' },
           { name: 'operations', description: 'Health and metrics' },
           { name: 'reference', description: 'Where this document and the interactive reference are served' },

@@ -31,10 +31,22 @@ export type CreateEditBody = z.infer<typeof createEditBody>;
 
 export const listEditsQuery = z.strictObject({
   status: z.enum(EDIT_STATUSES).optional(),
+  model: z.string().min(1).max(200).optional().describe('Only edits of this model (its slug)'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
 });
 export type ListEditsQuery = z.infer<typeof listEditsQuery>;
+
+/** A client's unfinished edits, counted now. */
+export const openEditCounts = z.object({
+  queued: z.number().int().describe('Waiting to be sent to PixelByte'),
+  inFlight: z.number().int().describe('Being submitted, at PixelByte, or having their outputs stored'),
+});
+
+/** The admin API's list: every client's edits, or one client's. */
+export const adminListEditsQuery = listEditsQuery.extend({
+  clientId: z.string().min(1).max(200).optional().describe('Only this client’s edits'),
+});
 
 /** Any string: an id that is not a UUID is an edit that does not exist (404), not a malformed request. */
 export const editIdParams = z.object({ id: z.string() });

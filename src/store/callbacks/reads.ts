@@ -12,6 +12,11 @@ export function findByEdit(db: Db, editId: string): Promise<CallbackDelivery | n
   return db.callbackDelivery.findFirst({ where: { editId }, orderBy: { createdAt: 'asc' } });
 }
 
+/** Every callback of the edit (one per terminal event), oldest first. */
+export function findAllByEdit(db: Db, editId: string): Promise<CallbackDelivery[]> {
+  return db.callbackDelivery.findMany({ where: { editId }, orderBy: { createdAt: 'asc' } });
+}
+
 export async function findByEdits(db: Db, editIds: string[]): Promise<Map<string, CallbackDelivery>> {
   if (editIds.length === 0) return new Map();
   const rows = await db.callbackDelivery.findMany({ where: { editId: { in: editIds } }, orderBy: { createdAt: 'desc' } });

@@ -26,6 +26,10 @@ export class CallbackRepository {
     return reads.findByEdit(this.db, editId);
   }
 
+  findAllByEdit(editId: string): Promise<CallbackDelivery[]> {
+    return reads.findAllByEdit(this.db, editId);
+  }
+
   findByEdits(editIds: string[]): Promise<Map<string, CallbackDelivery>> {
     return reads.findByEdits(this.db, editIds);
   }

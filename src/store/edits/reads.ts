@@ -22,9 +22,10 @@ export function history(db: Db, id: string): Promise<EditTransition[]> {
 }
 
 export interface ListPage {
-  /** Only this client's edits. */
-  clientId: string;
+  /** Only this client's edits; null (the admin API only) for every client's. */
+  clientId: string | null;
   status?: EditStatus;
+  model?: string;
   limit: number;
   after?: { createdAt: Date; id: string };
 }
@@ -32,8 +33,9 @@ export interface ListPage {
 /** Newest first; `after` is the last row of the previous page. Fetches one extra row to know whether more exist. */
 export async function list(db: Db, page: ListPage): Promise<{ edits: Edit[]; hasMore: boolean }> {
   const where: Prisma.EditWhereInput = {
-    clientId: page.clientId,
+    ...(page.clientId === null ? {} : { clientId: page.clientId }),
     ...(page.status ? { status: page.status } : {}),
+    ...(page.model ? { model: page.model } : {}),
     ...(page.after ? { OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }] } : {}),
   };
   const rows = await db.edit.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1 });
@@ -48,6 +50,16 @@ export function findStale(db: Db, statuses: readonly EditStatus[], olderThan: Da
     orderBy: { updatedAt: 'asc' },
     take,
   });
+}
+
+/** Of an edit that is not finished: waiting to be sent, or anywhere between the submit and the last stored output. */
+const IN_FLIGHT: EditStatus[] = ['submitting', 'submitted', 'processing', 'storing'];
+
+/** How many of the client's edits wait in the queue, and how many are on their way through PixelByte now. */
+export async function openCounts(db: Db, clientId: string): Promise<{ queued: number; inFlight: number }> {
+  const rows = await db.edit.groupBy({ by: ['status'], where: { clientId, status: { in: ['queued', ...IN_FLIGHT] } }, _count: { _all: true } });
+  const count = (statuses: EditStatus[]) => rows.filter((r) => statuses.includes(r.status)).reduce((sum, r) => sum + r._count._all, 0);
+  return { queued: count(['queued']), inFlight: count(IN_FLIGHT) };
 }
 
 export function submitAttempts(db: Db, editId: string): Promise<SubmitAttempt[]> {

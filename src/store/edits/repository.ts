@@ -154,6 +154,10 @@ export class EditRepository {
     return reads.submitAttempts(this.db, editId);
   }
 
+  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }> {
+    return reads.openCounts(this.db, clientId);
+  }
+
   /**
    * Begins attempt `attempt`, moving a queued edit to `submitting` in the same statement. Null when the edit is no
    * longer waiting to be submitted (cancelled, adopted a job from a webhook) or another worker already claimed this

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ClientService } from '../../../engine/clients/clientService.js';
 import { apiKeyView, clientDetail, clientView, createClientBody, updateClientBody } from '../../../engine/schemas/clients.js';
+import { openEditCounts } from '../../../engine/schemas/edits.js';
 import { errorResponses } from '../../../errors.js';
 import { adminAuth } from '../../plugins/adminAuth.js';
 
@@ -20,13 +21,16 @@ const createdKey = z.object({ id: z.string(), prefix: z.string(), apiKey: shownO
 
 const clientList = z.object({ clients: z.array(clientView) });
 
+const clientWithOpenEdits = clientDetail.extend({ open: openEditCounts.describe('The client’s unfinished edits, counted now') });
+
 export interface AdminRoutesOptions {
   adminToken: string;
   clients: ClientService;
+  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }>;
 }
 
 /** The admin API: clients, their keys and budgets. Registered only when ADMIN_TOKEN is set, and behind it. */
-export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { adminToken, clients }) => {
+export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { adminToken, clients, openCounts }) => {
   await app.register(adminAuth, { token: adminToken });
 
   // 201 with the key, shown this once: only its hash is stored.
@@ -70,13 +74,16 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
         summary: 'Read a client',
         tags: ['admin'],
         'x-error-codes': ['CLIENT_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
-        'x-returns': 'The client',
+        'x-returns': 'The client, with today’s spend and its queued and in-flight edits',
         params: clientIdParams,
         querystring: noQuery,
-        response: { 200: clientDetail, ...errorResponses },
+        response: { 200: clientWithOpenEdits, ...errorResponses },
       },
     },
-    async (request) => clients.get(request.params.id),
+    async (request) => {
+      const client = await clients.get(request.params.id);
+      return { ...client, open: await openCounts(client.id) };
+    },
   );
 
   app.patch(

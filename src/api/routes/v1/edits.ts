@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { editEstimate, estimateEdit } from '../../../engine/accept/estimate.js';
+import { parseIncludes } from '../../../engine/editExtras.js';
 import { type EditResource, editPage, editResource } from '../../../engine/editResource.js';
 import type { EditService } from '../../../engine/edits.js';
 import { createEditBody, editIdParams, listEditsQuery } from '../../../engine/schemas/edits.js';
@@ -23,7 +24,12 @@ const createEditHeaders = z.object({ 'idempotency-key': z.string().optional(), p
 const getEditHeaders = z.object({ prefer: preferHeader });
 
 const getEditQuery = z.object({
-  include: z.string().optional().describe('Comma-separated extras; `history` adds the status transitions'),
+  include: z
+    .string()
+    .optional()
+    .describe(
+      'Comma-separated extras: `history` (the status transitions), `attempts` (the calls to PixelByte’s submit), `deliveries` (the callbacks and their attempts)',
+    ),
 });
 
 export interface EditRoutesOptions {
@@ -195,8 +201,8 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      const include = (request.query.include ?? '').split(',');
-      const read = () => service.get(request.params.id, request.clientId, { includeHistory: include.includes('history') });
+      const includes = parseIncludes(request.query.include);
+      const read = () => service.get(request.params.id, request.clientId, includes);
       const waitSeconds = preferredWait(request.headers.prefer, maxWaitSeconds);
       if (waitSeconds === undefined) return read();
       // Listening before the first read: a change between that read and the wait still wakes it.
