@@ -1,4 +1,4 @@
-import type { Edit } from '../../generated/prisma/client.js';
+import type { Edit, EditPriority } from '../../generated/prisma/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { groupCommit } from '../../infra/groupCommit.js';
 import type { Db } from '../../infra/prisma.js';
@@ -20,6 +20,10 @@ export interface NewEdit {
   estimatedCostMicroCents: number;
   /** As the price counts them. */
   imagesOrdered: number;
+  /** Orders the client's own queue; normal when unset. */
+  priority?: EditPriority;
+  /** Past this, the edit is cancelled if not yet sent (engine/maintenance/enforceDeadlines.ts). */
+  deadlineAt?: Date;
 }
 
 export interface NewIdempotencyKey {
@@ -55,10 +59,10 @@ function insertEdit({ edit, gate, idempotencyKey: key }: EditInsert): Sql {
     WITH ${gate ? sql`gate AS (${gate}),` : empty}
     stored AS (
       INSERT INTO "Edit" ("id", "status", "model", "input", "clientId", "callbackUrl", "metadata", "estimatedCostMicroCents",
-                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt")
+                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt", "priority", "deadlineAt")
       SELECT ${edit.id}::uuid, 'queued'::"EditStatus", ${edit.model}, ${json(edit.input)}::jsonb, ${edit.clientId}, ${edit.callbackUrl},
              ${edit.metadata === null ? null : json(edit.metadata)}::jsonb, ${edit.estimatedCostMicroCents}::int4, ${edit.imagesOrdered}::int4,
-             '[]'::jsonb, 0, ${now}::timestamp(3), ${now}::timestamp(3)
+             '[]'::jsonb, 0, ${now}::timestamp(3), ${now}::timestamp(3), ${edit.priority}::"EditPriority", ${edit.deadlineAt}::timestamp(3)
       ${gate ? sql`WHERE EXISTS (SELECT 1 FROM gate)` : empty}
       RETURNING "id", "clientId"
     ),
@@ -91,14 +95,15 @@ function insertEdits(edits: readonly Edit[]): Sql {
   return sql`
     WITH stored AS (
       INSERT INTO "Edit" ("id", "status", "model", "input", "clientId", "callbackUrl", "metadata", "estimatedCostMicroCents",
-                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt")
+                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt", "priority", "deadlineAt")
       SELECT n."id", 'queued'::"EditStatus", n."model", n."input", n."clientId", n."callbackUrl", n."metadata", n."cost",
-             n."images", '[]'::jsonb, 0, n."at", n."at"
+             n."images", '[]'::jsonb, 0, n."at", n."at", n."priority", n."deadlineAt"
       FROM unnest(${column((e) => e.id)}::uuid[], ${column((e) => e.model)}::text[], ${column((e) => json(e.input))}::jsonb[],
                   ${column((e) => e.clientId)}::text[], ${column((e) => e.callbackUrl)}::text[],
                   ${column((e) => (e.metadata === null ? null : json(e.metadata)))}::jsonb[], ${column((e) => e.estimatedCostMicroCents)}::int4[],
-                  ${column((e) => e.imagesOrdered)}::int4[], ${at}::timestamp(3)[])
-           AS n("id", "model", "input", "clientId", "callbackUrl", "metadata", "cost", "images", "at")
+                  ${column((e) => e.imagesOrdered)}::int4[], ${at}::timestamp(3)[], ${column((e) => e.priority)}::"EditPriority"[],
+                  ${column((e) => e.deadlineAt?.toISOString() ?? null)}::timestamp(3)[])
+           AS n("id", "model", "input", "clientId", "callbackUrl", "metadata", "cost", "images", "at", "priority", "deadlineAt")
       RETURNING "id", "clientId", "createdAt"
     ),
     history AS (
@@ -170,6 +175,9 @@ export function createEdits(db: Db, hooks: { onCreate?: CreateHook; onMoved?: Mo
       completedAt: null,
       pollCount: 0,
       nextPollAt: null,
+      priority: edit.priority ?? 'normal',
+      deadlineAt: edit.deadlineAt ?? null,
+      deadlineMissed: false,
     };
     const gate = hooks.onCreate?.gate(stored) ?? undefined;
     const key = idempotency && {
