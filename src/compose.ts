@@ -245,6 +245,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     dequeueSubmit: async (id) => void (await queues.submit.remove(id)),
     pixelbyte,
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
+    maxQueuedEdits: config.MAX_QUEUED_EDITS ?? null,
     logger,
     callbacks: deliveries,
     vetCallbackUrl: (url) => callbacks.vetUrl(url),

@@ -7,8 +7,8 @@ import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMig
 import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm';
 import pg from 'pg';
 import { dropDatabase, ensureDatabaseExists, redactUrl, withDatabase } from './database.js';
-import { splitSqlScript } from './sqlScript.js';
 import { loadSchemaEngine } from './schemaEngine.js';
+import { splitSqlScript } from './sqlScript.js';
 
 /**
  * `prisma migrate deploy` and `prisma migrate diff --from-migrations` done by Prisma's WebAssembly schema

@@ -52,7 +52,7 @@ async function completedAt(ids: string[]): Promise<Map<string, Date>> {
 }
 
 describe('fair share under UPSTREAM_MAX_CONCURRENCY', () => {
-  it('a client arriving behind another\'s backlog is served from its first edit: B\'s 3 complete before A\'s 10th', async () => {
+  it("a client arriving behind another's backlog is served from its first edit: B's 3 complete before A's 10th", async () => {
     const [a, b] = [await createClient(api, { name: 'A' }), await createClient(api, { name: 'B' })];
     await workers(1);
     const fromA: string[] = [];

@@ -4,6 +4,7 @@ import { groupCommit } from '../../infra/groupCommit.js';
 import type { Db } from '../../infra/prisma.js';
 import { isPgDatabaseError, json } from '../../infra/sql.js';
 import type { MoveListener } from './moveEdit.js';
+import { ensureQueueRoom, hasQueueLimit, type QueueLimits } from './onCreate/queueLimit.js';
 
 /** Storing a new edit: its row, its first history row and, with one, its Idempotency-Key, all in one statement. */
 
@@ -117,7 +118,7 @@ function insertEdits(edits: readonly Edit[]): Sql {
 const INSERT_GROUPS_IN_FLIGHT = 4;
 const MAX_INSERT_GROUP = 200;
 
-export type CreateEdit = (edit: NewEdit, idempotency?: NewIdempotencyKey) => Promise<Edit>;
+export type CreateEdit = (edit: NewEdit, idempotency?: NewIdempotencyKey, limits?: QueueLimits) => Promise<Edit>;
 
 /**
  * Stores a new queued edit and its first history row; with `idempotency`, also the caller's key and the response it
@@ -148,7 +149,7 @@ export function createEdits(db: Db, hooks: { onCreate?: CreateHook; onMoved?: Mo
   // nothing of their own: a gate or an Idempotency-Key can refuse one edit, and must not take others down with it.
   const insertGrouped = groupCommit(insertGroup, { maxInFlight: INSERT_GROUPS_IN_FLIGHT, maxGroup: MAX_INSERT_GROUP });
 
-  return async (edit, idempotency) => {
+  return async (edit, idempotency, limits) => {
     const now = new Date();
     const stored: Edit = {
       id: edit.id,
@@ -187,7 +188,14 @@ export function createEdits(db: Db, hooks: { onCreate?: CreateHook; onMoved?: Mo
       expiresAt: idempotency.expiresAt,
       responseBody: idempotency.respond(stored),
     };
-    if (gate === undefined && key === undefined) {
+    if (hasQueueLimit(limits)) {
+      // Counted and stored in one transaction: nothing is stored past a limit.
+      const [row] = await db.sql.transaction(async (q) => {
+        await ensureQueueRoom(q, stored.clientId, limits);
+        return q.rows<{ stored: number }>(insertEdit({ edit: stored, gate, idempotencyKey: key }));
+      });
+      if (row?.stored !== 1) throw await hooks.onCreate!.refusal(stored);
+    } else if (gate === undefined && key === undefined) {
       const refused = await insertGrouped(stored);
       if (refused) throw refused;
     } else {

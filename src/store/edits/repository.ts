@@ -20,6 +20,7 @@ import {
   type TransitionResult,
 } from './moveEdit.js';
 import { note } from './note.js';
+import type { QueueLimits } from './onCreate/queueLimit.js';
 import type { ListPage } from './reads.js';
 import * as reads from './reads.js';
 import { recordOutputMirror } from './recordOutputMirror.js';
@@ -83,8 +84,8 @@ export class EditRepository {
     this.moveEdit = createMove(db, hooks);
   }
 
-  create(edit: NewEdit, idempotency?: NewIdempotencyKey): Promise<Edit> {
-    return this.createEdit(edit, idempotency);
+  create(edit: NewEdit, idempotency?: NewIdempotencyKey, limits?: QueueLimits): Promise<Edit> {
+    return this.createEdit(edit, idempotency, limits);
   }
 
   move(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {

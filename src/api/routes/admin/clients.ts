@@ -12,9 +12,20 @@ const noQuery = z.strictObject({});
 
 const shownOnce = z.string().describe('The key, shown this once: only its hash is stored');
 
-const createdClient = clientView.pick({ id: true, name: true, dailyBudgetMicroCents: true, rateLimitPerMinute: true, createdAt: true }).extend({
-  apiKey: shownOnce,
-});
+const createdClient = clientView
+  .pick({
+    id: true,
+    name: true,
+    dailyBudgetMicroCents: true,
+    rateLimitPerMinute: true,
+    weight: true,
+    maxConcurrency: true,
+    maxQueued: true,
+    createdAt: true,
+  })
+  .extend({
+    apiKey: shownOnce,
+  });
 
 const createdKey = z.object({ id: z.string(), prefix: z.string(), apiKey: shownOnce });
 
