@@ -207,7 +207,9 @@ export class EditService {
   async get(id: string, clientId: string, options: { includeHistory?: boolean } = {}): Promise<EditResource> {
     const edit = isUuid(id) ? await this.deps.edits.findOwned(id, clientId) : null;
     if (!edit) throw editNotFound(id);
-    return this.shown(toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id)));
+    const resource = toEditResource(edit, options.includeHistory ? await this.deps.edits.history(id) : undefined, await this.deps.callbacks.findByEdit(id));
+    if (edit.status === 'queued') resource.queuePosition = await this.deps.edits.queuePosition(edit);
+    return this.shown(resource);
   }
 
   /** The edit as a client is shown it: with a bucket, each stored output's link signed now. */

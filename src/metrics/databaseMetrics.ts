@@ -48,6 +48,13 @@ export interface DatabaseStats {
   callbackAttempts: { outcome: string; attempts: number }[];
   uploads: UploadRow[];
   mirrors: MirrorRow;
+  clientQueues: ClientQueueRow[];
+}
+
+interface ClientQueueRow {
+  clientId: string;
+  queued: number;
+  inFlight: number;
 }
 
 interface MirrorRow {
@@ -101,7 +108,11 @@ export async function readDatabaseStats(q: SqlQuery): Promise<DatabaseStats> {
            coalesce(sum(extract(epoch FROM "finishedAt" - "createdAt")), 0)::float8 AS seconds,
            ARRAY[${Prisma.raw(mirrorBuckets)}] AS buckets
     FROM "MirrorTask" WHERE "finishedAt" IS NOT NULL`);
+  // One row per client with edits waiting or in flight, kept by triggers: no scan of the edits.
+  const clientQueues = await q.rows(Prisma.sql`
+    SELECT "clientId", "queued", "inFlight" FROM "ClientQueue" WHERE "queued" > 0 OR "inFlight" > 0 ORDER BY "clientId"`);
   return {
+    clientQueues: clientQueues.map((r) => ({ clientId: String(r.clientId), queued: num(r.queued), inFlight: num(r.inFlight) })),
     mirrors: {
       finished: num(mirrors?.finished),
       outputsStored: num(mirrors?.stored),
@@ -183,6 +194,19 @@ export function registerDatabaseMetrics(registry: Registry, read: SourceReader<D
         (r) => (isTerminal(r.status) ? { model: r.model, status: r.status } : null),
         (r) => r.edits,
       ),
+    ),
+  });
+  registerScrapedMetric(registry, {
+    name: 'pixelrelay_client_edits',
+    help: 'Edits of each client waiting for an upstream slot (state queued) and holding one (state in_flight), now. From Postgres.',
+    type: 'gauge',
+    samples: from(
+      (s) => s.clientQueues,
+      (rows) =>
+        rows.flatMap((r) => [
+          { labels: { client: r.clientId, state: 'queued' }, value: r.queued },
+          { labels: { client: r.clientId, state: 'in_flight' }, value: r.inFlight },
+        ]),
     ),
   });
   registerScrapedMetric(registry, {

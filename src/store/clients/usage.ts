@@ -36,6 +36,12 @@ export const usageReport = z.object({
   to: z.string(),
   days: z.array(usageRow).describe('One row per day and model with any edits, oldest day first'),
   totals: z.object({ edits: z.number().int(), spentMicroCents: z.number().int(), pendingMicroCents: z.number().int() }),
+  queue: z
+    .object({
+      queued: z.number().int().describe('Edits waiting for an upstream slot'),
+      inFlight: z.number().int().describe('Edits holding one: being sent, or at PixelByte'),
+    })
+    .describe('Now, whatever the range: this client’s share of the upstream cap'),
 });
 export type UsageReport = z.infer<typeof usageReport>;
 

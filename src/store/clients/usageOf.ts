@@ -18,6 +18,8 @@ export async function usageOf(db: Db, clientId: string, range: { from: string; t
     WHERE "clientId" = ${clientId} AND "createdAt" >= ${range.from}::date AND "createdAt" < ${range.to}::date + 1
     GROUP BY 1, 2
     ORDER BY 1, 2`;
+  const [queue] = await db.$queryRaw<{ queued: number; inFlight: number }[]>`
+    SELECT "queued", "inFlight" FROM "ClientQueue" WHERE "clientId" = ${clientId}`;
   const days = rows.map((r) => ({
     day: r.day,
     model: r.model,
@@ -35,5 +37,6 @@ export async function usageOf(db: Db, clientId: string, range: { from: string; t
       spentMicroCents: days.reduce((n, d) => n + d.spentMicroCents, 0),
       pendingMicroCents: days.reduce((n, d) => n + d.pendingMicroCents, 0),
     },
+    queue: { queued: queue?.queued ?? 0, inFlight: queue?.inFlight ?? 0 },
   };
 }

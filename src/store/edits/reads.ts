@@ -13,6 +13,19 @@ export function findOwned(db: Db, id: string, clientId: string): Promise<Edit | 
   return db.edit.findFirst({ where: { id, clientId } });
 }
 
+/**
+ * A queued edit's place among its client's waiting edits, 1 being the next its client is sent: those of higher
+ * priority, then older, go first (store/edits/fairPick.ts). A range of the (clientId, status, priority, createdAt, id)
+ * index, so it costs the edits ahead of this one.
+ */
+export async function queuePosition(db: Db, edit: Pick<Edit, 'id' | 'clientId' | 'priority' | 'createdAt'>): Promise<number> {
+  const [row] = await db.$queryRaw<{ ahead: number }[]>`
+    SELECT count(*)::int AS "ahead" FROM "Edit"
+    WHERE "clientId" = ${edit.clientId} AND "status" = 'queued'
+      AND ("priority", "createdAt", "id") < (${edit.priority}::"EditPriority", ${edit.createdAt}::timestamp(3), ${edit.id}::uuid)`;
+  return (row?.ahead ?? 0) + 1;
+}
+
 export function findByUpstreamJobId(db: Db, upstreamJobId: string): Promise<Edit | null> {
   return db.edit.findUnique({ where: { upstreamJobId } });
 }

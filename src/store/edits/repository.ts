@@ -108,6 +108,10 @@ export class EditRepository {
     return reads.findOwned(this.db, id, clientId);
   }
 
+  queuePosition(edit: Pick<Edit, 'id' | 'clientId' | 'priority' | 'createdAt'>): Promise<number> {
+    return reads.queuePosition(this.db, edit);
+  }
+
   findByUpstreamJobId(upstreamJobId: string): Promise<Edit | null> {
     return reads.findByUpstreamJobId(this.db, upstreamJobId);
   }
