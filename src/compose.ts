@@ -301,6 +301,7 @@ function workerEngine(shared: Shared, queues: EditQueues, redis: Redis | undefin
       uploads: uploadsOf(shared),
     },
     reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
+    deadlines: { edits, transitions, pixelbyte, logger },
     sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },
     callbacks: config.CALLBACK_SIGNING_SECRET
       ? {

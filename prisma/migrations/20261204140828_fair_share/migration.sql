@@ -28,7 +28,7 @@ CREATE INDEX "ClientQueue_queued_idx" ON "ClientQueue"("queued");
 CREATE INDEX "Edit_clientId_status_priority_createdAt_id_idx" ON "Edit"("clientId", "status", "priority", "createdAt", "id");
 
 -- CreateIndex
-CREATE INDEX "Edit_deadlineAt_idx" ON "Edit"("deadlineAt");
+CREATE INDEX "Edit_status_deadlineAt_idx" ON "Edit"("status", "deadlineAt");
 
 -- ClientQueue's counts follow every change of an edit's status, whichever statement makes it. Statement-level, with
 -- the changed rows aggregated per client and written in clientId order: a batch of edits of many clients locks their

@@ -26,6 +26,18 @@ export async function queuePosition(db: Db, edit: Pick<Edit, 'id' | 'clientId' |
   return (row?.ahead ?? 0) + 1;
 }
 
+/**
+ * Edits past their deadline that the deadline sweep has yet to deal with, oldest deadline first; through the
+ * (status, deadlineAt) index, so neither finished edits nor those without a deadline are read.
+ */
+export function findPastDeadline(db: Db, now: Date, take: number): Promise<Edit[]> {
+  return db.edit.findMany({
+    where: { status: { in: ['queued', 'submitted', 'processing'] }, deadlineAt: { lte: now }, deadlineMissed: false },
+    orderBy: { deadlineAt: 'asc' },
+    take,
+  });
+}
+
 export function findByUpstreamJobId(db: Db, upstreamJobId: string): Promise<Edit | null> {
   return db.edit.findUnique({ where: { upstreamJobId } });
 }

@@ -108,6 +108,10 @@ export class EditRepository {
     return reads.findOwned(this.db, id, clientId);
   }
 
+  findPastDeadline(now: Date, take: number): Promise<Edit[]> {
+    return reads.findPastDeadline(this.db, now, take);
+  }
+
   queuePosition(edit: Pick<Edit, 'id' | 'clientId' | 'priority' | 'createdAt'>): Promise<number> {
     return reads.queuePosition(this.db, edit);
   }
