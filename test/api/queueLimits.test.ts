@@ -116,7 +116,12 @@ describe('the admin API', () => {
     expect(created.statusCode, created.body).toBe(201);
     expect(created.json()).toMatchObject({ weight: 2, maxConcurrency: 4, maxQueued: 100 });
     const id = created.json().id;
-    const cleared = await env.t.relay.app!.inject({ method: 'PATCH', url: `/admin/clients/${id}`, headers: adminHeaders, payload: { maxConcurrency: null, maxQueued: null } });
+    const cleared = await env.t.relay.app!.inject({
+      method: 'PATCH',
+      url: `/admin/clients/${id}`,
+      headers: adminHeaders,
+      payload: { maxConcurrency: null, maxQueued: null },
+    });
     expect(cleared.json()).toMatchObject({ weight: 2, maxConcurrency: null, maxQueued: null });
     for (const payload of [{ weight: 0 }, { weight: 1.5 }, { maxConcurrency: 0 }, { maxQueued: -1 }, { weight: null }]) {
       const res = await env.t.relay.app!.inject({ method: 'PATCH', url: `/admin/clients/${id}`, headers: adminHeaders, payload });

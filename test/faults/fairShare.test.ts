@@ -84,4 +84,31 @@ describe('fair share under UPSTREAM_MAX_CONCURRENCY', () => {
     const attempts = await api.db.submitAttempt.groupBy({ by: ['editId'], where: { editId: { in: ids } }, _count: true });
     expect(attempts.map((a) => a._count)).toEqual(ids.map(() => 1));
   }, 180_000);
+
+  it('an edit whose deadline passes while it waits in the queue ends cancelled, never sent, nothing charged', async () => {
+    const client = await createClient(api, { name: 'D' });
+    const ahead: string[] = [];
+    for (let i = 0; i < 6; i++) ahead.push(await post(client));
+    const res = await api.relay.app!.inject({ method: 'POST', url: '/v1/edits', headers: client.auth, payload: { input, expiresInSeconds: 1 } });
+    expect(res.statusCode, res.body).toBe(202);
+    const late = res.json().id as string;
+
+    const edit = await eventually(
+      async () => {
+        const row = await api.db.edit.findUniqueOrThrow({ where: { id: late } });
+        return row.status === 'queued' ? undefined : row;
+      },
+      30_000,
+      'the late edit to leave the queue',
+    );
+    expect(edit).toMatchObject({ status: 'cancelled', errorCode: 'DEADLINE_PASSED', costMicroCents: null, upstreamJobId: null });
+    const history = await api.db.editTransition.findMany({ where: { editId: late }, orderBy: { id: 'asc' } });
+    expect(history.map((h) => [h.toStatus, h.cause])).toEqual([
+      ['queued', 'accepted'],
+      ['cancelled', 'deadline'],
+    ]);
+    expect(submitsOf(late)).toBe(0);
+    expect(await api.db.submitAttempt.count({ where: { editId: late } })).toBe(0);
+    await eventually(async () => ((await completedAt(ahead)).size === ahead.length ? true : undefined), 60_000, 'the edits ahead to complete');
+  }, 120_000);
 });
