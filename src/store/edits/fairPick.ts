@@ -69,8 +69,9 @@ export function fairPick(q: FairPickQuery): Prisma.Sql {
       ORDER BY fair."share", fair."lastServedAt" ASC NULLS FIRST, fair."clientId"
       LIMIT 1
     ),
+    -- The database's clock, not the worker's: workers on hosts whose clocks differ still serve in turn.
     served AS (
-      UPDATE "ClientQueue" q SET "lastServedAt" = ${q.now}::timestamp(3) FROM pick WHERE q."clientId" = pick."clientId" RETURNING 1
+      UPDATE "ClientQueue" q SET "lastServedAt" = clock_timestamp() AT TIME ZONE 'UTC' FROM pick WHERE q."clientId" = pick."clientId" RETURNING 1
     )
     SELECT (SELECT "inFlight" FROM slots) AS "inFlight", (SELECT "waiting" FROM this) AS "waiting",
            (SELECT "id"::text FROM pick) AS "picked", (SELECT count(*) FROM served) AS "served"`;
