@@ -82,6 +82,9 @@ describe("a client's own queue", () => {
 
       const usage = (await own.t.relay.app!.inject({ method: 'GET', url: '/v1/usage', headers: client.auth })).json();
       expect(usage.queue).toEqual({ queued: 3, inFlight: 0 });
+      const metrics = (await own.t.relay.app!.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toContain(`pixelrelay_client_edits{client="${client.id}",state="queued"} 3`);
+      expect(metrics).toContain(`pixelrelay_client_edits{client="${client.id}",state="in_flight"} 0`);
     } finally {
       await own.stop();
     }

@@ -151,8 +151,8 @@ async function measureFairness(): Promise<Record<string, number | string>> {
     for (let step = 0; step < FAIR_STEPS; step++) {
       await freeOldestSlot(db);
       await claim(repo, token, FAIR_CAP);
-      const rows = await db.clientQueue.findMany({ where: { clientId: { in: ids } } });
-      for (const row of rows) held[ids.indexOf(row.clientId)]! += row.inFlight;
+      const rows = await db.edit.groupBy({ by: ['clientId'], where: { status: { in: ['submitting', 'submitted', 'processing'] } }, _count: true });
+      for (const row of rows) held[ids.indexOf(row.clientId)]! += row._count;
     }
     const total = held.reduce((a, b) => a + b, 0);
     const share = held.map((h) => round((100 * h) / total, 1));

@@ -1,4 +1,6 @@
 import type { Db } from '../../infra/prisma.js';
+import { literalList } from '../../infra/sql.js';
+import { UPSTREAM_SLOT_HOLDERS } from '../edits/status.js';
 import type { UsageReport } from './usage.js';
 
 /**
@@ -18,8 +20,10 @@ export async function usageOf(db: Db, clientId: string, range: { from: string; t
     WHERE "clientId" = ${clientId} AND "createdAt" >= ${range.from}::date AND "createdAt" < ${range.to}::date + 1
     GROUP BY 1, 2
     ORDER BY 1, 2`;
+  // The slots' statuses written into the statement: see store/edits/fairPick.ts.
   const [queue] = await db.$queryRaw<{ queued: number; inFlight: number }[]>`
-    SELECT "queued", "inFlight" FROM "ClientQueue" WHERE "clientId" = ${clientId}`;
+    SELECT coalesce((SELECT "queued" FROM "ClientQueue" WHERE "clientId" = ${clientId}), 0)::int AS "queued",
+           (SELECT count(*) FROM "Edit" WHERE "clientId" = ${clientId} AND "status" IN (${literalList(UPSTREAM_SLOT_HOLDERS)}))::int AS "inFlight"`;
   const days = rows.map((r) => ({
     day: r.day,
     model: r.model,

@@ -6,8 +6,9 @@ import { UPSTREAM_SLOT_HOLDERS } from './status.js';
  * Which queued edit takes a free upstream slot, read under the slots' advisory lock (claimSubmit.ts). The client with
  * the smallest weighted share of the slots it holds now (inFlight / weight) goes first, and on a tie the one the pick
  * served longest ago; within that client, its highest priority, then its oldest edit. A client at its maxConcurrency
- * is passed over. ClientQueue (kept by triggers on Edit) gives the shares, one row per client with edits waiting;
- * the edit comes from the (clientId, status, priority, createdAt) index, so the backlog is never scanned.
+ * is passed over. ClientQueue (kept by triggers on Edit) names the clients with edits waiting, one row each; the
+ * slots each holds are counted from the few edits holding one; the edit comes from the (clientId, status, priority,
+ * createdAt) index, so the backlog is never scanned.
  *
  * No client waits for ever: while a client waits, its share only falls (its jobs finish, none start), down to 0. At
  * share 0 it is passed over only by other clients at share 0 served before it; each of those, once served, ranks
@@ -47,13 +48,18 @@ export function fairPick(q: FairPickQuery): Prisma.Sql {
           AND NOT EXISTS (SELECT 1 FROM "SubmitAttempt" a WHERE a."editId" = e."id")
       ) AS "waiting"
     ),
-    slots AS MATERIALIZED (
-      SELECT count(*)::int AS "inFlight" FROM "Edit" WHERE "status" IN (${holders}) AND "id" <> ${q.editId}::uuid
+    -- The slots' holders are few (at most the cap, and a submit or two past it): read from the status index.
+    holders AS MATERIALIZED (
+      SELECT "clientId" FROM "Edit" WHERE "status" IN (${holders}) AND "id" <> ${q.editId}::uuid
     ),
+    slots AS MATERIALIZED (SELECT count(*)::int AS "inFlight" FROM holders),
+    held AS (SELECT "clientId", count(*)::int AS "n" FROM holders GROUP BY "clientId"),
     fair AS (
-      SELECT q."clientId", q."inFlight"::float8 / greatest(coalesce(c."weight", 1), 1) AS "share", q."lastServedAt"
-      FROM "ClientQueue" q LEFT JOIN "Client" c ON c."id"::text = q."clientId"
-      WHERE q."queued" > 0 AND (c."maxConcurrency" IS NULL OR q."inFlight" < c."maxConcurrency")
+      SELECT q."clientId", coalesce(h."n", 0)::float8 / greatest(coalesce(c."weight", 1), 1) AS "share", q."lastServedAt"
+      FROM "ClientQueue" q
+        LEFT JOIN "Client" c ON c."id"::text = q."clientId"
+        LEFT JOIN held h ON h."clientId" = q."clientId"
+      WHERE q."queued" > 0 AND (c."maxConcurrency" IS NULL OR coalesce(h."n", 0) < c."maxConcurrency")
         AND (SELECT "waiting" FROM this) AND (SELECT "inFlight" FROM slots) < ${q.maxInFlight}::int
       ORDER BY "share", q."lastServedAt" ASC NULLS FIRST, q."clientId"
     ),
