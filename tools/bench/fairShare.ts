@@ -29,6 +29,8 @@ const CAP = arg('cap', 100);
 const PICKS = arg('picks', 1_000);
 const FAIR_CAP = arg('fair-cap', 8);
 const FAIR_STEPS = arg('fair-steps', 2_000);
+// The planner's statistics taken on empty tables (as after a deploy on a quiet night), and never again during the run.
+const STALE_STATS = process.argv.includes('--stale-stats');
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -85,9 +87,14 @@ async function measureCost(): Promise<Record<string, number>> {
   try {
     const repo = new EditRepository(db);
     const clients = Array.from({ length: CLIENTS }, (_, i) => `key_bench_${String(i).padStart(5, '0')}`);
+    if (STALE_STATS) {
+      await db.$executeRawUnsafe('ALTER TABLE "Edit" SET (autovacuum_enabled = false)');
+      await db.$executeRawUnsafe('ALTER TABLE "ClientQueue" SET (autovacuum_enabled = false)');
+      await db.$executeRawUnsafe('ANALYZE');
+    }
     await backlog(db, clients, Math.ceil(BACKLOG / CLIENTS));
     const token = await tokenEdit(repo);
-    await db.$executeRawUnsafe('ANALYZE');
+    if (!STALE_STATS) await db.$executeRawUnsafe('ANALYZE');
     for (let i = 0; i < CAP; i++) await claim(repo, token, CAP);
 
     const claimMs: number[] = [];

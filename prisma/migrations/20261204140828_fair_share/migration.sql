@@ -21,9 +21,6 @@ CREATE TABLE "ClientQueue" (
 );
 
 -- CreateIndex
-CREATE INDEX "ClientQueue_queued_idx" ON "ClientQueue"("queued");
-
--- CreateIndex
 CREATE INDEX "Edit_clientId_status_priority_createdAt_id_idx" ON "Edit"("clientId", "status", "priority", "createdAt", "id");
 
 -- CreateIndex
