@@ -1,6 +1,7 @@
 import type { Edit, SubmitAttempt } from '../../generated/prisma/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/prisma.js';
+import { SerialLane } from '../../infra/serialLane.js';
 import { listColumns, literalList, pickColumns, type Row } from '../../infra/sql.js';
 import { isUniqueViolation } from '../uniqueViolation.js';
 import { EDIT_COLUMN_LIST, EDIT_COLUMNS, nextEventXid, probe } from './columns.js';
@@ -94,6 +95,22 @@ const editBeforeOf = (row: Row): Edit => pickColumns<Edit>(row, EDIT_COLUMNS, 'e
 
 const UPSTREAM_SLOTS_LOCK = 7_262_001; // any constant; names the advisory lock guarding upstream slots
 
+/**
+ * A process's claims take the slots' lock one at a time: the others wait here, not in a transaction on a pool
+ * connection. Waiting on the lock, ten claims held the whole pool of ten, and the statements that record a submit's
+ * answer queued behind them: a 100,000-edit backlog drained at 30/s of the 100/s its cap allowed (85/s with a pool
+ * of 30; 63/s with this lane and the pool of 10).
+ */
+const claimLanes = new WeakMap<Db, SerialLane>();
+const claimLaneOf = (db: Db): SerialLane => {
+  let lane = claimLanes.get(db);
+  if (!lane) {
+    lane = new SerialLane();
+    claimLanes.set(db, lane);
+  }
+  return lane;
+};
+
 export type ClaimedSubmit = { edit: Edit; attempt: SubmitAttempt };
 
 /**
@@ -113,24 +130,26 @@ export async function claimSubmit(
     const rows =
       maxInFlight === undefined
         ? await db.sql.rows(beginAttempt({ ...step, now }))
-        : await db.sql.transaction(async (q) => {
-            // One lock for every worker process: count, pick and claim are one step, so the cap holds under any number
-            // of workers and no two take the same edit.
-            await q.rows(sql`SELECT pg_advisory_xact_lock(${UPSTREAM_SLOTS_LOCK}::int8)`);
-            if (step.firstOnly) {
-              const [slots] = await q.rows<FairPickRow>(fairPick({ editId: step.editId, maxInFlight, now }));
-              // An edit that no longer waits is done with, whether or not a slot is free.
+        : await claimLaneOf(db).run(() =>
+            db.sql.transaction(async (q) => {
+              // One lock for every worker process: count, pick and claim are one step, so the cap holds under any number
+              // of workers and no two take the same edit.
+              await q.rows(sql`SELECT pg_advisory_xact_lock(${UPSTREAM_SLOTS_LOCK}::int8)`);
+              if (step.firstOnly) {
+                const [slots] = await q.rows<FairPickRow>(fairPick({ editId: step.editId, maxInFlight, now }));
+                // An edit that no longer waits is done with, whether or not a slot is free.
+                if (!slots?.waiting) return [];
+                if (!slots.picked) return 'no-slot' as const;
+                // The fairest edit may be another client's: this job sends it, and its own job finds it claimed.
+                const editId = slots.picked;
+                return q.rows(beginAttempt({ ...step, editId, cause: editId === step.editId ? step.cause : `${step.cause} (fair share)`, now }));
+              }
+              const [slots] = await q.rows<{ inFlight: number; waiting: boolean }>(slotsTaken(step.editId, step.firstOnly));
               if (!slots?.waiting) return [];
-              if (!slots.picked) return 'no-slot' as const;
-              // The fairest edit may be another client's: this job sends it, and its own job finds it claimed.
-              const editId = slots.picked;
-              return q.rows(beginAttempt({ ...step, editId, cause: editId === step.editId ? step.cause : `${step.cause} (fair share)`, now }));
-            }
-            const [slots] = await q.rows<{ inFlight: number; waiting: boolean }>(slotsTaken(step.editId, step.firstOnly));
-            if (!slots?.waiting) return [];
-            if (slots.inFlight >= maxInFlight) return 'no-slot' as const;
-            return q.rows(beginAttempt({ ...step, now }));
-          });
+              if (slots.inFlight >= maxInFlight) return 'no-slot' as const;
+              return q.rows(beginAttempt({ ...step, now }));
+            }),
+          );
     if (rows === 'no-slot') return rows;
     const [row] = rows;
     if (!row) return null;
