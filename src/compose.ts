@@ -33,7 +33,7 @@ import {
 import type { Bucket, BucketSettings } from './storage/bucket.js';
 import { CallbackRepository } from './store/callbacks/repository.js';
 import { ClientRepository } from './store/clients/repository.js';
-import { usageOf } from './store/clients/usageOf.js';
+import { clientQueueOf, usageOf } from './store/clients/usageOf.js';
 import { reserveBudget } from './store/edits/onCreate/reserveBudget.js';
 import { writeMirrorOutbox } from './store/edits/onStoringMove/writeMirrorOutbox.js';
 import { finishMirrorTask } from './store/edits/onTerminalMove/finishMirrorTask.js';
@@ -245,6 +245,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     dequeueSubmit: async (id) => void (await queues.submit.remove(id)),
     pixelbyte,
     idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
+    maxQueuedEdits: config.MAX_QUEUED_EDITS ?? null,
     logger,
     callbacks: deliveries,
     vetCallbackUrl: (url) => callbacks.vetUrl(url),
@@ -268,6 +269,7 @@ function apiServices(shared: Shared, queues: EditQueues, infra: Infra): ApiServi
     webhookIntake: { edits, transitions, pixelbyte, logger },
     clients: new ClientService({ clients, logger }),
     usageOf: (clientId, range) => usageOf(db, clientId, range),
+    queueOf: (clientId) => clientQueueOf(db, clientId),
     queues,
     metrics,
   };
@@ -300,6 +302,7 @@ function workerEngine(shared: Shared, queues: EditQueues, redis: Redis | undefin
       uploads: uploadsOf(shared),
     },
     reconcile: { edits, transitions, pixelbyte, logger, maxIntervalMs: config.RECONCILE_MAX_INTERVAL_MS },
+    deadlines: { edits, transitions, pixelbyte, logger },
     sweepEdits: { edits, ensureSubmitJob: (id) => ensureSubmitJob(queues.submit, id), logger, staleAfterMs },
     callbacks: config.CALLBACK_SIGNING_SECRET
       ? {

@@ -152,6 +152,8 @@ const envSchema = z
     SUBMIT_ANSWER_RECORD_RETRY_MS: integer(0, 3_600_000).default(2 * 60_000),
     UPSTREAM_MAX_CONCURRENCY: integer(1, 100_000).optional(),
     UPSTREAM_MAX_PER_MINUTE: integer(1, 1_000_000).optional(),
+    /** Edits waiting across every client; past it POST /v1/edits answers 429 QUEUE_FULL. Unset: no limit. */
+    MAX_QUEUED_EDITS: integer(1, 100_000_000).optional(),
     RECONCILE_GRACE_MS: integer(0, 86_400_000).default(60_000),
     RECONCILE_MAX_INTERVAL_MS: integer(100, 86_400_000).default(10 * 60_000),
     IDEMPOTENCY_TTL_HOURS: integer(24, 24 * 365).default(24),

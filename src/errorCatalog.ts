@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   URI_TOO_LONG: doc(414, 'URI_TOO_LONG', 'A path parameter is longer than this server accepts'),
   IDEMPOTENCY_KEY_REUSED: doc(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different body'),
   RATE_LIMITED: doc(429, 'RATE_LIMITED', 'The client made more requests per minute than it may; retry after `Retry-After`'),
+  QUEUE_FULL: doc(
+    429,
+    'QUEUE_FULL',
+    'The client has `maxQueued` edits waiting already, or the relay MAX_QUEUED_EDITS (`details.scope`: `client` or `server`); nothing was stored. Retry after `Retry-After`',
+  ),
   REDELIVER_TOO_SOON: doc(
     429,
     'REDELIVER_TOO_SOON',

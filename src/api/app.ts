@@ -138,7 +138,7 @@ export function buildApp(deps: AppDeps) {
       v1.register(uploadRoutes, { service: deps.services.uploads, maxBytes: deps.config.UPLOAD_MAX_BYTES });
       v1.register(modelRoutes);
       v1.register(callbackRoutes, { callbacks, edits: service });
-      v1.register(usageRoutes, { usageOf: deps.services.usageOf, openCounts: (clientId) => service.openCounts(clientId) });
+      v1.register(usageRoutes, { usageOf: deps.services.usageOf });
     },
     { prefix: '/v1' },
   );
@@ -146,7 +146,7 @@ export function buildApp(deps: AppDeps) {
   // Operators only, and only when ADMIN_TOKEN is set: without it these routes do not exist (404).
   const adminToken = deps.config.ADMIN_TOKEN;
   if (adminToken) {
-    app.register(adminRoutes, { prefix: '/admin', adminToken, clients: deps.services.clients, openCounts: (clientId) => service.openCounts(clientId) });
+    app.register(adminRoutes, { prefix: '/admin', adminToken, clients: deps.services.clients, queueOf: deps.services.queueOf });
     app.register(adminEditRoutes, { prefix: '/admin', adminToken, edits: service });
     app.register(queueDashboard, { adminToken, queues: [deps.services.queues.submit, deps.services.queues.callback] });
   }

@@ -6,7 +6,7 @@ import type { UploadService } from '../engine/uploads/uploadService.js';
 import type { EditWakeups } from '../engine/watch/wakeups.js';
 import type { RelayMetrics } from '../metrics/relayMetrics.js';
 import type { EditQueues } from '../queue/queues.js';
-import type { UsageReport } from '../store/clients/usage.js';
+import type { ClientQueueCounts, UsageReport } from '../store/clients/usage.js';
 
 /** What the HTTP API's routes call: declared by the API, built by the composition root (compose.ts). */
 export interface ApiServices {
@@ -18,6 +18,8 @@ export interface ApiServices {
   webhookIntake: WebhookIntakeDeps;
   clients: ClientService;
   usageOf(clientId: string, range: { from: string; to: string }): Promise<UsageReport>;
+  /** A client's queued and in-flight edits now (GET /admin/clients/{id}). */
+  queueOf(clientId: string): Promise<ClientQueueCounts>;
   /** The API role's queues, shown by the queue dashboard. */
   queues: EditQueues;
   /** Served at GET /metrics. */

@@ -101,22 +101,38 @@ export function buildProgram(env: NodeJS.ProcessEnv, io: Io): Command {
     .requiredOption('--name <name>', 'who the client is, e.g. the calling service')
     .option('--daily-budget <microCents>', 'spend cap per UTC day, in micro-cents (1,000,000 = $1)', nonNegativeInteger)
     .option('--rate-limit <perMinute>', 'requests per minute over all /v1 routes', positiveInteger)
-    .action(async (opts: { name: string; dailyBudget?: number; rateLimit?: number }, command: Command) => {
-      const { api, admin, print } = context(command);
-      const created = await api.request<{ id: string; name: string; apiKey: string; dailyBudgetMicroCents: number | null; rateLimitPerMinute: number | null }>(
-        'POST',
-        '/admin/clients',
-        admin(),
-        { name: opts.name, dailyBudgetMicroCents: opts.dailyBudget, rateLimitPerMinute: opts.rateLimit },
-      );
-      print(created, () => {
-        out(`created client ${created.id} (${created.name})`);
-        out(
-          `daily budget: ${created.dailyBudgetMicroCents === null ? 'none' : dollars(created.dailyBudgetMicroCents)}; rate limit: ${created.rateLimitPerMinute ?? 'none'}`,
-        );
-        out(`API key (shown once; store it now): ${created.apiKey}`);
-      });
-    });
+    .option('--weight <n>', 'its share of the upstream slots against other busy clients (default 1)', positiveInteger)
+    .option('--max-concurrency <n>', 'upstream slots it may hold at once', positiveInteger)
+    .option('--max-queued <n>', 'edits it may have waiting; more get 429 QUEUE_FULL', positiveInteger)
+    .action(
+      async (
+        opts: { name: string; dailyBudget?: number; rateLimit?: number; weight?: number; maxConcurrency?: number; maxQueued?: number },
+        command: Command,
+      ) => {
+        const { api, admin, print } = context(command);
+        const created = await api.request<{
+          id: string;
+          name: string;
+          apiKey: string;
+          dailyBudgetMicroCents: number | null;
+          rateLimitPerMinute: number | null;
+        }>('POST', '/admin/clients', admin(), {
+          name: opts.name,
+          dailyBudgetMicroCents: opts.dailyBudget,
+          rateLimitPerMinute: opts.rateLimit,
+          weight: opts.weight,
+          maxConcurrency: opts.maxConcurrency,
+          maxQueued: opts.maxQueued,
+        });
+        print(created, () => {
+          out(`created client ${created.id} (${created.name})`);
+          out(
+            `daily budget: ${created.dailyBudgetMicroCents === null ? 'none' : dollars(created.dailyBudgetMicroCents)}; rate limit: ${created.rateLimitPerMinute ?? 'none'}`,
+          );
+          out(`API key (shown once; store it now): ${created.apiKey}`);
+        });
+      },
+    );
   clients
     .command('list')
     .description('list clients with their limits and keys')

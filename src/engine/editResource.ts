@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CallbackStatus } from '../generated/prisma/enums.js';
 import type { Edit, EditTransition } from '../store/edits/repository.js';
-import { EDIT_STATUSES } from '../store/edits/status.js';
+import { EDIT_PRIORITIES, EDIT_STATUSES } from '../store/edits/status.js';
 import { callbackDeliveryView, submitAttemptView } from './editExtras.js';
 
 // Rows written by every earlier release are answered through these schemas: a field that was ever stored
@@ -83,6 +83,14 @@ export const editResource = z.object({
   updatedAt: timestamp,
   submittedAt: timestamp.nullable(),
   completedAt: timestamp.nullable(),
+  priority: z.enum(EDIT_PRIORITIES).describe("Orders the client's own waiting edits"),
+  deadline: timestamp.nullable().describe('Past this, an edit not yet sent is cancelled (cause `deadline`); null: none'),
+  deadlineMissed: z.boolean().describe('The deadline passed while PixelByte was already processing the edit: it finished all the same'),
+  queuePosition: z
+    .number()
+    .int()
+    .optional()
+    .describe("Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent"),
   callback: z
     .object({
       status: z.enum(['none', 'pending', 'delivered', 'failed']),
@@ -137,6 +145,9 @@ export function toEditResource(edit: Edit, history?: EditTransition[], callback?
     updatedAt: edit.updatedAt.toISOString(),
     submittedAt: iso(edit.submittedAt),
     completedAt: iso(edit.completedAt),
+    priority: edit.priority,
+    deadline: iso(edit.deadlineAt),
+    deadlineMissed: edit.deadlineMissed,
     callback: callback
       ? { status: callback.status, attempts: callback.attempts, lastError: callback.lastError, deliveredAt: iso(callback.deliveredAt) }
       : { status: 'none', attempts: 0, lastError: null, deliveredAt: null },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AppError, editNotFound, invalidInput } from '../errors.js';
 import type { CallbackAttempt, CallbackDelivery, Edit, Prisma } from '../generated/prisma/client.js';
 import { isUuid } from '../shared/ids.js';
+import type { QueueLimits } from '../store/edits/onCreate/queueLimit.js';
 import { type ChangePosition, isUniqueViolation, type NewEdit, type NewIdempotencyKey } from '../store/edits/repository.js';
 import { type EditStatus, isAtUpstream } from '../store/edits/status.js';
 import type { PixelByteClient } from '../upstream/client.js';
@@ -35,6 +36,8 @@ export interface EditServiceDeps {
   dequeueSubmit(editId: string): Promise<void>;
   pixelbyte: Pick<PixelByteClient, 'cancelJob'>;
   idempotencyTtlHours: number;
+  /** MAX_QUEUED_EDITS: edits waiting across every client, or null for no limit. */
+  maxQueuedEdits: number | null;
   logger: Logger;
   /** Callback deliveries, shown on every edit this service returns. */
   callbacks: CallbackStates;
@@ -71,8 +74,10 @@ function notCancellable(status: string, upstreamCode?: string) {
 export class EditService {
   constructor(private readonly deps: EditServiceDeps) {}
 
-  async accept(body: unknown, clientId: string, idempotencyKey?: string): Promise<AcceptResult> {
-    const { model, input, callbackUrl, metadata, price } = parseEditRequest(body);
+  /** `client.maxQueued`: how many of its edits may wait at once (null: no limit of its own). */
+  async accept(body: unknown, clientId: string, idempotencyKey?: string, client: { maxQueued: number | null } = { maxQueued: null }): Promise<AcceptResult> {
+    const { model, input, callbackUrl, metadata, price, priority, deadlineAt } = parseEditRequest(body);
+    const limits = { clientMaxQueued: client.maxQueued, serverMaxQueued: this.deps.maxQueuedEdits };
     const slug = model.slug;
     if (callbackUrl !== undefined) await this.deps.vetCallbackUrl(callbackUrl);
     // Judged here, with nothing read or sent: an edit whose data: URLs are refused costs no upload.
@@ -90,15 +95,19 @@ export class EditService {
         clientId,
         estimatedCostMicroCents: price.totalMicroCents,
         imagesOrdered: price.quantity,
+        priority,
+        deadlineAt,
       };
     };
 
-    if (idempotencyKey === undefined) return { status: 202, body: await this.store(await prepare()), replayed: false };
+    if (idempotencyKey === undefined) return { status: 202, body: await this.store(await prepare(), undefined, limits), replayed: false };
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
     // The request as sent, data: URLs and all: a repeat of it is a replay, though its images were stored as uploads.
-    const hash = requestHash({ model: slug, input, callbackUrl, metadata });
+    // The deadline as asked (not as computed from expiresInSeconds): a repeat of the request is the same request.
+    const { priority: askedPriority, deadline, expiresInSeconds } = body as { priority?: string; deadline?: string; expiresInSeconds?: number };
+    const hash = requestHash({ model: slug, input, callbackUrl, metadata, priority: askedPriority, deadline, expiresInSeconds });
     // After a replay is looked for: a repeat is answered as the first request was, even once its uploads are gone,
     // and uploads nothing.
     let edit: NewEdit | undefined;
@@ -113,7 +122,7 @@ export class EditService {
       edit ??= await prepare();
       try {
         const expiresAt = new Date(Date.now() + this.deps.idempotencyTtlHours * 3_600_000);
-        return { status: 202, body: await this.store(edit, { clientId, key: idempotencyKey, requestHash: hash, expiresAt }), replayed: false };
+        return { status: 202, body: await this.store(edit, { clientId, key: idempotencyKey, requestHash: hash, expiresAt }, limits), replayed: false };
       } catch (err) {
         // A concurrent request with the same key won the insert; its row is committed now, so read it (the uploads
         // this one made of its data: URLs are left unused).
@@ -133,10 +142,11 @@ export class EditService {
     throw new AppError('UPLOAD_EXPIRED', `${expired.path} ${expired.message}`, details);
   }
 
-  private async store(edit: NewEdit, idempotency?: Omit<NewIdempotencyKey, 'respond'>): Promise<EditResource> {
+  private async store(edit: NewEdit, idempotency: Omit<NewIdempotencyKey, 'respond'> | undefined, limits: QueueLimits): Promise<EditResource> {
     const created = await this.deps.edits.create(
       edit,
       idempotency && { ...idempotency, respond: (e) => toEditResource(e) as unknown as Prisma.InputJsonValue },
+      limits,
     );
     // The edit is durable already, so the answer does not wait for Redis (a round trip of its own, and up to the
     // enqueue's deadline when Redis is slow). Should the enqueue be lost, the sweeper enqueues every queued edit
@@ -220,6 +230,7 @@ export class EditService {
     const resource = toEditResource(edit, history, callback);
     if (attempts) resource.attempts = attempts.map(toSubmitAttemptView);
     if (deliveries) resource.deliveries = deliveries;
+    if (edit.status === 'queued') resource.queuePosition = await this.deps.edits.queuePosition(edit);
     return this.shown(resource);
   }
 
@@ -261,11 +272,6 @@ export class EditService {
       edits: await Promise.all(page.edits.map(({ edit, callback }) => this.shown(toEditResource(edit, undefined, callback)))),
       nextCursor: page.nextCursor,
     };
-  }
-
-  /** How many of the client's edits are queued, and how many in flight. */
-  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }> {
-    return this.deps.edits.openCounts(clientId);
   }
 
   /** Every client's edits (or, with `clientId`, one client's), each with its client: the admin API's list. */

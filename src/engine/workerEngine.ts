@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type CallbackDecision, type DeliverCallbackDeps, deliverCallback } from './callbacks/deliverCallback.js';
+import { type DeadlineDeps, enforceDeadlines } from './maintenance/enforceDeadlines.js';
 import { type ReconcilerDeps, reconcileOverdueEdits } from './maintenance/reconcileOverdueEdits.js';
 import { type CallbackSweeperDeps, sweepUnqueuedCallbacks } from './maintenance/sweepUnqueuedCallbacks.js';
 import { type SweeperDeps, sweepUnqueuedEdits } from './maintenance/sweepUnqueuedEdits.js';
@@ -12,6 +13,7 @@ export interface WorkerEngineParts {
   submit: SubmitEditDeps;
   reconcile: ReconcilerDeps;
   sweepEdits: SweeperDeps;
+  deadlines: DeadlineDeps;
   /** Absent when callbacks are off (no signing secret): deliveries then wait in the database. */
   callbacks?: { deliver: DeliverCallbackDeps; sweep: CallbackSweeperDeps };
   /** Absent without a storage bucket: no edit is ever `storing` then. */
@@ -51,6 +53,7 @@ export function createWorkerEngine(parts: WorkerEngineParts): WorkerEngine {
       ...(callbacks ? [{ name: 'sweep callbacks', run: () => sweepUnqueuedCallbacks(callbacks.sweep) }] : []),
       ...(mirror ? [{ name: 'sweep mirrors', run: () => sweepUnqueuedMirrors(mirror.sweep) }] : []),
       { name: 'reconcile', run: () => reconcileOverdueEdits(parts.reconcile) },
+      { name: 'enforce deadlines', run: () => enforceDeadlines(parts.deadlines) },
       { name: 'expire idempotency keys', run: () => parts.expireIdempotencyKeys() },
     ],
     logger: parts.logger,

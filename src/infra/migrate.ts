@@ -8,6 +8,7 @@ import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-e
 import pg from 'pg';
 import { dropDatabase, ensureDatabaseExists, redactUrl, withDatabase } from './database.js';
 import { loadSchemaEngine } from './schemaEngine.js';
+import { splitSqlScript } from './sqlScript.js';
 
 /**
  * `prisma migrate deploy` and `prisma migrate diff --from-migrations` done by Prisma's WebAssembly schema
@@ -155,7 +156,8 @@ interface OpenEngine {
  * Prisma's wasm engine over the pg adapter, with two adapter-pg defaults replaced: its connectToShadowDb
  * passes the shadow database next to a connectionString, which pg lets the connectionString override (so
  * migrations would replay on the main database), and it cannot read Postgres's internal `"char"` type,
- * which the engine's catalog queries return (pg_class.relkind and friends). We also keep every adapter it
+ * which the engine's catalog queries return (pg_class.relkind and friends); and its executeScript splits at every
+ * semicolon, even one inside a trigger function's body. We also keep every adapter it
  * opens, because freeing the engine does not close them and an idle session would keep the advisory lock.
  */
 async function openEngine(databaseUrl: string, shadowUrl: string | undefined, schemaFiles: [string, string][]): Promise<OpenEngine> {
@@ -164,6 +166,10 @@ async function openEngine(databaseUrl: string, shadowUrl: string | undefined, sc
   const opened: SqlDriverAdapter[] = [];
   const open = async (connectionString: string) => {
     const adapter = await new PrismaPg({ connectionString, max: 2, Client: CatalogFriendlyClient }).connect();
+    // adapter-pg cuts a script at every semicolon, which breaks a function's body in two.
+    adapter.executeScript = async (script) => {
+      for (const sql of splitSqlScript(script)) await adapter.executeRaw({ sql, args: [], argTypes: [] });
+    };
     opened.push(adapter);
     return adapter;
   };

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { Prisma } from '../generated/prisma/client.js';
-import type { SqlQuery } from '../infra/sql.js';
-import { type EditStatus, isTerminal } from '../store/edits/status.js';
+import { literalList, type SqlQuery } from '../infra/sql.js';
+import { type EditStatus, isTerminal, UPSTREAM_SLOT_HOLDERS } from '../store/edits/status.js';
 import { histogramSamples, type Labels, registerScrapedMetric, type Sample } from './scrapedMetric.js';
 import type { SourceReader } from './source.js';
 import { readUploadStats, UPLOAD_FAMILIES, type UploadRow } from './uploadMetrics.js';
@@ -48,6 +48,13 @@ export interface DatabaseStats {
   callbackAttempts: { outcome: string; attempts: number }[];
   uploads: UploadRow[];
   mirrors: MirrorRow;
+  clientQueues: ClientQueueRow[];
+}
+
+interface ClientQueueRow {
+  clientId: string;
+  queued: number;
+  inFlight: number;
 }
 
 interface MirrorRow {
@@ -101,7 +108,15 @@ export async function readDatabaseStats(q: SqlQuery): Promise<DatabaseStats> {
            coalesce(sum(extract(epoch FROM "finishedAt" - "createdAt")), 0)::float8 AS seconds,
            ARRAY[${Prisma.raw(mirrorBuckets)}] AS buckets
     FROM "MirrorTask" WHERE "finishedAt" IS NOT NULL`);
+  // Waiting: one row per client, kept by triggers; in flight: the few edits holding a slot, from the status index.
+  const clientQueues = await q.rows(Prisma.sql`
+    SELECT coalesce(w."clientId", f."clientId") AS "clientId", coalesce(w."queued", 0)::int AS "queued", coalesce(f."n", 0)::int AS "inFlight"
+    FROM (SELECT "clientId", "queued" FROM "ClientQueue" WHERE "queued" > 0) w
+    FULL JOIN (SELECT "clientId", count(*) AS "n" FROM "Edit" WHERE "status" IN (${literalList(UPSTREAM_SLOT_HOLDERS)}) GROUP BY 1) f
+      ON f."clientId" = w."clientId"
+    ORDER BY 1`);
   return {
+    clientQueues: clientQueues.map((r) => ({ clientId: String(r.clientId), queued: num(r.queued), inFlight: num(r.inFlight) })),
     mirrors: {
       finished: num(mirrors?.finished),
       outputsStored: num(mirrors?.stored),
@@ -183,6 +198,19 @@ export function registerDatabaseMetrics(registry: Registry, read: SourceReader<D
         (r) => (isTerminal(r.status) ? { model: r.model, status: r.status } : null),
         (r) => r.edits,
       ),
+    ),
+  });
+  registerScrapedMetric(registry, {
+    name: 'pixelrelay_client_edits',
+    help: 'Edits of each client waiting for an upstream slot (state queued) and holding one (state in_flight), now. From Postgres.',
+    type: 'gauge',
+    samples: from(
+      (s) => s.clientQueues,
+      (rows) =>
+        rows.flatMap((r) => [
+          { labels: { client: r.clientId, state: 'queued' }, value: r.queued },
+          { labels: { client: r.clientId, state: 'in_flight' }, value: r.inFlight },
+        ]),
     ),
   });
   registerScrapedMetric(registry, {

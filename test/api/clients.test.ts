@@ -70,6 +70,9 @@ describe('the admin API', () => {
       name: 'thumbnails service',
       dailyBudgetMicroCents: 5_000_000,
       rateLimitPerMinute: 600,
+      weight: 1,
+      maxConcurrency: null,
+      maxQueued: null,
       createdAt: expect.any(String),
       apiKey: expect.stringMatching(/^prk_live_[0-9a-f]{10}_[A-Za-z0-9_-]{43}$/),
     });

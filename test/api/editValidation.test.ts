@@ -43,7 +43,7 @@ describe('POST /v1/edits rejects bad input, storing nothing', () => {
     ['num_images "x"', { input: { ...valid, num_images: 'x' } }, 'input.num_images'],
     ['num_images 1.5', { input: { ...valid, num_images: 1.5 } }, 'input.num_images'],
     ['unknown input field', { input: { ...valid, seed: 7 } }, 'input'],
-    ['unknown top-level field', { input: valid, priority: 'high' }, '(body)'],
+    ['unknown top-level field', { input: valid, urgency: 'high' }, '(body)'],
     ['missing input', {}, 'input'],
     ['callbackUrl not a URL', { input: valid, callbackUrl: 'nope' }, 'callbackUrl'],
     ['metadata not an object', { input: valid, metadata: 'x' }, 'metadata'],

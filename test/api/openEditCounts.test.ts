@@ -30,11 +30,11 @@ async function makeEdits(deployment: RelayWithSimulator, who: TestClient, n: num
 }
 
 const usageOf = async (deployment: RelayWithSimulator, who: TestClient) =>
-  (await deployment.t.relay.app!.inject({ method: 'GET', url: '/v1/usage', headers: who.auth })).json().open;
+  (await deployment.t.relay.app!.inject({ method: 'GET', url: '/v1/usage', headers: who.auth })).json().queue;
 const adminOpenOf = async (deployment: RelayWithSimulator, who: TestClient) =>
-  (await deployment.t.relay.app!.inject({ method: 'GET', url: `/admin/clients/${who.id}`, headers: adminHeaders })).json().open;
+  (await deployment.t.relay.app!.inject({ method: 'GET', url: `/admin/clients/${who.id}`, headers: adminHeaders })).json().queue;
 
-describe('queued and in-flight counts (GET /v1/usage `open`, GET /admin/clients/{id} `open`)', () => {
+describe('queued and in-flight counts (GET /v1/usage `queue`, GET /admin/clients/{id} `queue`)', () => {
   it('count a client’s queued edits, and only its own', async () => {
     const alice = await createClient(apiOnly.t, { name: 'alice' });
     const bob = await createClient(apiOnly.t, { name: 'bob' });

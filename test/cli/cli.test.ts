@@ -170,6 +170,12 @@ describe('the pixelrelay CLI', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('creates a client with its fair-share weight and queue limits', async () => {
+    const run = await cli(['clients', 'create', '--name', 'weighted', '--weight', '2', '--max-concurrency', '3', '--max-queued', '40', '--json'], admin);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ weight: 2, maxConcurrency: 3, maxQueued: 40 });
+  });
+
   it.each([
     [['edit', '--prompt', 'x', '--image', image, '--frobnicate'], /unknown option '--frobnicate'/, /Usage: pixelrelay edit \[options\]/],
     [['edit', '--image', image], /required option '--prompt <text>' not specified/, /Usage: pixelrelay edit/],

@@ -178,7 +178,8 @@ describe('POST /v1/edits/estimate', () => {
     const bodies: unknown[] = [
       { model: 'acme/imaginary-1/edit', input: baseInput(PRO) },
       { input: { ...baseInput(PRO), num_images: 7 } },
-      { input: baseInput(PRO), priority: 'high' },
+      { input: baseInput(PRO), priority: 'urgent' },
+      { input: baseInput(PRO), urgency: 'high' },
       { input: baseInput(PRO), callbackUrl: 'not a url' },
       { input: { prompt: 'p\u0000', image_urls: [img] } },
       { input: baseInput(PRO), metadata: 'x' },

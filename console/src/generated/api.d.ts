@@ -1139,6 +1139,17 @@ export interface operations {
                             updatedAt: string;
                             submittedAt: string | null;
                             completedAt: string | null;
+                            /**
+                             * @description Orders the client's own waiting edits
+                             * @enum {string}
+                             */
+                            priority: "high" | "normal" | "low";
+                            /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                            deadline: string | null;
+                            /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                            deadlineMissed: boolean;
+                            /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                            queuePosition?: number;
                             /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                             callback: {
                                 /** @enum {string} */
@@ -1390,6 +1401,18 @@ export interface operations {
                     /** Format: uri */
                     callbackUrl?: string;
                     metadata?: unknown;
+                    /**
+                     * @description Orders this client's own waiting edits (default normal); never moves it ahead of another client's fair share
+                     * @enum {string}
+                     */
+                    priority?: "high" | "normal" | "low";
+                    /**
+                     * Format: date-time
+                     * @description Past this, an edit not yet sent is cancelled (nothing charged), one pending at PixelByte is cancelled there, one processing finishes with `deadlineMissed`
+                     */
+                    deadline?: string;
+                    /** @description The deadline as seconds from now; give this or `deadline`, not both */
+                    expiresInSeconds?: number;
                 };
             };
         };
@@ -1466,6 +1489,17 @@ export interface operations {
                         updatedAt: string;
                         submittedAt: string | null;
                         completedAt: string | null;
+                        /**
+                         * @description Orders the client's own waiting edits
+                         * @enum {string}
+                         */
+                        priority: "high" | "normal" | "low";
+                        /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                        deadline: string | null;
+                        /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                        deadlineMissed: boolean;
+                        /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                        queuePosition?: number;
                         /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                         callback: {
                             /** @enum {string} */
@@ -1597,6 +1631,17 @@ export interface operations {
                         updatedAt: string;
                         submittedAt: string | null;
                         completedAt: string | null;
+                        /**
+                         * @description Orders the client's own waiting edits
+                         * @enum {string}
+                         */
+                        priority: "high" | "normal" | "low";
+                        /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                        deadline: string | null;
+                        /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                        deadlineMissed: boolean;
+                        /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                        queuePosition?: number;
                         /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                         callback: {
                             /** @enum {string} */
@@ -1792,7 +1837,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `TOO_MANY_AUTH_FAILURES`: This address presented more invalid API keys than AUTH_FAILURE_LIMIT allows per window; its keys are not looked up until `Retry-After`. `RATE_LIMITED`: The client made more requests per minute than it may; retry after `Retry-After`. `TOO_MANY_WATCHES`: The client (WATCH_MAX_PER_CLIENT) or this server (WATCH_MAX_PER_PROCESS) holds as many waits (`Prefer: wait`) and event streams as it may; nothing was stored. Retry after `Retry-After` */
+            /** @description `TOO_MANY_AUTH_FAILURES`: This address presented more invalid API keys than AUTH_FAILURE_LIMIT allows per window; its keys are not looked up until `Retry-After`. `RATE_LIMITED`: The client made more requests per minute than it may; retry after `Retry-After`. `QUEUE_FULL`: The client has `maxQueued` edits waiting already, or the relay MAX_QUEUED_EDITS (`details.scope`: `client` or `server`); nothing was stored. Retry after `Retry-After`. `TOO_MANY_WATCHES`: The client (WATCH_MAX_PER_CLIENT) or this server (WATCH_MAX_PER_PROCESS) holds as many waits (`Prefer: wait`) and event streams as it may; nothing was stored. Retry after `Retry-After` */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1802,7 +1847,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode: 429;
                         /** @enum {string} */
-                        code: "TOO_MANY_AUTH_FAILURES" | "RATE_LIMITED" | "TOO_MANY_WATCHES";
+                        code: "TOO_MANY_AUTH_FAILURES" | "RATE_LIMITED" | "QUEUE_FULL" | "TOO_MANY_WATCHES";
                         error: string;
                         message: string;
                         details?: unknown;
@@ -1910,6 +1955,18 @@ export interface operations {
                     /** Format: uri */
                     callbackUrl?: string;
                     metadata?: unknown;
+                    /**
+                     * @description Orders this client's own waiting edits (default normal); never moves it ahead of another client's fair share
+                     * @enum {string}
+                     */
+                    priority?: "high" | "normal" | "low";
+                    /**
+                     * Format: date-time
+                     * @description Past this, an edit not yet sent is cancelled (nothing charged), one pending at PixelByte is cancelled there, one processing finishes with `deadlineMissed`
+                     */
+                    deadline?: string;
+                    /** @description The deadline as seconds from now; give this or `deadline`, not both */
+                    expiresInSeconds?: number;
                 };
             };
         };
@@ -2202,6 +2259,17 @@ export interface operations {
                         updatedAt: string;
                         submittedAt: string | null;
                         completedAt: string | null;
+                        /**
+                         * @description Orders the client's own waiting edits
+                         * @enum {string}
+                         */
+                        priority: "high" | "normal" | "low";
+                        /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                        deadline: string | null;
+                        /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                        deadlineMissed: boolean;
+                        /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                        queuePosition?: number;
                         /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                         callback: {
                             /** @enum {string} */
@@ -2548,6 +2616,17 @@ export interface operations {
                         updatedAt: string;
                         submittedAt: string | null;
                         completedAt: string | null;
+                        /**
+                         * @description Orders the client's own waiting edits
+                         * @enum {string}
+                         */
+                        priority: "high" | "normal" | "low";
+                        /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                        deadline: string | null;
+                        /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                        deadlineMissed: boolean;
+                        /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                        queuePosition?: number;
                         /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                         callback: {
                             /** @enum {string} */
@@ -4150,6 +4229,17 @@ export interface operations {
                         updatedAt: string;
                         submittedAt: string | null;
                         completedAt: string | null;
+                        /**
+                         * @description Orders the client's own waiting edits
+                         * @enum {string}
+                         */
+                        priority: "high" | "normal" | "low";
+                        /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                        deadline: string | null;
+                        /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                        deadlineMissed: boolean;
+                        /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                        queuePosition?: number;
                         /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                         callback: {
                             /** @enum {string} */
@@ -4454,15 +4544,15 @@ export interface operations {
                             spentMicroCents: number;
                             pendingMicroCents: number;
                         };
-                        /** @description The client’s daily budget (UTC days) as it is now; null: none */
-                        dailyBudgetMicroCents: number | null;
-                        /** @description The client’s unfinished edits, counted now */
-                        open: {
-                            /** @description Waiting to be sent to PixelByte */
+                        /** @description Now, whatever the range: this client’s share of the upstream cap */
+                        queue: {
+                            /** @description Edits waiting for an upstream slot */
                             queued: number;
-                            /** @description Being submitted, at PixelByte, or having their outputs stored */
+                            /** @description Edits holding one: being sent, or at PixelByte */
                             inFlight: number;
                         };
+                        /** @description The client’s daily budget (UTC days) as it is now; null: none */
+                        dailyBudgetMicroCents: number | null;
                     };
                 };
             };
@@ -4655,6 +4745,9 @@ export interface operations {
                             name: string;
                             dailyBudgetMicroCents: number | null;
                             rateLimitPerMinute: number | null;
+                            weight: number;
+                            maxConcurrency: number | null;
+                            maxQueued: number | null;
                             /** @description ISO 8601, UTC */
                             createdAt: string;
                             /** @description ISO 8601, UTC */
@@ -4840,6 +4933,12 @@ export interface operations {
                     dailyBudgetMicroCents?: number;
                     /** @description Requests per minute over all /v1 routes; more get 429 RATE_LIMITED */
                     rateLimitPerMinute?: number;
+                    /** @description Its share of the upstream slots while other clients are busy too: weight 2 gets twice a weight 1's (default 1) */
+                    weight?: number;
+                    /** @description Slots at PixelByte it may hold at once, under UPSTREAM_MAX_CONCURRENCY; unset: no cap of its own */
+                    maxConcurrency?: number;
+                    /** @description Edits it may have waiting at once; past it POST /v1/edits answers 429 QUEUE_FULL and stores nothing */
+                    maxQueued?: number;
                 };
             };
         };
@@ -4855,6 +4954,9 @@ export interface operations {
                         name: string;
                         dailyBudgetMicroCents: number | null;
                         rateLimitPerMinute: number | null;
+                        weight: number;
+                        maxConcurrency: number | null;
+                        maxQueued: number | null;
                         /** @description ISO 8601, UTC */
                         createdAt: string;
                         /** @description The key, shown this once: only its hash is stored */
@@ -5069,6 +5171,9 @@ export interface operations {
                         name: string;
                         dailyBudgetMicroCents: number | null;
                         rateLimitPerMinute: number | null;
+                        weight: number;
+                        maxConcurrency: number | null;
+                        maxQueued: number | null;
                         /** @description ISO 8601, UTC */
                         createdAt: string;
                         /** @description ISO 8601, UTC */
@@ -5091,11 +5196,11 @@ export interface operations {
                             /** @description Null without a budget */
                             remainingMicroCents: number | null;
                         };
-                        /** @description The client’s unfinished edits, counted now */
-                        open: {
-                            /** @description Waiting to be sent to PixelByte */
+                        /** @description Its edits waiting for an upstream slot and holding one, now */
+                        queue: {
+                            /** @description Edits waiting for an upstream slot */
                             queued: number;
-                            /** @description Being submitted, at PixelByte, or having their outputs stored */
+                            /** @description Edits holding one: being sent, or at PixelByte */
                             inFlight: number;
                         };
                     };
@@ -5285,6 +5390,10 @@ export interface operations {
                     name?: string;
                     dailyBudgetMicroCents?: number | null;
                     rateLimitPerMinute?: number | null;
+                    /** @description Its share of the upstream slots while other clients are busy too: weight 2 gets twice a weight 1's (default 1) */
+                    weight?: number;
+                    maxConcurrency?: number | null;
+                    maxQueued?: number | null;
                 };
             };
         };
@@ -5300,6 +5409,9 @@ export interface operations {
                         name: string;
                         dailyBudgetMicroCents: number | null;
                         rateLimitPerMinute: number | null;
+                        weight: number;
+                        maxConcurrency: number | null;
+                        maxQueued: number | null;
                         /** @description ISO 8601, UTC */
                         createdAt: string;
                         /** @description ISO 8601, UTC */
@@ -5993,6 +6105,17 @@ export interface operations {
                             updatedAt: string;
                             submittedAt: string | null;
                             completedAt: string | null;
+                            /**
+                             * @description Orders the client's own waiting edits
+                             * @enum {string}
+                             */
+                            priority: "high" | "normal" | "low";
+                            /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                            deadline: string | null;
+                            /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                            deadlineMissed: boolean;
+                            /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                            queuePosition?: number;
                             /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                             callback: {
                                 /** @enum {string} */
@@ -6287,6 +6410,17 @@ export interface operations {
                         updatedAt: string;
                         submittedAt: string | null;
                         completedAt: string | null;
+                        /**
+                         * @description Orders the client's own waiting edits
+                         * @enum {string}
+                         */
+                        priority: "high" | "normal" | "low";
+                        /** @description Past this, an edit not yet sent is cancelled (cause `deadline`); null: none */
+                        deadline: string | null;
+                        /** @description The deadline passed while PixelByte was already processing the edit: it finished all the same */
+                        deadlineMissed: boolean;
+                        /** @description Only on GET /v1/edits/{id} of a queued edit: its place among the client's waiting edits, 1 being the next sent */
+                        queuePosition?: number;
                         /** @description The callback delivery: `none` until the edit is terminal, or when it has no callbackUrl */
                         callback: {
                             /** @enum {string} */

@@ -81,7 +81,7 @@ function ClientRow(props: { client: Client; onChanged: () => void; onKey: (label
             {dollars(detail.today.spentMicroCents)} spent today
             {detail.today.remainingMicroCents !== null && `, ${dollars(detail.today.remainingMicroCents)} left`}
             <br />
-            {detail.open.queued} queued, {detail.open.inFlight} in flight
+            {detail.queue.queued} queued, {detail.queue.inFlight} in flight
           </>
         ) : (
           '…'

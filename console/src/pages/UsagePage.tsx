@@ -52,11 +52,11 @@ export function UsagePage() {
         </div>
         <div>
           <dt>Queued</dt>
-          <dd data-count="queued">{usage.open.queued}</dd>
+          <dd data-count="queued">{usage.queue.queued}</dd>
         </div>
         <div>
           <dt>In flight</dt>
-          <dd data-count="in-flight">{usage.open.inFlight}</dd>
+          <dd data-count="in-flight">{usage.queue.inFlight}</dd>
         </div>
       </dl>
       <h2>Spend per day</h2>

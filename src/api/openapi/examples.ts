@@ -31,6 +31,9 @@ const queued: EditResource = {
   updatedAt: '2026-11-24T12:00:00.000Z',
   submittedAt: null,
   completedAt: null,
+  priority: 'normal',
+  deadline: null,
+  deadlineMissed: false,
   callback: { status: 'none', attempts: 0, lastError: null, deliveredAt: null },
 };
 export const acceptedEditExample = queued;

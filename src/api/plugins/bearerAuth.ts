@@ -47,7 +47,7 @@ export const bearerAuth = fp(
   async (app: FastifyInstance, opts: BearerAuthOptions) => {
     const bootstrap = opts.apiKeys.map((key) => ({
       digest: digest(key),
-      caller: { id: clientIdOf(key), kind: 'bootstrap', dailyBudgetMicroCents: null, rateLimitPerMinute: null } satisfies Caller,
+      caller: { id: clientIdOf(key), kind: 'bootstrap', dailyBudgetMicroCents: null, rateLimitPerMinute: null, maxQueued: null } satisfies Caller,
     }));
     documentScope(app, { security: [{ apiKey: [] }], errors: opts.failures ? ['UNAUTHORIZED', 'TOO_MANY_AUTH_FAILURES'] : ['UNAUTHORIZED'] });
     app.decorateRequest('clientId', '');

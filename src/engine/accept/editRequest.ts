@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { type CatalogModel, findModel, supportedModels } from '../../catalog/models.js';
 import type { PriceBreakdown } from '../../catalog/pricing.js';
 import { AppError, invalidInput } from '../../errors.js';
-import { createEditBody, issuesToDetails } from '../schemas/edits.js';
+import type { EditPriority } from '../../store/edits/status.js';
+import { createEditBody, issuesToDetails, MAX_DEADLINE_SECONDS } from '../schemas/edits.js';
 
 /** A POST /v1/edits body, checked against its model and priced: everything but the callbackUrl's safety. */
 export interface PricedEditRequest {
@@ -12,6 +13,9 @@ export interface PricedEditRequest {
   callbackUrl?: string;
   metadata?: Record<string, unknown>;
   price: PriceBreakdown;
+  priority?: EditPriority;
+  /** From `deadline` or `expiresInSeconds`. */
+  deadlineAt?: Date;
 }
 
 /**
@@ -19,10 +23,11 @@ export interface PricedEditRequest {
  * is refused exactly when the edit would be and prices exactly what would be sent.
  * Throws INVALID_INPUT (with `details`) or MODEL_NOT_SUPPORTED.
  */
-export function parseEditRequest(body: unknown): PricedEditRequest {
+export function parseEditRequest(body: unknown, now = new Date()): PricedEditRequest {
   const parsed = createEditBody.safeParse(body);
   if (!parsed.success) throw invalidInput('The edit request is invalid', issuesToDetails(parsed.error));
-  const { model: slug, input, callbackUrl, metadata } = parsed.data;
+  const { model: slug, input, callbackUrl, metadata, priority } = parsed.data;
+  const deadlineAt = deadlineOf(parsed.data, now);
 
   const model = findModel(slug);
   if (!model) {
@@ -32,7 +37,21 @@ export function parseEditRequest(body: unknown): PricedEditRequest {
   if (!upstreamInput.success) {
     throw invalidInput(`The input is invalid for ${slug}`, inputIssues(model, upstreamInput.error));
   }
-  return { model, input: upstreamInput.data, callbackUrl, metadata, price: model.pricing.price(upstreamInput.data) };
+  return { model, input: upstreamInput.data, callbackUrl, metadata, price: model.pricing.price(upstreamInput.data), priority, deadlineAt };
+}
+
+function deadlineOf(body: { deadline?: string; expiresInSeconds?: number }, now: Date): Date | undefined {
+  if (body.deadline !== undefined && body.expiresInSeconds !== undefined) {
+    throw invalidInput('The edit request is invalid', [{ path: 'expiresInSeconds', message: 'give either deadline or expiresInSeconds, not both' }]);
+  }
+  if (body.expiresInSeconds !== undefined) return new Date(now.getTime() + body.expiresInSeconds * 1000);
+  if (body.deadline === undefined) return undefined;
+  const at = new Date(body.deadline);
+  if (at.getTime() <= now.getTime()) throw invalidInput('The edit request is invalid', [{ path: 'deadline', message: 'must be in the future' }]);
+  if (at.getTime() > now.getTime() + MAX_DEADLINE_SECONDS * 1000) {
+    throw invalidInput('The edit request is invalid', [{ path: 'deadline', message: `must be at most ${MAX_DEADLINE_SECONDS} seconds from now` }]);
+  }
+  return at;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface Caller {
   kind: 'registered' | 'bootstrap';
   dailyBudgetMicroCents: number | null;
   rateLimitPerMinute: number | null;
+  /** Edits it may have waiting at once; null: no limit of its own. */
+  maxQueued: number | null;
 }
 
 export interface ClientServiceDeps {
@@ -40,6 +42,9 @@ function clientView(client: ClientWithKeys): ClientView {
     name: client.name,
     dailyBudgetMicroCents: budgetOf(client),
     rateLimitPerMinute: client.rateLimitPerMinute,
+    weight: client.weight,
+    maxConcurrency: client.maxConcurrency,
+    maxQueued: client.maxQueued,
     createdAt: client.createdAt.toISOString(),
     updatedAt: client.updatedAt.toISOString(),
     keys: client.apiKeys.map(keyView),
@@ -61,6 +66,9 @@ export class ClientService {
         name: body.name,
         dailyBudgetMicroCents: body.dailyBudgetMicroCents === undefined ? null : BigInt(body.dailyBudgetMicroCents),
         rateLimitPerMinute: body.rateLimitPerMinute ?? null,
+        weight: body.weight ?? 1,
+        maxConcurrency: body.maxConcurrency ?? null,
+        maxQueued: body.maxQueued ?? null,
       },
       { id: randomUUID(), prefix: key.prefix, hash: key.hash },
     );
@@ -113,7 +121,13 @@ export class ClientService {
     const key = await this.deps.clients.findLiveKey(hashApiKey(apiKey));
     if (!key) return null;
     this.touch(key.keyId);
-    return { id: key.clientId, kind: 'registered', dailyBudgetMicroCents: budgetOf(key), rateLimitPerMinute: key.rateLimitPerMinute };
+    return {
+      id: key.clientId,
+      kind: 'registered',
+      dailyBudgetMicroCents: budgetOf(key),
+      rateLimitPerMinute: key.rateLimitPerMinute,
+      maxQueued: key.maxQueued,
+    };
   }
 
   /** Records lastUsedAt in the background, at most once per interval per key and process: never a write per request. */

@@ -21,19 +21,48 @@ const dailyBudget = z
   .describe('Spend cap per UTC day in micro-cents (1,000,000 = $1); edits that would cross it get 402 BUDGET_EXCEEDED');
 const rateLimit = z.number().int().min(1).max(MAX_RATE_LIMIT_PER_MINUTE).describe('Requests per minute over all /v1 routes; more get 429 RATE_LIMITED');
 
+export const MAX_WEIGHT = 1_000;
+export const MAX_CLIENT_CONCURRENCY = 100_000;
+export const MAX_CLIENT_QUEUED = 100_000_000;
+
+const weight = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_WEIGHT)
+  .describe("Its share of the upstream slots while other clients are busy too: weight 2 gets twice a weight 1's (default 1)");
+const maxConcurrency = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_CLIENT_CONCURRENCY)
+  .describe('Slots at PixelByte it may hold at once, under UPSTREAM_MAX_CONCURRENCY; unset: no cap of its own');
+const maxQueued = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_CLIENT_QUEUED)
+  .describe('Edits it may have waiting at once; past it POST /v1/edits answers 429 QUEUE_FULL and stores nothing');
+
 export const createClientBody = z.strictObject({
   name,
   dailyBudgetMicroCents: dailyBudget.optional(),
   rateLimitPerMinute: rateLimit.optional(),
+  weight: weight.optional(),
+  maxConcurrency: maxConcurrency.optional(),
+  maxQueued: maxQueued.optional(),
 });
 export type CreateClientBody = z.infer<typeof createClientBody>;
 
-/** `null` removes a budget or a rate limit. */
+/** `null` removes a budget, a rate limit or a queue limit. */
 export const updateClientBody = z
   .strictObject({
     name: name.optional(),
     dailyBudgetMicroCents: dailyBudget.nullable().optional(),
     rateLimitPerMinute: rateLimit.nullable().optional(),
+    weight: weight.optional(),
+    maxConcurrency: maxConcurrency.nullable().optional(),
+    maxQueued: maxQueued.nullable().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'name at least one field to change');
 export type UpdateClientBody = z.infer<typeof updateClientBody>;
@@ -53,6 +82,9 @@ export const clientView = z.object({
   name: z.string(),
   dailyBudgetMicroCents: z.number().int().nullable(),
   rateLimitPerMinute: z.number().int().nullable(),
+  weight: z.number().int(),
+  maxConcurrency: z.number().int().nullable(),
+  maxQueued: z.number().int().nullable(),
   createdAt: timestamp,
   updatedAt: timestamp,
   keys: z.array(apiKeyView),

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL } from '../../catalog/models.js';
 import { isStorableText, storableString, UNSTORABLE_TEXT } from '../../shared/safeText.js';
-import { EDIT_STATUSES } from '../../store/edits/status.js';
+import { EDIT_PRIORITIES, EDIT_STATUSES } from '../../store/edits/status.js';
 import { metadataIssues } from '../accept/metadata.js';
 
 // Read in more than one place: by two routes and the accept step (the body), by the list route and the service
 // that decodes its cursor (the query), by every route under /v1/edits/:id. A schema only one route uses is
 // declared in that route's file.
+
+/** The furthest deadline an edit may set: a week. */
+export const MAX_DEADLINE_SECONDS = 7 * 24 * 3600;
 
 /** POST /v1/edits. `input` is checked against the chosen model's own schema afterwards. */
 export const createEditBody = z.strictObject({
@@ -26,6 +29,23 @@ export const createEditBody = z.strictObject({
     })
     .pipe(z.record(z.string(), z.unknown()))
     .optional(),
+  priority: z
+    .enum(EDIT_PRIORITIES)
+    .optional()
+    .describe("Orders this client's own waiting edits (default normal); never moves it ahead of another client's fair share"),
+  deadline: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-04T16:00:00Z' })
+    .optional()
+    .describe(
+      'Past this, an edit not yet sent is cancelled (nothing charged), one pending at PixelByte is cancelled there, one processing finishes with `deadlineMissed`',
+    ),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_DEADLINE_SECONDS)
+    .optional()
+    .describe('The deadline as seconds from now; give this or `deadline`, not both'),
 });
 export type CreateEditBody = z.infer<typeof createEditBody>;
 
@@ -36,12 +56,6 @@ export const listEditsQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 export type ListEditsQuery = z.infer<typeof listEditsQuery>;
-
-/** A client's unfinished edits, counted now. */
-export const openEditCounts = z.object({
-  queued: z.number().int().describe('Waiting to be sent to PixelByte'),
-  inFlight: z.number().int().describe('Being submitted, at PixelByte, or having their outputs stored'),
-});
 
 /** The admin API's list: every client's edits, or one client's. */
 export const adminListEditsQuery = listEditsQuery.extend({

@@ -59,6 +59,7 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   // Nearly every edit is queued and was never sent: its first attempt is claimed in one statement, no reads before.
   const first = await deps.edits.claimFirstSubmit(editId, deps.maxInFlight);
   if (first === 'no-slot') return NO_SLOT;
+  if (first && first.edit.id !== editId) return sendInPlace(deps, first, now);
   if (first) return send(deps, first.edit, first.attempt, 0, now);
 
   const edit = await deps.edits.findById(editId);
@@ -113,6 +114,18 @@ export async function submitEdit(editId: string, deps: SubmitEditDeps): Promise<
   if (!attempt) return { kind: 'done', reason: 'edit no longer waiting to be submitted' };
   if (attempt === 'no-slot') return NO_SLOT;
   return send(deps, edit, attempt, used, now);
+}
+
+/**
+ * The slot this job found free went to a fairer edit, another client's or an earlier one: this job sends that edit,
+ * whose own job later finds it claimed (an attempt in flight or answered) and, as the fence has it, sends nothing.
+ * This job's own edit is still queued and goes back in line for the next free slot; only a pause of the whole queue
+ * (PixelByte's 429 for the account) is kept from the sent edit's outcome, the rest is that edit's own job's business.
+ */
+async function sendInPlace(deps: SubmitEditDeps, picked: { edit: Edit; attempt: SubmitAttempt }, now: () => Date): Promise<SubmitDecision> {
+  const decision = await send(deps, picked.edit, picked.attempt, 0, now);
+  if (decision.kind === 'pause-queue') return decision;
+  return { kind: 'retry', delayMs: 0, reason: `sent edit ${picked.edit.id} in its place (${decision.reason}); waiting for a slot of its own` };
 }
 
 /** The attempt is recorded: the request leaves, and its answer is recorded (or the failure decided upon). */

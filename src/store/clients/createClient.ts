@@ -7,6 +7,9 @@ export interface NewClient {
   name: string;
   dailyBudgetMicroCents: bigint | null;
   rateLimitPerMinute: number | null;
+  weight: number;
+  maxConcurrency: number | null;
+  maxQueued: number | null;
 }
 
 /** A client is never without a key: both are stored in one transaction. */

@@ -5,6 +5,7 @@ export interface LiveKey {
   clientId: string;
   dailyBudgetMicroCents: bigint | null;
   rateLimitPerMinute: number | null;
+  maxQueued: number | null;
 }
 
 /**
@@ -13,7 +14,7 @@ export interface LiveKey {
  */
 export async function findLiveKey(db: Db, hash: string): Promise<LiveKey | null> {
   const [key] = await db.$queryRaw<LiveKey[]>`
-      SELECT k."id" AS "keyId", c."id" AS "clientId", c."dailyBudgetMicroCents", c."rateLimitPerMinute"
+      SELECT k."id" AS "keyId", c."id" AS "clientId", c."dailyBudgetMicroCents", c."rateLimitPerMinute", c."maxQueued"
       FROM "ApiKey" k JOIN "Client" c ON c."id" = k."clientId"
       WHERE k."hash" = ${hash} AND k."revokedAt" IS NULL`;
   return key ?? null;

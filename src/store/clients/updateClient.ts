@@ -2,7 +2,7 @@ import type { Db } from '../../infra/prisma.js';
 import type { NewClient } from './createClient.js';
 import { type ClientWithKeys, findById } from './reads.js';
 
-export type ClientChanges = Partial<Pick<NewClient, 'name' | 'dailyBudgetMicroCents' | 'rateLimitPerMinute'>>;
+export type ClientChanges = Partial<Pick<NewClient, 'name' | 'dailyBudgetMicroCents' | 'rateLimitPerMinute' | 'weight' | 'maxConcurrency' | 'maxQueued'>>;
 
 /** The client as it is after the change; null when it does not exist. */
 export async function updateClient(db: Db, id: string, changes: ClientChanges): Promise<ClientWithKeys | null> {

@@ -31,11 +31,19 @@ const usageRow = z.object({
   pendingMicroCents: z.number().int().describe('Edits not finished yet: the charged figure once PixelByte took them, else the estimate'),
 });
 
+/** A client's edits waiting for an upstream slot and holding one, counted now. */
+export const clientQueue = z.object({
+  queued: z.number().int().describe('Edits waiting for an upstream slot'),
+  inFlight: z.number().int().describe('Edits holding one: being sent, or at PixelByte'),
+});
+export type ClientQueueCounts = z.infer<typeof clientQueue>;
+
 export const usageReport = z.object({
   from: z.string(),
   to: z.string(),
   days: z.array(usageRow).describe('One row per day and model with any edits, oldest day first'),
   totals: z.object({ edits: z.number().int(), spentMicroCents: z.number().int(), pendingMicroCents: z.number().int() }),
+  queue: clientQueue.describe('Now, whatever the range: this client’s share of the upstream cap'),
 });
 export type UsageReport = z.infer<typeof usageReport>;
 

@@ -1,5 +1,7 @@
 import type { Db } from '../../infra/prisma.js';
-import type { UsageReport } from './usage.js';
+import { literalList } from '../../infra/sql.js';
+import { UPSTREAM_SLOT_HOLDERS } from '../edits/status.js';
+import type { ClientQueueCounts, UsageReport } from './usage.js';
 
 /**
  * A client's spend by UTC day and model, read from its edits (through the (clientId, createdAt) index): the same
@@ -35,5 +37,17 @@ export async function usageOf(db: Db, clientId: string, range: { from: string; t
       spentMicroCents: days.reduce((n, d) => n + d.spentMicroCents, 0),
       pendingMicroCents: days.reduce((n, d) => n + d.pendingMicroCents, 0),
     },
+    queue: await clientQueueOf(db, clientId),
   };
+}
+
+/**
+ * The client's waiting edits (its ClientQueue row, kept by triggers) and those holding an upstream slot (at most the
+ * cap, counted from the edits). The slots' statuses are written into the statement: see store/edits/fairPick.ts.
+ */
+export async function clientQueueOf(db: Db, clientId: string): Promise<ClientQueueCounts> {
+  const [queue] = await db.$queryRaw<ClientQueueCounts[]>`
+    SELECT coalesce((SELECT "queued" FROM "ClientQueue" WHERE "clientId" = ${clientId}), 0)::int AS "queued",
+           (SELECT count(*) FROM "Edit" WHERE "clientId" = ${clientId} AND "status" IN (${literalList(UPSTREAM_SLOT_HOLDERS)}))::int AS "inFlight"`;
+  return { queued: queue?.queued ?? 0, inFlight: queue?.inFlight ?? 0 };
 }

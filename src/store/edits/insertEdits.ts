@@ -1,9 +1,10 @@
-import type { Edit } from '../../generated/prisma/client.js';
+import type { Edit, EditPriority } from '../../generated/prisma/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { groupCommit } from '../../infra/groupCommit.js';
 import type { Db } from '../../infra/prisma.js';
 import { isPgDatabaseError, json } from '../../infra/sql.js';
 import type { MoveListener } from './moveEdit.js';
+import { ensureQueueRoom, hasQueueLimit, type QueueLimits } from './onCreate/queueLimit.js';
 
 /** Storing a new edit: its row, its first history row and, with one, its Idempotency-Key, all in one statement. */
 
@@ -20,6 +21,10 @@ export interface NewEdit {
   estimatedCostMicroCents: number;
   /** As the price counts them. */
   imagesOrdered: number;
+  /** Orders the client's own queue; normal when unset. */
+  priority?: EditPriority;
+  /** Past this, the edit is cancelled if not yet sent (engine/maintenance/enforceDeadlines.ts). */
+  deadlineAt?: Date;
 }
 
 export interface NewIdempotencyKey {
@@ -55,10 +60,10 @@ function insertEdit({ edit, gate, idempotencyKey: key }: EditInsert): Sql {
     WITH ${gate ? sql`gate AS (${gate}),` : empty}
     stored AS (
       INSERT INTO "Edit" ("id", "status", "model", "input", "clientId", "callbackUrl", "metadata", "estimatedCostMicroCents",
-                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt")
+                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt", "priority", "deadlineAt")
       SELECT ${edit.id}::uuid, 'queued'::"EditStatus", ${edit.model}, ${json(edit.input)}::jsonb, ${edit.clientId}, ${edit.callbackUrl},
              ${edit.metadata === null ? null : json(edit.metadata)}::jsonb, ${edit.estimatedCostMicroCents}::int4, ${edit.imagesOrdered}::int4,
-             '[]'::jsonb, 0, ${now}::timestamp(3), ${now}::timestamp(3)
+             '[]'::jsonb, 0, ${now}::timestamp(3), ${now}::timestamp(3), ${edit.priority}::"EditPriority", ${edit.deadlineAt}::timestamp(3)
       ${gate ? sql`WHERE EXISTS (SELECT 1 FROM gate)` : empty}
       RETURNING "id", "clientId"
     ),
@@ -91,14 +96,15 @@ function insertEdits(edits: readonly Edit[]): Sql {
   return sql`
     WITH stored AS (
       INSERT INTO "Edit" ("id", "status", "model", "input", "clientId", "callbackUrl", "metadata", "estimatedCostMicroCents",
-                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt")
+                          "imagesOrdered", "outputs", "pollCount", "createdAt", "updatedAt", "priority", "deadlineAt")
       SELECT n."id", 'queued'::"EditStatus", n."model", n."input", n."clientId", n."callbackUrl", n."metadata", n."cost",
-             n."images", '[]'::jsonb, 0, n."at", n."at"
+             n."images", '[]'::jsonb, 0, n."at", n."at", n."priority", n."deadlineAt"
       FROM unnest(${column((e) => e.id)}::uuid[], ${column((e) => e.model)}::text[], ${column((e) => json(e.input))}::jsonb[],
                   ${column((e) => e.clientId)}::text[], ${column((e) => e.callbackUrl)}::text[],
                   ${column((e) => (e.metadata === null ? null : json(e.metadata)))}::jsonb[], ${column((e) => e.estimatedCostMicroCents)}::int4[],
-                  ${column((e) => e.imagesOrdered)}::int4[], ${at}::timestamp(3)[])
-           AS n("id", "model", "input", "clientId", "callbackUrl", "metadata", "cost", "images", "at")
+                  ${column((e) => e.imagesOrdered)}::int4[], ${at}::timestamp(3)[], ${column((e) => e.priority)}::"EditPriority"[],
+                  ${column((e) => e.deadlineAt?.toISOString() ?? null)}::timestamp(3)[])
+           AS n("id", "model", "input", "clientId", "callbackUrl", "metadata", "cost", "images", "at", "priority", "deadlineAt")
       RETURNING "id", "clientId", "createdAt"
     ),
     history AS (
@@ -112,7 +118,7 @@ function insertEdits(edits: readonly Edit[]): Sql {
 const INSERT_GROUPS_IN_FLIGHT = 4;
 const MAX_INSERT_GROUP = 200;
 
-export type CreateEdit = (edit: NewEdit, idempotency?: NewIdempotencyKey) => Promise<Edit>;
+export type CreateEdit = (edit: NewEdit, idempotency?: NewIdempotencyKey, limits?: QueueLimits) => Promise<Edit>;
 
 /**
  * Stores a new queued edit and its first history row; with `idempotency`, also the caller's key and the response it
@@ -143,7 +149,7 @@ export function createEdits(db: Db, hooks: { onCreate?: CreateHook; onMoved?: Mo
   // nothing of their own: a gate or an Idempotency-Key can refuse one edit, and must not take others down with it.
   const insertGrouped = groupCommit(insertGroup, { maxInFlight: INSERT_GROUPS_IN_FLIGHT, maxGroup: MAX_INSERT_GROUP });
 
-  return async (edit, idempotency) => {
+  return async (edit, idempotency, limits) => {
     const now = new Date();
     const stored: Edit = {
       id: edit.id,
@@ -170,6 +176,9 @@ export function createEdits(db: Db, hooks: { onCreate?: CreateHook; onMoved?: Mo
       completedAt: null,
       pollCount: 0,
       nextPollAt: null,
+      priority: edit.priority ?? 'normal',
+      deadlineAt: edit.deadlineAt ?? null,
+      deadlineMissed: false,
     };
     const gate = hooks.onCreate?.gate(stored) ?? undefined;
     const key = idempotency && {
@@ -179,7 +188,14 @@ export function createEdits(db: Db, hooks: { onCreate?: CreateHook; onMoved?: Mo
       expiresAt: idempotency.expiresAt,
       responseBody: idempotency.respond(stored),
     };
-    if (gate === undefined && key === undefined) {
+    if (hasQueueLimit(limits)) {
+      // Counted and stored in one transaction: nothing is stored past a limit.
+      const [row] = await db.sql.transaction(async (q) => {
+        await ensureQueueRoom(q, stored.clientId, limits);
+        return q.rows<{ stored: number }>(insertEdit({ edit: stored, gate, idempotencyKey: key }));
+      });
+      if (row?.stored !== 1) throw await hooks.onCreate!.refusal(stored);
+    } else if (gate === undefined && key === undefined) {
       const refused = await insertGrouped(stored);
       if (refused) throw refused;
     } else {

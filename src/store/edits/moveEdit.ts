@@ -170,6 +170,8 @@ export interface TransitionChange {
   webhook?: WebhookEventInsert;
   /** Store the webhook only if the edit moves. */
   webhookOnlyIfMoved?: boolean;
+  /** Only from these of the statuses the state machine allows (a queued edit's cancel must not catch it mid-submit). */
+  onlyFrom?: readonly EditStatus[];
 }
 
 /** The outboxes a move may write to: callback deliveries (CallbackDelivery) and mirror tasks (MirrorTask). */
@@ -232,7 +234,7 @@ export function createMove(db: Db, hooks: { onTerminalMove?: MoveHook[]; onStori
     const [row] = await db.sql.rows<MovedRow>(
       moveEdit({
         id,
-        from: PREDECESSORS.get(to) ?? [],
+        from: (PREDECESSORS.get(to) ?? []).filter((from) => !change.onlyFrom || change.onlyFrom.includes(from)),
         to,
         cause: change.cause,
         upstreamCode: change.upstreamCode ?? null,

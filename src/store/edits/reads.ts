@@ -13,6 +13,31 @@ export function findOwned(db: Db, id: string, clientId: string): Promise<Edit | 
   return db.edit.findFirst({ where: { id, clientId } });
 }
 
+/**
+ * A queued edit's place among its client's waiting edits, 1 being the next its client is sent: those of higher
+ * priority, then older, go first (store/edits/fairPick.ts). A range of the (clientId, status, priority, createdAt, id)
+ * index, so it costs the edits ahead of this one.
+ */
+export async function queuePosition(db: Db, edit: Pick<Edit, 'id' | 'clientId' | 'priority' | 'createdAt'>): Promise<number> {
+  const [row] = await db.$queryRaw<{ ahead: number }[]>`
+    SELECT count(*)::int AS "ahead" FROM "Edit"
+    WHERE "clientId" = ${edit.clientId} AND "status" = 'queued'
+      AND ("priority", "createdAt", "id") < (${edit.priority}::"EditPriority", ${edit.createdAt}::timestamp(3), ${edit.id}::uuid)`;
+  return (row?.ahead ?? 0) + 1;
+}
+
+/**
+ * Edits past their deadline that the deadline sweep has yet to deal with, oldest deadline first; through the
+ * (status, deadlineAt) index, so neither finished edits nor those without a deadline are read.
+ */
+export function findPastDeadline(db: Db, now: Date, take: number): Promise<Edit[]> {
+  return db.edit.findMany({
+    where: { status: { in: ['queued', 'submitted', 'processing'] }, deadlineAt: { lte: now }, deadlineMissed: false },
+    orderBy: { deadlineAt: 'asc' },
+    take,
+  });
+}
+
 export function findByUpstreamJobId(db: Db, upstreamJobId: string): Promise<Edit | null> {
   return db.edit.findUnique({ where: { upstreamJobId } });
 }
@@ -50,16 +75,6 @@ export function findStale(db: Db, statuses: readonly EditStatus[], olderThan: Da
     orderBy: { updatedAt: 'asc' },
     take,
   });
-}
-
-/** Of an edit that is not finished: waiting to be sent, or anywhere between the submit and the last stored output. */
-const IN_FLIGHT: EditStatus[] = ['submitting', 'submitted', 'processing', 'storing'];
-
-/** How many of the client's edits wait in the queue, and how many are on their way through PixelByte now. */
-export async function openCounts(db: Db, clientId: string): Promise<{ queued: number; inFlight: number }> {
-  const rows = await db.edit.groupBy({ by: ['status'], where: { clientId, status: { in: ['queued', ...IN_FLIGHT] } }, _count: { _all: true } });
-  const count = (statuses: EditStatus[]) => rows.filter((r) => statuses.includes(r.status)).reduce((sum, r) => sum + r._count._all, 0);
-  return { queued: count(['queued']), inFlight: count(IN_FLIGHT) };
 }
 
 export function submitAttempts(db: Db, editId: string): Promise<SubmitAttempt[]> {

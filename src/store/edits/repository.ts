@@ -20,6 +20,7 @@ import {
   type TransitionResult,
 } from './moveEdit.js';
 import { note } from './note.js';
+import type { QueueLimits } from './onCreate/queueLimit.js';
 import type { ListPage } from './reads.js';
 import * as reads from './reads.js';
 import { recordOutputMirror } from './recordOutputMirror.js';
@@ -83,8 +84,8 @@ export class EditRepository {
     this.moveEdit = createMove(db, hooks);
   }
 
-  create(edit: NewEdit, idempotency?: NewIdempotencyKey): Promise<Edit> {
-    return this.createEdit(edit, idempotency);
+  create(edit: NewEdit, idempotency?: NewIdempotencyKey, limits?: QueueLimits): Promise<Edit> {
+    return this.createEdit(edit, idempotency, limits);
   }
 
   move(id: string, to: EditStatus, change: TransitionChange): Promise<TransitionResult> {
@@ -105,6 +106,14 @@ export class EditRepository {
 
   findOwned(id: string, clientId: string): Promise<Edit | null> {
     return reads.findOwned(this.db, id, clientId);
+  }
+
+  findPastDeadline(now: Date, take: number): Promise<Edit[]> {
+    return reads.findPastDeadline(this.db, now, take);
+  }
+
+  queuePosition(edit: Pick<Edit, 'id' | 'clientId' | 'priority' | 'createdAt'>): Promise<number> {
+    return reads.queuePosition(this.db, edit);
   }
 
   findByUpstreamJobId(upstreamJobId: string): Promise<Edit | null> {
@@ -152,10 +161,6 @@ export class EditRepository {
 
   submitAttempts(editId: string): Promise<SubmitAttempt[]> {
     return reads.submitAttempts(this.db, editId);
-  }
-
-  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }> {
-    return reads.openCounts(this.db, clientId);
   }
 
   /**

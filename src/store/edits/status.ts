@@ -1,6 +1,9 @@
-import type { EditStatus, SubmitOutcome } from '../../generated/prisma/enums.js';
+import type { EditPriority, EditStatus, SubmitOutcome } from '../../generated/prisma/enums.js';
 
-export type { EditStatus, SubmitOutcome };
+export type { EditPriority, EditStatus, SubmitOutcome };
+
+/** Highest first: the order a client's waiting edits are sent in. */
+export const EDIT_PRIORITIES = ['high', 'normal', 'low'] as const satisfies readonly EditPriority[];
 
 export const EDIT_STATUSES = [
   'queued',

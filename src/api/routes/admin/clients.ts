@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ClientService } from '../../../engine/clients/clientService.js';
 import { apiKeyView, clientDetail, clientView, createClientBody, updateClientBody } from '../../../engine/schemas/clients.js';
-import { openEditCounts } from '../../../engine/schemas/edits.js';
 import { errorResponses } from '../../../errors.js';
+import { type ClientQueueCounts, clientQueue } from '../../../store/clients/usage.js';
 import { adminAuth } from '../../plugins/adminAuth.js';
 
 /** Any string: an id that is not a UUID names no client (404), not a malformed request. */
@@ -13,24 +13,35 @@ const noQuery = z.strictObject({});
 
 const shownOnce = z.string().describe('The key, shown this once: only its hash is stored');
 
-const createdClient = clientView.pick({ id: true, name: true, dailyBudgetMicroCents: true, rateLimitPerMinute: true, createdAt: true }).extend({
-  apiKey: shownOnce,
-});
+const createdClient = clientView
+  .pick({
+    id: true,
+    name: true,
+    dailyBudgetMicroCents: true,
+    rateLimitPerMinute: true,
+    weight: true,
+    maxConcurrency: true,
+    maxQueued: true,
+    createdAt: true,
+  })
+  .extend({
+    apiKey: shownOnce,
+  });
 
 const createdKey = z.object({ id: z.string(), prefix: z.string(), apiKey: shownOnce });
 
 const clientList = z.object({ clients: z.array(clientView) });
 
-const clientWithOpenEdits = clientDetail.extend({ open: openEditCounts.describe('The client’s unfinished edits, counted now') });
+const clientWithQueue = clientDetail.extend({ queue: clientQueue.describe('Its edits waiting for an upstream slot and holding one, now') });
 
 export interface AdminRoutesOptions {
   adminToken: string;
   clients: ClientService;
-  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }>;
+  queueOf(clientId: string): Promise<ClientQueueCounts>;
 }
 
 /** The admin API: clients, their keys and budgets. Registered only when ADMIN_TOKEN is set, and behind it. */
-export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { adminToken, clients, openCounts }) => {
+export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { adminToken, clients, queueOf }) => {
   await app.register(adminAuth, { token: adminToken });
 
   // 201 with the key, shown this once: only its hash is stored.
@@ -77,12 +88,12 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
         'x-returns': 'The client, with today’s spend and its queued and in-flight edits',
         params: clientIdParams,
         querystring: noQuery,
-        response: { 200: clientWithOpenEdits, ...errorResponses },
+        response: { 200: clientWithQueue, ...errorResponses },
       },
     },
     async (request) => {
       const client = await clients.get(request.params.id);
-      return { ...client, open: await openCounts(client.id) };
+      return { ...client, queue: await queueOf(client.id) };
     },
   );
 

@@ -79,6 +79,7 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
           'UNSUPPORTED_MEDIA_TYPE',
           'INVALID_IDEMPOTENCY_KEY',
           'BUDGET_EXCEEDED',
+          'QUEUE_FULL',
           'IDEMPOTENCY_KEY_REUSED',
           'TOO_MANY_WATCHES',
           'UPSTREAM_UNAVAILABLE',
@@ -107,7 +108,7 @@ export const editRoutes: FastifyPluginAsyncZod<EditRoutesOptions> = async (app, 
       const watch = waitSeconds === undefined ? undefined : wakeups.watch(request.clientId);
       let result;
       try {
-        result = await service.accept(request.body, request.clientId, request.headers['idempotency-key']);
+        result = await service.accept(request.body, request.clientId, request.headers['idempotency-key'], request.client);
       } catch (err) {
         watch?.close();
         throw err;

@@ -1,21 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { openEditCounts } from '../../../engine/schemas/edits.js';
 import { errorResponses } from '../../../errors.js';
 import { type UsageReport, usageQuery, usageRange, usageReport } from '../../../store/clients/usage.js';
 
 const usageWithBudget = usageReport.extend({
   dailyBudgetMicroCents: z.number().int().nullable().describe('The client’s daily budget (UTC days) as it is now; null: none'),
-  open: openEditCounts.describe('The client’s unfinished edits, counted now'),
 });
 
 export interface UsageRoutesOptions {
   usageOf(clientId: string, range: { from: string; to: string }): Promise<UsageReport>;
-  openCounts(clientId: string): Promise<{ queued: number; inFlight: number }>;
 }
 
 /** GET /v1/usage: the calling client's own spend by UTC day and model. Inside the /v1 scope, behind bearer auth. */
-export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app, { usageOf, openCounts }) => {
+export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app, { usageOf }) => {
   app.get(
     '/usage',
     {
@@ -30,8 +27,8 @@ export const usageRoutes: FastifyPluginAsyncZod<UsageRoutesOptions> = async (app
       },
     },
     async (request) => {
-      const [report, open] = await Promise.all([usageOf(request.clientId, usageRange(request.query)), openCounts(request.clientId)]);
-      return { ...report, dailyBudgetMicroCents: request.client.dailyBudgetMicroCents, open };
+      const report = await usageOf(request.clientId, usageRange(request.query));
+      return { ...report, dailyBudgetMicroCents: request.client.dailyBudgetMicroCents };
     },
   );
 };
