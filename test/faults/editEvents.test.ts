@@ -111,9 +111,11 @@ describe('GET /v1/edits/{id}/events across processes', () => {
     expect(rest.map((e) => [BigInt(e.id!), JSON.parse(e.data).status])).toEqual(
       (await changes(edit.id)).filter((c) => c.id > BigInt(resumeAfter)).map((c) => [c.id, c.to]),
     );
-    expect(statuses(rest).at(-1)).toBe('completed');
+    // The simulator may skip `processing`: the second event can be the terminal one, and then nothing is left.
+    const seen = [...firstTwo, ...rest];
+    expect(statuses(seen).at(-1)).toBe('completed');
 
-    const done = await fetch(eventsUrl(edit.id), { headers: { ...r.t.auth, 'last-event-id': rest.at(-1)!.id! } });
+    const done = await fetch(eventsUrl(edit.id), { headers: { ...r.t.auth, 'last-event-id': seen.at(-1)!.id! } });
     expect(done.status).toBe(204);
   });
 
