@@ -221,16 +221,17 @@ export class EditService {
   }
 
   private async detailed(edit: Edit, options: EditIncludes): Promise<EditResource> {
-    const [history, callback, attempts, deliveries] = await Promise.all([
+    const [history, callback, attempts, deliveries, queuePosition] = await Promise.all([
       options.includeHistory ? this.deps.edits.history(edit.id) : undefined,
       this.deps.callbacks.findByEdit(edit.id),
       options.includeAttempts ? this.deps.edits.submitAttempts(edit.id) : undefined,
       options.includeDeliveries ? this.deliveriesOf(edit.id) : undefined,
+      edit.status === 'queued' ? this.deps.edits.queuePosition(edit) : undefined,
     ]);
     const resource = toEditResource(edit, history, callback);
     if (attempts) resource.attempts = attempts.map(toSubmitAttemptView);
     if (deliveries) resource.deliveries = deliveries;
-    if (edit.status === 'queued') resource.queuePosition = await this.deps.edits.queuePosition(edit);
+    if (queuePosition !== undefined) resource.queuePosition = queuePosition;
     return this.shown(resource);
   }
 
